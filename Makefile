@@ -1,0 +1,38 @@
+# jsdlib: the two commands a newcomer needs are `make test` and `make reproduce`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.jsdlib-installed
+# torch/torchvision are pinned to the releases that install from this machine's local disk
+TORCH := torch==2.14.1 torchvision==0.29.1
+DATASET ?= synth
+SCALE ?= default
+
+.PHONY: venv test reproduce export clean-nbs readme lint-sync bench help
+
+help:
+	@echo "make test       build/reuse $(VENV), check notebooks and library are in sync, run every test"
+	@echo "make reproduce  build/reuse $(VENV), run the JSD pipeline on the generated default data"
+
+$(STAMP): settings.ini setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel setuptools
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip check
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# regenerate the library and README from the notebooks
+export: venv
+	$(BIN)/nbdev_clean && $(BIN)/nbdev_export && $(PY) tools/make_readme.py
+
+test: venv
+	$(PY) tools/check_sync.py
+	$(BIN)/nbdev_test --n_workers 1 --timing
+	$(BIN)/pytest -q tests
+
+reproduce: venv
+	$(BIN)/jsd reproduce --dataset $(DATASET) --scale $(SCALE) --out runs/$(DATASET)-$(SCALE)
