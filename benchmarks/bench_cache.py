@@ -1,0 +1,46 @@
+"""Is distilling from a feature cache nearly free? Time one training epoch three ways, per teacher.
+
+(a) the student alone (timm mobilenetv3_small_100, BCE), (b) JSD reading cached teacher features (BCE + cosine),
+(c) JSD computing the teacher on the fly; plus the teacher's extraction frames/s. Random teacher weights (same cost).
+
+    python benchmarks/bench_cache.py                      # generated frames, Lite0 and DINOv2 ViT-B/14
+    python benchmarks/bench_cache.py --index data/synth/index.csv --frames 256
+    jsd benchmark-cache --index data/synth/index.csv      # the same, from the CLI
+
+Goals: b/a <= 1.1 (reading the cache costs ~nothing), c/b >= 20 for ViT-B/14 at 224 px.
+"""
+import argparse, sys, tempfile, time
+from pathlib import Path
+
+import torch
+from jsdlib.teacher import benchmark_cache
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--index', default=None, help='frame index CSV; default: generate a small synth set in a temp dir')
+    p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'])
+    p.add_argument('--frames', type=int, default=64)
+    p.add_argument('--batch-size', type=int, default=16)
+    p.add_argument('--repeats', type=int, default=2)
+    a = p.parse_args(argv)
+    index = a.index
+    if index is None:
+        from jsdlib.data import make_synth, index_dataset
+        root = Path(tempfile.mkdtemp(prefix='jsd-bench-data-'))
+        n_clips = max(4, -(-a.frames // 16))
+        make_synth(root/'synth', n_clips=n_clips, n_frames=16, progress=False)
+        index = index_dataset('synth', root/'synth')
+    t0 = time.perf_counter()
+    r = benchmark_cache(index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats)
+    print(f'torch threads: {torch.get_num_threads()}, frames per epoch: {r.frames.iloc[0]}, batch size: {a.batch_size}')
+    print(r.to_string(index=False))
+    for _, row in r.iterrows():
+        print(f"{row.teacher}: cached JSD costs {row.b_over_a:.2f}x the student alone (goal <= 1.1); "
+              f"on-the-fly teacher is {row.c_over_b:.1f}x slower than the cache; extraction {row.extract_fps} frames/s")
+    print(f'total {time.perf_counter() - t0:.0f} s')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
