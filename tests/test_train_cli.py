@@ -1,0 +1,51 @@
+"`jsd train` end to end: baseline and JSD from the shell, bad input, and 2 CPU processes under `accelerate launch`."
+import json, os, subprocess, sys
+from pathlib import Path
+import pandas as pd
+import pytest
+from conftest import run_jsd, BIN
+
+SMALL = ['--student-size', 64, '--epochs', 2, '--batch-size', 8, '--quiet', '--threads', 1]
+
+@pytest.fixture(scope='module')
+def cache(synth_root, tmp_path_factory):
+    c = tmp_path_factory.mktemp('cache')
+    run_jsd('precompute-teacher', '--index', synth_root/'index.csv', '--teacher', 'lite0', '--size', 64, '--cache', c, '--quiet')
+    return c
+
+def test_baseline_and_jsd(synth_root, cache, tmp_path):
+    for method in ('baseline', 'jsd'):
+        p = run_jsd('train', '--method', method, '--index', synth_root/'index.csv', '--cache', cache, '--out', tmp_path/method, *SMALL)
+        assert 'chosen on val' in p.stdout
+        m = json.loads((tmp_path/method/'metrics.json').read_text())
+        assert 0 <= m['threshold'] <= 1 and set(m['test']) >= {'accuracy', 'recall', 'f1', 'roc_auc'}
+        scores = pd.read_csv(tmp_path/method/'scores_test.csv')
+        idx = pd.read_csv(synth_root/'index.csv')
+        assert len(scores) == (idx.split == 'test').sum() and scores.score.between(0, 1).all()
+    b, j = (pd.read_csv(tmp_path/m/'log.csv') for m in ('baseline', 'jsd'))
+    assert (b.train_cos == 0).all() and (j.train_cos > 0).all()
+
+def test_bad_input(synth_root, cache, tmp_path):
+    p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--out', tmp_path/'x', *SMALL, check=False)
+    assert p.returncode == 2 and 'needs a teacher feature cache' in p.stderr
+    idx = pd.read_csv(synth_root/'index.csv'); idx = idx[idx.split != 'val']; idx.to_csv(tmp_path/'noval.csv', index=False)
+    p = run_jsd('train', '--method', 'baseline', '--index', tmp_path/'noval.csv', '--out', tmp_path/'y', *SMALL, check=False)
+    assert p.returncode == 2 and "no 'val' frames" in p.stderr
+    p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', tmp_path, '--out', tmp_path/'z', *SMALL, check=False)
+    assert p.returncode == 2 and 'no teacher cache here' in p.stderr
+
+def test_accelerate_two_processes(synth_root, cache, tmp_path):
+    acc = BIN/'accelerate'
+    if not acc.exists(): pytest.skip('accelerate CLI not installed')
+    out = tmp_path/'ddp'
+    r = subprocess.run([str(acc), 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
+                        '--dynamo_backend', 'no', str(BIN/'jsd'), 'train', '--method', 'jsd', '--index', str(synth_root/'index.csv'),
+                        '--cache', str(cache), '--out', str(out), *map(str, SMALL)],
+                       capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['world_size'] == 2 and len(pd.read_csv(out/'log.csv')) == 2
+    # the same kind of result as one process: every test frame scored once, metrics defined
+    s = pd.read_csv(out/'scores_test.csv'); idx = pd.read_csv(synth_root/'index.csv')
+    assert len(s) == (idx.split == 'test').sum() and not s.duplicated(['video', 'frame']).any()
+    assert 0 <= m['test']['roc_auc'] <= 1
