@@ -43,7 +43,8 @@ for ds in a.datasets:
     runs = compare_methods(idx, d/'cache', runs_dir, seeds=a.seeds, student_size=a.student_size, epochs=a.epochs,
                            batch_size=a.batch_size, lr=a.lr, lam=a.lam, train_stride=a.train_stride, proj_relu=not a.no_proj_relu)
     res['datasets'][key] = dict(settings=settings, index_summary=index_summary(pd.read_csv(idx)).reset_index().to_dict('records'),
-                               runs=runs.drop(columns='run').to_dict('records'), wall_seconds=round(time.perf_counter() - t0, 1),
+                               runs=runs.drop(columns='run').to_dict('records'),
+                               logs={Path(r).name: pd.read_csv(Path(r)/'log.csv').to_dict('list') for r in runs['run']}, wall_seconds=round(time.perf_counter() - t0, 1),
                                hardware=dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(), torch_threads=torch.get_num_threads()))
     write_json(res, out)
     print(f'\n== {key} ({res["datasets"][key]["wall_seconds"]} s) ==')
