@@ -9,20 +9,21 @@
 
 Goals: b/a <= 1.1 (reading the cache costs ~nothing), c/b >= 20 for ViT-B/14 at 224 px.
 """
-import argparse, sys, tempfile, time
+import argparse, os, platform, sys, tempfile, time
 from pathlib import Path
 
 import torch
-from jsdlib.teacher import benchmark_cache
+from jsdlib.teacher import benchmark_cache, benchmark_verdicts
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--index', default=None, help='frame index CSV; default: generate a small synth set in a temp dir')
     p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'])
-    p.add_argument('--frames', type=int, default=64)
+    p.add_argument('--frames', type=int, default=128)
     p.add_argument('--batch-size', type=int, default=16)
-    p.add_argument('--repeats', type=int, default=2)
+    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--out', default=None, help='also write the table, settings and machine to this JSON (e.g. nbs/results/cache_benchmark.json)')
     a = p.parse_args(argv)
     index = a.index
     if index is None:
@@ -32,13 +33,21 @@ def main(argv=None):
         make_synth(root/'synth', n_clips=n_clips, n_frames=16, progress=False)
         index = index_dataset('synth', root/'synth')
     t0 = time.perf_counter()
+    load0 = os.getloadavg()[0]          # a busy machine makes every figure below slower: it is recorded
     r = benchmark_cache(index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats)
     print(f'torch threads: {torch.get_num_threads()}, frames per epoch: {r.frames.iloc[0]}, batch size: {a.batch_size}')
     print(r.to_string(index=False))
-    for _, row in r.iterrows():
-        print(f"{row.teacher}: cached JSD costs {row.b_over_a:.2f}x the student alone (goal <= 1.1); "
-              f"on-the-fly teacher is {row.c_over_b:.1f}x slower than the cache; extraction {row.extract_fps} frames/s")
-    print(f'total {time.perf_counter() - t0:.0f} s')
+    print('\n'.join(benchmark_verdicts(r)))
+    total = time.perf_counter() - t0
+    print(f'total {total:.0f} s')
+    if a.out:
+        from jsdlib.core import write_json
+        settings = dict(frames=int(r.frames.iloc[0]), batch_size=a.batch_size, repeats=a.repeats,
+                        index=a.index or 'generated synth', weights='random (timing only)')
+        machine = dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
+                       processor=platform.processor() or platform.machine(), load_1min_at_start=load0)
+        write_json(dict(settings=settings, machine=machine, total_s=round(total, 1), results=r.to_dict(orient='records')), a.out)
+        print(f'wrote {a.out}')
     return 0
 
 

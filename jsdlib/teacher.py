@@ -13,7 +13,8 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LITE0_MEAN', 'LITE0_STD', 'DINOV2',
            'COMPARED', 'to_tensor', 'Teacher', 'lite0_weights_path', 'map_by_position', 'imagenet_top',
            'hf_to_timm_dinov2', 'save_tiny_dinov2', 'parse_teacher_name', 'build_teacher', 'rows_sha256',
            'shard_bounds', 'make_manifest', 'manifest_diff', 'precompute_teacher', 'ShardedArray', 'cache_teachers',
-           'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset', 'benchmark_cache', 'add_cli']
+           'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset', 'benchmark_cache',
+           'benchmark_verdicts', 'add_cli']
 
 # %% ../nbs/02_teacher.ipynb #d25ad382
 import numpy as np
@@ -604,45 +605,62 @@ class _TwoViews(torch.utils.data.Dataset):
     def __getitem__(self, i):
         im = load_image(self.df.path[i]); return self.st(im), torch.tensor(float(self.df.label[i])), self.tt(im)
 
-def _epoch(model, dl, mode:str, teacher=None, lam:float=DEFAULTS.lam)->float:
+def _epoch(model, dl, mode:str, teacher=None, lam:float=DEFAULTS.lam)->list[float]:
+    "Train one epoch; the seconds each batch took, loading included."
     from jsdlib.losses import bce_loss, cosine_loss
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3); model.train()
-    t0 = time.perf_counter()
+    times, t0 = [], time.perf_counter()
     for x, y, f in dl:
         logits, proj = model(x); loss = bce_loss(logits, y)
         if mode != 'a':
             tf = teacher(f) if mode == 'c' else f
             loss = loss + lam * cosine_loss(proj, tf)
         opt.zero_grad(); loss.backward(); opt.step()
-    return time.perf_counter() - t0
+        t1 = time.perf_counter(); times.append(t1 - t0); t0 = t1
+    return times
+
+def _epoch_s(batch_times, n_batches:int)->float:
+    "Seconds per epoch from batch times: the median batch x batches per epoch (robust to a GC pause or a busy moment)."
+    return float(np.median(batch_times)) * n_batches
 
 # %% ../nbs/02_teacher.ipynb #787e6759
-def benchmark_cache(index, teachers=('lite0', 'dinov2_vitb14'), n_frames:int=64, batch_size:int=16,
-                    student_size:int=DEFAULTS.student_size, cache_dir:str|Path|None=None, repeats:int=2, seed:int=0,
+def benchmark_cache(index, teachers=('lite0', 'dinov2_vitb14'), n_frames:int=128, batch_size:int=16,
+                    student_size:int=DEFAULTS.student_size, cache_dir:str|Path|None=None, repeats:int=3, seed:int=0,
                     progress:bool=False)->pd.DataFrame:
-    "Time one epoch of (a) student alone, (b) JSD from cache, (c) JSD with the teacher on the fly, per teacher (random weights)."
+    "Seconds per training epoch of (a) student alone, (b) JSD from cache, (c) JSD with the teacher on the fly, per teacher (random weights)."
     import tempfile as _tf
     df = _as_index(index); df = df[df.path != ''].iloc[:n_frames].reset_index(drop=True)
     cache_dir = Path(cache_dir or _tf.mkdtemp(prefix='jsd-bench-'))
     st = student_transform(student_size); rows = []
     def loader(ds): return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
+    seed_everything(seed); warm = _BenchStudent(None)       # a fresh process trains slower for its first epochs:
+    for _ in range(2): _epoch(warm, loader(_TwoViews(df, st, st)), 'a')      # warm it up before any timed epoch
+    nb = -(-len(df) // batch_size)
     for name in teachers:
         t = build_teacher(name, 'random', seed=seed)
+        with torch.no_grad(): t(torch.zeros(min(batch_size, 2), 3, t.size, t.size))   # first-call set-up is not extraction speed
         s = precompute_teacher(df, t, cache_dir, batch_size=batch_size, shard_size=max(len(df), 1), progress=progress)
         fc = FeatureCache(cache_dir, df, t)
         ds_b = CachedFrameDataset(df, fc, st)
         seed_everything(seed); stu_a = _BenchStudent(None); seed_everything(seed); stu_b = _BenchStudent(t.dim)
-        warm = loader(torch.utils.data.Subset(ds_b, range(min(batch_size, len(df)))))
-        _epoch(stu_a, warm, 'a'); _epoch(stu_b, warm, 'b')                    # warm-up
+        _epoch(stu_a, loader(ds_b), 'a'); _epoch(stu_b, loader(ds_b), 'b')    # warm-up epoch: allocator, kernels, file cache
         ta, tb = [], []
-        for _ in range(repeats):       # interleaved, best of `repeats`: a busy machine drifts less between (a) and (b)
-            ta.append(_epoch(stu_a, loader(ds_b), 'a')); tb.append(_epoch(stu_b, loader(ds_b), 'b'))
-        ta, tb = min(ta), min(tb)
+        for _ in range(repeats):       # interleaved: a machine that drifts affects (a) and (b) alike
+            ta += _epoch(stu_a, loader(ds_b), 'a'); tb += _epoch(stu_b, loader(ds_b), 'b')
+        ta, tb = _epoch_s(ta, nb), _epoch_s(tb, nb)
         seed_everything(seed); stu_c = _BenchStudent(t.dim)
-        tc = _epoch(stu_c, loader(_TwoViews(df, st, t.preprocess)), 'c', teacher=t)
+        tc = _epoch_s(_epoch(stu_c, loader(_TwoViews(df, st, t.preprocess)), 'c', teacher=t), nb)
         rows.append(dict(teacher=name, frames=len(df), extract_fps=s['frames_per_s'], student_train_fps=round(len(df) / ta, 1), a_student_s=round(ta, 2),
                          b_cached_s=round(tb, 2), c_on_the_fly_s=round(tc, 2), b_over_a=round(tb / ta, 3), c_over_b=round(tc / tb, 1)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/02_teacher.ipynb #e15d4950
+def benchmark_verdicts(r:pd.DataFrame, b_goal:float=1.1, c_goal:float=20.)->list[str]:
+    "One line per teacher: the two ratios of `benchmark_cache` against their goals."
+    return [f"{row.teacher}: JSD from the cache costs {row.b_over_a:.2f}x the student alone (goal <= {b_goal}: "
+            f"{'met' if row.b_over_a <= b_goal else 'NOT met'}); the teacher on the fly is {row.c_over_b:.1f}x slower than the cache"
+            + (f" (goal >= {c_goal:g}: {'met' if row.c_over_b >= c_goal else 'NOT met'})" if row.teacher.startswith('dinov2_vitb') else '')
+            + f"; extraction {row.extract_fps} frames/s" for row in r.itertuples()]
 
 # %% ../nbs/02_teacher.ipynb #29a2df18
 def _cmd_precompute(a)->int:
@@ -665,7 +683,7 @@ def _cmd_verify(a)->int:
 
 def _cmd_bench(a)->int:
     r = benchmark_cache(a.index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats)
-    print(r.to_string(index=False)); return 0
+    print(r.to_string(index=False)); print('\n'.join(benchmark_verdicts(r))); return 0
 
 def add_cli(sub):
     "Add `precompute-teacher`, `verify-cache` and `benchmark-cache` to the `jsd` command."

@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import run_jsd
 from jsdlib.cli import main
 from jsdlib.core import JsdError
 from jsdlib.data import write_index
@@ -155,3 +156,11 @@ def test_hf_to_timm_new_attention_names():
     vit.load_state_dict(sd, strict=True)
     x = torch.randn(2, 3, 28, 28)
     with torch.no_grad(): torch.testing.assert_close(vit.forward_features(x), hf(pixel_values=x).last_hidden_state, atol=1e-5, rtol=1e-4)
+
+
+def test_benchmark_cache_cli_prints_ratios_and_verdicts(frames):
+    "`jsd benchmark-cache` times the three ways on real files and says whether each goal is met."
+    p = run_jsd('benchmark-cache', '--index', frames[0], '--teachers', 'lite0', '--frames', 8, '--batch-size', 4, '--repeats', 1)
+    assert 'b_over_a' in p.stdout and 'c_over_b' in p.stdout, p.stdout
+    line = [l for l in p.stdout.splitlines() if l.startswith('lite0: JSD from the cache costs')]
+    assert len(line) == 1 and ('goal <= 1.1: met' in line[0] or 'goal <= 1.1: NOT met' in line[0]), p.stdout
