@@ -13,6 +13,7 @@ import argparse, os, platform, sys, tempfile, time
 from pathlib import Path
 
 import torch
+from jsdlib.core import DEFAULTS
 from jsdlib.teacher import benchmark_cache, benchmark_verdicts
 
 
@@ -23,6 +24,7 @@ def main(argv=None):
     p.add_argument('--frames', type=int, default=128)
     p.add_argument('--batch-size', type=int, default=16)
     p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--student-size', type=int, default=None, help='student input size (default: the library default, 160)')
     p.add_argument('--out', default=None, help='also write the table, settings and machine to this JSON (e.g. nbs/results/cache_benchmark.json)')
     a = p.parse_args(argv)
     index = a.index
@@ -34,7 +36,8 @@ def main(argv=None):
         index = index_dataset('synth', root/'synth')
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]          # a busy machine makes every figure below slower: it is recorded
-    r = benchmark_cache(index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats)
+    r = benchmark_cache(index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats,
+                        student_size=a.student_size or DEFAULTS.student_size)
     print(f'torch threads: {torch.get_num_threads()}, frames per epoch: {r.frames.iloc[0]}, batch size: {a.batch_size}')
     print(r.to_string(index=False))
     print('\n'.join(benchmark_verdicts(r)))
@@ -42,7 +45,7 @@ def main(argv=None):
     print(f'total {total:.0f} s')
     if a.out:
         from jsdlib.core import write_json
-        settings = dict(frames=int(r.frames.iloc[0]), batch_size=a.batch_size, repeats=a.repeats,
+        settings = dict(frames=int(r.frames.iloc[0]), batch_size=a.batch_size, repeats=a.repeats, student_size=a.student_size or DEFAULTS.student_size,
                         index=a.index or 'generated synth', weights='random (timing only)')
         machine = dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
                        processor=platform.processor() or platform.machine(), load_1min_at_start=load0)

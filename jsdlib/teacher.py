@@ -682,7 +682,8 @@ def _cmd_verify(a)->int:
     return 1 if bad else 0
 
 def _cmd_bench(a)->int:
-    r = benchmark_cache(a.index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats)
+    r = benchmark_cache(a.index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats,
+                        student_size=a.student_size)
     print(r.to_string(index=False)); print('\n'.join(benchmark_verdicts(r))); return 0
 
 def add_cli(sub):
@@ -703,5 +704,6 @@ def add_cli(sub):
     p.add_argument('--cache', required=True); p.add_argument('--quiet', action='store_true'); p.set_defaults(func=_cmd_verify)
     p = sub.add_parser('benchmark-cache', help='time a training epoch: student alone / JSD from cache / JSD teacher on the fly')
     p.add_argument('--index', required=True); p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'])
-    p.add_argument('--frames', type=int, default=64); p.add_argument('--batch-size', type=int, default=16)
-    p.add_argument('--repeats', type=int, default=2); p.set_defaults(func=_cmd_bench)
+    p.add_argument('--frames', type=int, default=128); p.add_argument('--batch-size', type=int, default=16)
+    p.add_argument('--student-size', type=int, default=DEFAULTS.student_size)
+    p.add_argument('--repeats', type=int, default=3); p.set_defaults(func=_cmd_bench)
