@@ -287,7 +287,8 @@ def read_intervals(path:str|Path)->pd.DataFrame:
     if miss: raise JsdError(f"{path}: missing column(s) {miss}; expected video,start,end[,anomaly_class]")
     for c in ('start', 'end'):
         v = pd.to_numeric(iv[c], errors='coerce')
-        if v.isna().any(): raise JsdError(f"{path}: field {c!r} must be an integer frame number (row {int(v.isna().idxmax()) + 2} of the file)")
+        bad = v.isna() | (v != v.round())
+        if bad.any(): raise JsdError(f"{path}: field {c!r} must be an integer frame number, got {iv[c][bad].iloc[0]} (row {int(bad.idxmax()) + 2} of the file)")
         iv[c] = v.astype(int)
     if 'anomaly_class' not in iv.columns: iv['anomaly_class'] = 'anomaly'
     return iv
@@ -297,6 +298,7 @@ def index_folder(root:str|Path, intervals:str|Path|None=None, frames_cache:str|P
     root = Path(root).resolve()
     if not root.is_dir(): raise JsdError(f"{root}: folder not found")
     ivf = Path(intervals) if intervals else root/'intervals.csv'
+    if intervals and not ivf.is_file(): raise JsdError(f"{ivf}: intervals file not found (expected a CSV video,start,end[,anomaly_class])")
     iv = read_intervals(ivf)
     cache = Path(frames_cache or root/'frames_cache')
     subsets = [(s, root/s) for s in ('train', 'val', 'test') if (root/s).is_dir()] or [('train', root)]
@@ -310,6 +312,8 @@ def index_folder(root:str|Path, intervals:str|Path|None=None, frames_cache:str|P
             if not frames: continue
             seen.add(vid); n = len(frames); y = np.zeros(n, dtype=np.int64); cls = np.array([''] * n, dtype=object)
             for _, r in iv[iv.video == vid].iterrows():
+                if r.end <= r.start:
+                    raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} of video {vid!r} is empty or reversed (end must be > start; 0-based, end-exclusive)")
                 if not (0 <= r.start < r.end <= n):
                     raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} of video {vid!r} is outside the clip's {n} frames (0-based, end-exclusive)")
                 y[r.start:r.end] = 1; cls[r.start:r.end] = r.anomaly_class
@@ -353,8 +357,26 @@ def _box(d, cam, X, Z, w, h, color, night, kind='car', tilt=0.):
         for lx in (x0 + (x1 - x0) * .04, x1 - (x1 - x0) * .04 - lw):
             _rect(d, lx + sh * .4, yb - (yb - yt) * .42, lx + lw + sh * .4, yb - (yb - yt) * .42 + lh, fill=tl)
         _rect(d, x0 + 1, yb - max(1, (yb - yt) * .06), x1 - 1, yb, fill=(15, 15, 15))
-    elif kind == 'obstacle':
-        d.ellipse([min(x0, x1), min(yt, yb), max(x0, x1), max(yt, yb)], outline=(30, 25, 20), width=max(1, int((x1 - x0) * .05)))
+    elif kind == 'obstacle':   # a fallen load: orange with white reflective bands, lit by the headlights at night
+        d.polygon(body, fill=color)
+        for f in (.3, .65): _rect(d, x0 + sh * f, yt + (yb - yt) * f, x1 + sh * f, yt + (yb - yt) * (f + .14), fill=(235, 235, 225))
+
+def _smoke(im, x, y, r, t, rng):
+    "A grey plume rising from (x, y): the sign of a crash that a single frame shows."
+    ov = Image.new('RGBA', im.size, (0, 0, 0, 0)); d = ImageDraw.Draw(ov)
+    for k in range(6):
+        rr = r * (0.6 + 0.25 * k); cy = y - r * 0.9 * k - t * 0.3 * r; cx = x + rng.normal(0, r * 0.15)
+        d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=(70, 70, 70, 150))
+    return Image.alpha_composite(im.convert('RGBA'), ov).convert('RGB')
+
+def _cracks(W, H, rng):
+    "Radial cracks of a broken windscreen around an impact point (drawn once per clip, then kept)."
+    cx, cy = float(rng.uniform(.3, .7)) * W, float(rng.uniform(.3, .7)) * H; lines = []
+    for a in np.linspace(0, 2 * math.pi, 9)[:-1] + rng.uniform(0, .6):
+        pts, x, y = [(cx, cy)], cx, cy
+        for _ in range(4): a += rng.normal(0, .35); x += math.cos(a) * W * .09; y += math.sin(a) * W * .09; pts.append((x, y))
+        lines.append(pts)
+    return lines
 
 def _person(d, cam, X, Z, color, night, phase=0.):
     if Z < 0.8: return
@@ -395,13 +417,13 @@ def render_clip(seed:int, n_frames:int=48, size:tuple=(320, 180), p_normal:float
         agents.append(_Agent('car', float(rng.choice([-3.5, 3.5])), float(rng.uniform(2, 5)), float(rng.uniform(1, 4)), _car_color(rng)))
     cls, s, e = P['cls'], P['start'], P['end']
     if cls == 'ego: cut_in': agents.append(_Agent('car', float(rng.choice([-3.5, 3.5])), 9., 0., _car_color(rng), role='cutter'))
-    if cls == 'ego: obstacle': agents.append(_Agent('obstacle', float(rng.uniform(-.6, .6)), P['speed'] * (s * dt) + float(rng.uniform(10, 20)), -P['speed'], (110, 80, 50), role='obstacle'))
+    if cls == 'ego: obstacle': agents.append(_Agent('obstacle', float(rng.uniform(-.6, .6)), P['speed'] * (s * dt) + float(rng.uniform(10, 20)), -P['speed'], (230, 120, 20), role='obstacle'))
     if cls == 'other: crash':
         agents += [_Agent('car', -3.5, 13., 0., _car_color(rng), role='crashL'), _Agent('car', 3.5, 14., 0., _car_color(rng), role='crashR')]
-    if cls == 'other: pedestrian': agents.append(_Agent('person', -7.5 * float(rng.choice([-1, 1])), 9., 0., tuple(int(v) for v in rng.integers(40, 200, 3)), role='runner'))
+    if cls == 'other: pedestrian': agents.append(_Agent('person', -7.5 * float(rng.choice([-1, 1])), 7., 0., (240, 60, 200), role='runner'))
     sky = np.array([20, 24, 40] if night else [150, 185, 220]); road = (28, 28, 32) if night else (95, 95, 100)
     grass = (15, 25, 15) if night else (70, 110, 60)
-    frames, travelled, debris = [], 0., []
+    frames, travelled, debris, cracks = [], 0., [], None
     for t in range(n_frames):
         a = cls is not None and s <= t < e; since = t - s if cls else -1
         shake = rng.normal(0, .6, 2)
@@ -415,11 +437,11 @@ def render_clip(seed:int, n_frames:int=48, size:tuple=(320, 180), p_normal:float
                 else: g.Z = float(np.clip(g.Z + rng.normal(0, .15), 10, 35))
             if g.role == 'cutter':
                 if t >= e: g.Z += 1.
-                elif t >= s: g.X += (0 - g.X) * .35; g.Z = max(2.5, g.Z - .5); g.tilt = .25 * math.copysign(1, -g.X) if abs(g.X) > .3 else 0.
+                elif t >= s: g.X += (0 - g.X) * .35; g.Z = max(2.5, g.Z - .5); g.tilt = .6 * math.copysign(1, -g.X) if abs(g.X) > .3 else .3
             if g.role == 'obstacle': g.Z = max(g.Z, 1.5) if t < e else -1.   # after the event we have steered round it
             if g.role in ('crashL', 'crashR') and t >= e: g.tilt *= .9   # the wreck comes to rest (and stays in view)
             elif g.role in ('crashL', 'crashR') and t >= s:
-                g.X += (0.4 if g.role == 'crashL' else -0.4) * (1 if abs(g.X) > 1 else 0); g.tilt = (.4 if g.role == 'crashL' else -.4) * min(1, since / 4)
+                g.X += (0.4 if g.role == 'crashL' else -0.4) * (1 if abs(g.X) > 1 else 0); g.tilt = (.9 if g.role == 'crashL' else -.9) * min(1, since / 3)
             if g.role == 'runner':
                 if cls and t >= s: g.X += .9 * math.copysign(1, -g.X0 if hasattr(g, 'X0') else -g.X) if abs(g.X) < 8 else 0
                 g.X0 = getattr(g, 'X0', g.X)
@@ -440,12 +462,18 @@ def render_clip(seed:int, n_frames:int=48, size:tuple=(320, 180), p_normal:float
                 z0 += 9.
         for g in sorted(agents, key=lambda g: -g.Z):
             if g.kind == 'car': _box(d, cam, g.X, g.Z, 1.8, 1.5, g.color, night, tilt=g.tilt)
-            elif g.kind == 'obstacle': _box(d, cam, g.X, g.Z, 1.0, .8, g.color, night, kind='obstacle')
-            else: _person(d, cam, g.X, g.Z, g.color, night, g.phase)
+            elif g.kind == 'obstacle': _box(d, cam, g.X, g.Z, 2.0, .9, g.color, False, kind='obstacle')
+            else: _person(d, cam, g.X, g.Z, g.color, night and g.role != 'runner', g.phase)
         if cls in ('ego: collision', 'other: crash') and a and since >= 2:
             if not debris: debris = [(float(rng.uniform(.2, .8)) * W, float(rng.uniform(.45, .9)) * H, float(rng.uniform(2, 8))) for _ in range(12)]
             for x, y, r in debris: d.polygon([(x, y - r), (x + r, y), (x, y + r * .5)], fill=(120, 120, 120) if cls == 'other: crash' else (200, 200, 200))
             debris = [(x + rng.normal(0, 3), y + rng.normal(0, 3), r) for x, y, r in debris]
+            wreck = next(g for g in agents if g.role in ('lead', 'crashL'))
+            im = _smoke(im, *cam.p(wreck.X + (1.75 if cls == 'other: crash' else 0), max(wreck.Z, 2.), 1.4), H * .05 * min(3, 10 / max(wreck.Z, 2)), since, rng)
+            d = ImageDraw.Draw(im)
+        if cls == 'ego: collision' and a and since >= 3:
+            cracks = cracks or _cracks(W, H, rng)
+            for pts in cracks: d.line(pts, fill=(235, 235, 235), width=max(1, H // 90))
         if night:
             arr = np.asarray(im).astype(np.float32)
             yy, xx = np.mgrid[0:H, 0:W]

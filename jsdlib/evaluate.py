@@ -10,10 +10,10 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['SCORE_COLUMNS', 'METRICS', 'THRESHOLD_METHODS', 'TABLE_COLUMNS', 'check_scores', 'check_score_frame', 'read_scores',
            'synth_scores', 'confusion_counts', 'frame_metrics', 'smooth_scores', 'video_classes', 'per_video_metrics',
-           'evaluate_scores', 'choose_threshold', 'bootstrap_multi', 'bootstrap_runs', 'detection_delay',
-           'make_fake_run', 'read_run', 'read_run_scores', 'evaluate_runs', 'results_table', 'results_markdown',
-           'plot_curves', 'plot_timeline', 'plot_timelines', 'save_figure', 'write_evaluation', 'add_cli',
-           'ThresholdExplorer', 'threshold_explorer']
+           'evaluate_scores', 'choose_threshold', 'bootstrap_multi', 'bootstrap_runs', 'seed_paired_difference',
+           'detection_delay', 'make_fake_run', 'read_run', 'read_run_scores', 'evaluate_runs', 'results_table',
+           'results_markdown', 'plot_curves', 'plot_timeline', 'plot_timelines', 'save_figure', 'write_evaluation',
+           'add_cli', 'ThresholdExplorer', 'threshold_explorer']
 
 # %% ../nbs/06_evaluate.ipynb #eedb6c4c
 import numpy as np
@@ -258,6 +258,48 @@ def bootstrap_multi(frames:dict, threshold_sets:dict, n_boot:int=1000, seed:int=
 def bootstrap_runs(frames:dict, thresholds:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05, sigma:float=0.)->dict:
     "Point values and percentile bootstrap intervals (resampling videos) of every metric of each run at its threshold, and paired differences against the first run."
     return bootstrap_multi(frames, {'': thresholds}, n_boot, seed, alpha, sigma)['']
+
+# %% ../nbs/06_evaluate.ipynb #e86469fd
+def _video_rows(df:pd.DataFrame)->list[np.ndarray]:
+    "Row positions of each video in a table sorted by (video, frame)."
+    return [np.asarray(ix) for _, ix in df.groupby('video', sort=True).indices.items()]
+
+def seed_paired_difference(base:list, other:list, reference=None, n_boot:int=1000, seed:int=0, alpha:float=0.05,
+                           metric:str='roc_auc', progress:bool=False)->dict:
+    "Mean-over-seeds `metric` of `other` minus `base` (lists of test score tables, one per seed) with a bootstrap interval over shared videos."
+    from tqdm.auto import tqdm
+    if metric not in ('roc_auc', 'ap'): raise JsdError(f"metric must be 'roc_auc' or 'ap' (threshold-free), got {metric!r}")
+    if not base or not other: raise JsdError('seed_paired_difference: give at least one run per method')
+    tabs = [check_score_frame(d).sort_values(['video', 'frame']).reset_index(drop=True) for d in [*base, *other] + ([reference] if reference is not None else [])]
+    keys = tabs[0][['video', 'frame', 'label']]
+    for i, t in enumerate(tabs[1:], 1):
+        if not t[['video', 'frame', 'label']].equals(keys): raise JsdError(f'seed_paired_difference: run {i} was scored on other frames than run 0; the runs must share their test frames')
+    y, S = keys['label'].to_numpy(), np.stack([t['score'].to_numpy(float) for t in tabs])
+    f = skm.roc_auc_score if metric == 'roc_auc' else skm.average_precision_score
+    nb, no = len(base), len(other)
+    def stats(idx):
+        yy = y[idx]
+        if yy.min() == yy.max(): return None
+        v = np.array([f(yy, s[idx]) for s in S])
+        b, o = v[:nb].mean(), v[nb:nb + no].mean()
+        r = dict(base=b, other=o, difference=o - b)
+        if reference is not None: r |= dict(reference=v[-1], gap_closed=(o - b) / (v[-1] - b) if v[-1] != b else np.nan)
+        return r
+    rows, point = _video_rows(keys), stats(np.arange(len(y)))
+    if point is None: raise JsdError('seed_paired_difference: the test frames hold only one class')
+    rng = np.random.default_rng(seed); draws = []
+    for _ in tqdm(range(n_boot), desc='bootstrap over videos', disable=not progress, leave=False):
+        d = stats(np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))]))
+        if d is not None: draws.append(d)
+    out = dict(metric=metric, n_seeds=dict(base=nb, other=no), n_videos=len(rows), n_boot=int(n_boot), valid_draws=len(draws), alpha=alpha,
+               per_seed_difference=[float(f(y, S[nb + i]) - f(y, S[i])) for i in range(min(nb, no))])
+    for k, v in point.items():
+        arr = np.array([d[k] for d in draws], float); arr = arr[~np.isnan(arr)]
+        lo, hi = (np.quantile(arr, [alpha / 2, 1 - alpha / 2]) if len(arr) else (np.nan, np.nan))
+        out[k] = dict(value=float(v), low=float(lo), high=float(hi))
+    diffs = np.array([d['difference'] for d in draws])
+    out['difference']['p_le_0'] = float((diffs <= 0).mean()) if len(diffs) else np.nan
+    return out
 
 # %% ../nbs/06_evaluate.ipynb #223f338a
 def detection_delay(df:pd.DataFrame, threshold:float, fps:float=10.0)->dict:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SCALES', 'DATASETS', 'SUMMARY_METRICS', 'run_config', 'notebooks_dir', 'plan_steps', 'step_key', 'run_step',
-           'versions', 'hardware', 'seed_summary', 'write_report', 'reproduce', 'add_cli']
+           'versions', 'hardware', 'seed_summary', 'seeds_markdown', 'transfer_markdown', 'write_report', 'reproduce',
+           'add_cli']
 
 # %% ../nbs/09_reproduce.ipynb #56ca3d39
 import pandas as pd
@@ -19,8 +20,9 @@ from .core import JsdError, write_json, atomic_write, sha256_file, project_root
 SCALES = {
     'smoke':   dict(synth_clips=8, synth_frames=16, synth_width=96, synth_height=54, teacher='lite0', teacher_size=64,
                     student_size=64, epochs=1, batch_size=16, lr=1e-3, lam=0.5, train_stride=1, seeds=[0], n_boot=50, vis_n=4),
-    'default': dict(synth_clips=32, synth_frames=40, synth_width=224, synth_height=126, teacher='lite0', teacher_size=160,
-                    student_size=96, epochs=4, batch_size=32, lr=1e-3, lam=0.5, train_stride=2, seeds=[0], n_boot=400, vis_n=8),
+    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126, teacher='lite0', teacher_size=160,
+                    student_size=64, epochs=10, batch_size=32, lr=1e-3, lam=0.5, train_stride=2, seeds=[0, 1, 2], n_boot=200, vis_n=8,
+                    methods=['baseline', 'jsd', 'jsd+u+kd warm-up']),
     'full':    dict(synth_clips=32, synth_frames=48, synth_width=320, synth_height=180, teacher='dinov2_vitb14', teacher_size=224,
                     student_size=224, epochs=10, batch_size=64, lr=1e-3, lam=0.5, train_stride=1, seeds=[0, 1, 2], n_boot=1000, vis_n=16),
 }
@@ -66,17 +68,22 @@ def plan_steps(cfg:dict, run_dir)->list[dict]:
     run, p, seeds = str(Path(run_dir).resolve()), cfg['params'], cfg['params']['seeds']
     data = dict(run_dir=run, dataset=cfg['dataset'], root=cfg['root'], seed=seeds[0], inclusive_end=cfg.get('inclusive_end', False),
                 **{k: p[k] for k in ('synth_clips', 'synth_frames', 'synth_width', 'synth_height')})
-    teach = dict(run_dir=run, teacher=p['teacher'], teacher_weights=cfg['teacher_weights'], teacher_size=p['teacher_size'], device=cfg['device'])
-    train = lambda m: dict(run_dir=run, method=m, seeds=seeds, device=cfg['device'],
+    teach = dict(run_dir=run, teacher=p['teacher'], teacher_weights=cfg['teacher_weights'], teacher_size=p['teacher_size'], device=cfg['device'],
+                 train_stride=p['train_stride'])
+    from jsdlib.train import VARIANTS, run_name
+    methods = p.get('methods', ['baseline', 'jsd'])
+    bad = [m for m in methods if m not in VARIANTS]
+    if bad or methods[:2] != ['baseline', 'jsd']: raise JsdError(f"methods: expected 'baseline', 'jsd', then any of {list(VARIANTS)}; got {methods}")
+    train = lambda m: dict(run_dir=run, method=m, seeds=seeds, device=cfg['device'], options=p.get('options', {}),
                            **{k: p[k] for k in ('student_size', 'epochs', 'batch_size', 'lr', 'lam', 'train_stride')})
     return [
         dict(id='01_data', notebook='01_data.ipynb', params=data, outputs=['data/index.csv', 'data/index_summary.json', 'figures/frames.png']),
-        dict(id='02_teacher', notebook='02_teacher.ipynb', params=teach, outputs=['cache/summary.json']),
-        *[dict(id=f'03_train_{m}', notebook='03_train.ipynb', params=train(m),
-               outputs=[f'runs/{m}_s{s}/{f}' for s in seeds for f in ('metrics.json', 'model.safetensors', 'scores_test.csv')])
-          for m in ('baseline', 'jsd')],
-        dict(id='04_evaluate', notebook='04_evaluate.ipynb', params=dict(run_dir=run, seeds=seeds, n_boot=p['n_boot']),
-             outputs=[f'evaluation/s{s}.json' for s in seeds]),
+        dict(id='02_teacher', notebook='02_teacher.ipynb', params=teach, outputs=['cache/summary.json', 'runs/teacher_probe/metrics.json']),
+        *[dict(id=f"03_train_{m.replace(' ', '_').replace('=', '')}", notebook='03_train.ipynb', params=train(m),
+               outputs=[f'runs/{run_name(m, s)}/{f}' for s in seeds for f in ('metrics.json', 'model.safetensors', 'scores_test.csv')])
+          for m in methods],
+        dict(id='04_evaluate', notebook='04_evaluate.ipynb', params=dict(run_dir=run, seeds=seeds, methods=methods, n_boot=p['n_boot']),
+             outputs=[f'evaluation/s{s}.json' for s in seeds] + ['evaluation/seeds.json', 'evaluation/transfer.json']),
         dict(id='05_visualize', notebook='05_visualize.ipynb', params=dict(run_dir=run, seed=seeds[0], n=p['vis_n']),
              outputs=['figures/visualize_test.json']),
     ]
@@ -177,9 +184,46 @@ def _md_table(df:pd.DataFrame)->str:
     for i, r in df.iterrows(): lines.append('| ' + ' | '.join([str(i)] + [str(x) for x in r]) + ' |')
     return '\n'.join(lines)
 
+def _iv(d:dict, signed:bool=False)->str:
+    f = '{:+.3f}' if signed else '{:.3f}'
+    return f"{f.format(d['value'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
+
+def seeds_markdown(comp:dict)->list[str]:
+    "Report lines for the comparison over seeds: each method's mean test AUC, its paired difference to the baseline, the gap closed."
+    rows, say = {}, []
+    for name, c in comp['methods'].items():
+        rows[name] = {'seeds': c['n_seeds']['other'], 'mean test AUC [95%]': _iv(c['other']),
+                      'minus baseline [95%]': _iv(c['difference'], True), 'P(diff <= 0)': f"{c['difference']['p_le_0']:.3f}",
+                      'per-seed differences': ', '.join(f'{x:+.3f}' for x in c['per_seed_difference'])}
+        if 'gap_closed' in c: rows[name]['share of the gap to the teacher probe closed [95%]'] = _iv(c['gap_closed'])
+        helps = c['difference']['low'] > 0
+        half = 'gap_closed' in c and c['gap_closed']['value'] >= 0.5
+        say.append(f"- **{name}**: " + (f"better than the baseline: the 95% interval of the AUC difference lies above zero" if helps else
+                   "not shown better than the baseline: the 95% interval of the AUC difference includes zero or lies below it")
+                   + ('' if 'gap_closed' not in c else f"; it closes {c['gap_closed']['value']:.0%} of the gap to the teacher probe ("
+                      + ('at least half' if half else 'less than half') + ').'))
+    c0 = next(iter(comp['methods'].values()))
+    base = {'seeds': c0['n_seeds']['base'], 'mean test AUC [95%]': _iv(c0['base'])}
+    ref = {} if 'reference' not in c0 else {'teacher probe': {'seeds': '-', 'mean test AUC [95%]': _iv(c0['reference'])}}
+    t = pd.DataFrame({'baseline': base, **rows, **ref}).T.fillna('').rename_axis('method')
+    return [_md_table(t), '', f"Test ROC-AUC averaged over the seeds; intervals from {c0['n_boot']} resamples of the {c0['n_videos']} "
+            "test videos, shared by every run (so the differences are paired).", '', *say]
+
+def transfer_markdown(rows:list[dict])->list[str]:
+    "Report lines for the transfer measures of each student run, and their means per method."
+    df = pd.DataFrame(rows)
+    cols = ['projector_cos', 'linear_map_r2', 'student_probe_auc', 'head_auc']
+    mean = df.groupby('variant' if 'variant' in df else 'method', sort=False)[cols].mean(numeric_only=True).round(3)
+    return [_md_table(mean.astype(object).fillna('-')), '',
+            '`projector_cos`: cosine between the projection and the teacher target on test frames (distilled runs only). '
+            '`linear_map_r2`: share of the teacher features\' variance on test reproduced by a ridge map of the student backbone features (fitted on train). '
+            '`student_probe_auc`: test AUC of a linear probe on the student backbone features. `head_auc`: the student head itself. '
+            'Means over seeds; per run in `evaluation/transfer.json`.']
+
 def write_report(results:dict, run_dir)->Path:
-    "`report.md`: setting, the baseline/distilled table with intervals per seed, the seed summary, step times, figures."
+    "`report.md`: setting, teacher probe, the comparison over seeds, transfer, per-seed tables with intervals, step times, figures."
     from jsdlib.evaluate import results_markdown
+    from jsdlib.train import VARIANTS
     run = Path(run_dir); c, p = results['config'], results['config']['params']
     hw = results['hardware']
     L = [f"# JSD reproduction: {c['dataset']}, scale `{c['scale']}`", '',
@@ -187,13 +231,23 @@ def write_report(results:dict, run_dir)->Path:
          f"{hw['cpu']} ({hw['cpu_count']} cores{', GPU ' + ', '.join(hw['gpus']) if hw['gpus'] else ''}; load average at start "
          f"{hw['loadavg_1_5_15min']}); jsdlib {results['versions']['jsdlib']}, torch {results['versions']['torch']}, "
          f"timm {results['versions']['timm']}.", '',
-         f"Teacher `{p['teacher']}` at {p['teacher_size']} px; student MobileNetV3-Small at {p['student_size']} px, {p['epochs']} epoch(s), "
-         f"batch {p['batch_size']}, lr {p['lr']}, lambda {p['lam']}; seeds {p['seeds']}; bootstrap {p['n_boot']} resamples over videos.", '',
-         *([] if c['scale'] == 'full' else [f"Scale `{c['scale']}` is sized for a CPU in minutes: its numbers check the pipeline; "
-                                            "they are not the paper's result (use `--scale full` on real data).", '']),
+         f"Teacher `{p['teacher']}` at {p['teacher_size']} px; student MobileNetV3-Small (random init) at {p['student_size']} px, {p['epochs']} epoch(s), "
+         f"batch {p['batch_size']}, lr {p['lr']}, lambda {p['lam']}{', options ' + str(p['options']) if p.get('options') else ''}; "
+         f"seeds {p['seeds']}; bootstrap {p['n_boot']} resamples over videos.", '',
+         *([] if c['scale'] == 'full' else [f"Scale `{c['scale']}` is sized for a CPU in minutes: its numbers are not the paper's result "
+                                            "(use `--scale full` on real data with the DINOv2 teacher).", '']),
          '## Data', '', _md_table(pd.DataFrame(results['data']['summary']).set_index('split').astype(object)), '']
+    if results.get('seeds_comparison'):
+        L += [f"## Baseline vs distilled over {len(p['seeds'])} seed(s), test split", '',
+              "The **teacher probe** is a logistic regression on the cached teacher features of the same training frames "
+              "(regularisation and threshold chosen on val): what a linear read-out of the teacher knows about this task. "
+              "`jsd` is the paper's method; any other name is an extension of it (training chapter, `VARIANTS`: "
+              + '; '.join(f"`{m}`: {VARIANTS[m][2]}" for m in p.get('methods', [])[2:] if m in VARIANTS) + ').', '',
+              *seeds_markdown(results['seeds_comparison']), '']
+    if results.get('transfer'):
+        L += ["## Did the teacher's knowledge arrive? (transfer measures)", '', *transfer_markdown(results['transfer']), '']
     for s, res in results['evaluation'].items():
-        L += [f'## Baseline vs distilled (JSD), seed {s}, test split', '', results_markdown(res).replace('### ', '#### '), '',
+        L += [f'## Seed {s}: every run at its val-chosen threshold, test split', '', results_markdown(res).replace('### ', '#### '), '',
               f"![ROC and PR curves](figures/s{s}/roc_pr_test.png)", '', f"![score timelines](figures/s{s}/timelines_test.png)", '']
     if len(results['evaluation']) > 1:
         L += ['## Across seeds (mean ± std of the point values, threshold chosen on val)', '', _md_table(seed_summary(results['evaluation'])), '']
@@ -249,7 +303,8 @@ def reproduce(dataset:str='synth', out='runs/synth-default', root=None, scale:st
                    data=json.loads((run/'data'/'index_summary.json').read_text()),
                    teacher_cache=json.loads((run/'cache'/'summary.json').read_text()),
                    steps={k: {f: r[f] for f in ('status', 'seconds', 'seconds_run', 'notebook', 'executed', 'params', 'finished')} for k, r in recs.items()},
-                   evaluation=evals, seed_summary=seed_summary(evals).reset_index().rename(columns={'index': 'method'}).to_dict('records'),
+                   evaluation=evals, seeds_comparison=json.loads((run/'evaluation'/'seeds.json').read_text()),
+                   transfer=json.loads((run/'evaluation'/'transfer.json').read_text()), seed_summary=seed_summary(evals).reset_index().rename(columns={'index': 'method'}).to_dict('records'),
                    visualize=dict(counts=vis['counts'], thresholds={k: v['threshold'] for k, v in vis['runs'].items()}),
                    finished=datetime.datetime.now().isoformat(timespec='seconds'))
     results['wall_seconds'] = round(time.perf_counter() - t0, 1)

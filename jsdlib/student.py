@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['BACKBONE', 'BACKBONE_CHANNELS', 'make_backbone', 'read_state_dict', 'load_backbone_weights', 'make_head',
-           'make_projector', 'Student', 'build_student', 'export_state', 'save_student', 'load_student_weights',
-           'ReferenceStudent', 'reference_student', 'count_params', 'count_flops', 'cost_table']
+__all__ = ['BACKBONE', 'BACKBONE_CHANNELS', 'PROJECTORS', 'make_backbone', 'read_state_dict', 'load_backbone_weights',
+           'make_head', 'make_projector', 'Student', 'build_student', 'export_state', 'save_student',
+           'load_student_weights', 'ReferenceStudent', 'reference_student', 'count_params', 'count_flops', 'cost_table']
 
 # %% ../nbs/04_student.ipynb #21238afb
 import torch
@@ -76,18 +76,22 @@ def make_head(in_ch:int=BACKBONE_CHANNELS, hidden:int=128, dropout:float=0.3)->n
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(in_ch, hidden), nn.BatchNorm1d(hidden),
                          nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 1))
 
-def make_projector(in_ch:int, feat_dim:int, relu:bool=True)->nn.Sequential:
-    "The reference's projector: 1x1 conv in_ch -> feat_dim, BN, ReLU, global average pool -> (B, feat_dim)."
+PROJECTORS = ('reference', 'no_relu', 'linear')
+
+def make_projector(in_ch:int, feat_dim:int, kind:str='reference')->nn.Sequential:
+    "Projector to the teacher's size: 'reference' (1x1 conv, BN, ReLU, pool), 'no_relu' (conv, BN, pool), 'linear' (conv with bias, pool)."
+    if kind not in PROJECTORS: raise JsdError(f"projector must be one of {PROJECTORS}, got {kind!r}")
+    if kind == 'linear': return nn.Sequential(nn.Conv2d(in_ch, feat_dim, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return nn.Sequential(nn.Conv2d(in_ch, feat_dim, 1, bias=False), nn.BatchNorm2d(feat_dim),
-                         nn.ReLU(inplace=True) if relu else nn.Identity(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                         nn.ReLU(inplace=True) if kind == 'reference' else nn.Identity(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 class Student(nn.Module):
     "MobileNetV3-Small backbone + one-logit head; optional projector to the teacher's feature size, for training only."
-    def __init__(self, backbone:nn.Module, feat_dim:int|None=None, hidden:int=128, dropout:float=0.3, proj_relu:bool=True):
+    def __init__(self, backbone:nn.Module, feat_dim:int|None=None, hidden:int=128, dropout:float=0.3, projector:str='reference'):
         super().__init__()
         self.backbone, self.feat_dim = backbone, feat_dim
         self.head = make_head(BACKBONE_CHANNELS, hidden, dropout)
-        self.projector = make_projector(BACKBONE_CHANNELS, feat_dim, proj_relu) if feat_dim else None
+        self.projector = make_projector(BACKBONE_CHANNELS, feat_dim, projector) if feat_dim else None
 
     def features(self, x:torch.Tensor)->torch.Tensor:
         "The backbone's last feature map (B, 576, H/32, W/32)."
@@ -107,13 +111,13 @@ class Student(nn.Module):
 
 # %% ../nbs/04_student.ipynb #cb51eaf4
 def build_student(feat_dim:int|None=None, pretrained:str|Path|None=None, hidden:int=128, dropout:float=0.3,
-                  proj_relu:bool=True)->Student:
+                  projector:str='reference')->Student:
     "The student; `feat_dim` adds a projector to the teacher's size, `pretrained` a local backbone weights file (default: random init)."
     if feat_dim is not None and (int(feat_dim) != feat_dim or feat_dim < 1):
         raise JsdError(f"feat_dim must be a positive integer (the teacher's feature size), got {feat_dim!r}")
     bb = make_backbone()
     if pretrained is not None: load_backbone_weights(bb, pretrained)
-    return Student(bb, int(feat_dim) if feat_dim else None, hidden, dropout, proj_relu)
+    return Student(bb, int(feat_dim) if feat_dim else None, hidden, dropout, projector)
 
 # %% ../nbs/04_student.ipynb #4e141a60
 def export_state(student:nn.Module)->dict[str, torch.Tensor]:

@@ -9,24 +9,27 @@ from pathlib import Path
 from dataclasses import dataclass, asdict, field
 
 # %% auto #0
-__all__ = ['METHODS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'train', 'finish_run', 'load_student',
-           'plot_learning_curves', 'compare_methods', 'summarize_comparison', 'add_cli']
+__all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'labelled_clips',
+           'train', 'write_run_results', 'finish_run', 'load_student', 'plot_learning_curves', 'variant_config',
+           'run_name', 'compare_methods', 'summarize_comparison', 'add_cli', 'variant_table', 'plot_label_fraction']
 
 # %% ../nbs/05_train.ipynb #02aafb72
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import save_file
 from torch.utils.data import Dataset, DataLoader
 from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from accelerate import Accelerator
-from .core import JsdError, DEFAULTS, seed_everything, write_json, atomic_path, atomic_write
-from .data import read_index, validate_index, load_image, index_summary
+from .core import JsdError, DEFAULTS, seed_everything, get_device, write_json, atomic_path, atomic_write
+from .data import read_index, validate_index, load_image, index_summary, _carve
 from .teacher import FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher
-from .student import build_student, save_student, load_student_weights
-from .losses import jsd_loss, pos_weight_from_labels
-from .evaluate import choose_threshold, frame_metrics
+from .student import build_student, save_student, load_student_weights, PROJECTORS
+from .losses import jsd_loss, bce_loss, cosine_loss, pos_weight_from_labels
+from .evaluate import choose_threshold, frame_metrics, THRESHOLD_METHODS
 
 # %% ../nbs/05_train.ipynb #ebe4f7b8
 class FrameDataset(Dataset):
@@ -62,14 +65,15 @@ def normalize(x:torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD)->torch.Tenso
     m = torch.tensor(mean, device=x.device).view(1, 3, 1, 1); s = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
     return (x.float() / 255. - m) / s
 
-def hflip(x:torch.Tensor, g:torch.Generator, p:float=0.5)->torch.Tensor:
-    "Flip each image of the batch horizontally with probability `p` (draws from `g`)."
+def hflip(x:torch.Tensor, g:torch.Generator, p:float=0.5, return_mask:bool=False):
+    "Flip each image of the batch horizontally with probability `p` (draws from `g`); with `return_mask`, also which were flipped."
     flip = torch.rand(x.shape[0], generator=g) < p
     if flip.any(): x = x.clone(); x[flip] = x[flip].flip(-1)
-    return x
+    return (x, flip) if return_mask else x
 
 # %% ../nbs/05_train.ipynb #204b2b07
-METHODS = ('baseline', 'jsd')
+METHODS = ('baseline', 'jsd', 'jsd+u')   # jsd+u: JSD plus the alignment term on training frames whose labels are not used
+ALIGNS = ('cos', 'mse')
 
 @dataclass
 class TrainConfig:
@@ -88,18 +92,50 @@ class TrainConfig:
     threshold_method:str = 'best_f1'
     select_metric:str = 'roc_auc'    # checkpoint chosen on this validation metric
     pretrained:str|None = None       # local backbone weights file (none exist offline: random init)
-    proj_relu:bool = True
+    projector:str = 'reference'      # 'reference' (conv-BN-ReLU-pool), 'no_relu', 'linear'
+    align:str = 'cos'                # 'cos': 1 - cos to the teacher features (the paper); 'mse': MSE to features standardised on train
+    align_flipped:bool = True        # False: the alignment term skips flipped frames (the teacher saw them unflipped)
+    warmup_epochs:int = 0            # distilled methods: epochs of alignment only before the BCE term joins
     augment:bool = True
     train_stride:int = 1             # train on every k-th frame of each training clip (neighbours are near-duplicates)
+    label_fraction:float = 1.        # share of training clips whose labels are used (stratified, drawn with `seed`)
+    kd:float = 0.                    # weight of soft labels from a teacher probe (an extension: the paper has none)
+    kd_probe:str|None = None         # the teacher-probe run folder giving those soft labels (`jsd probe`)
     num_workers:int = DEFAULTS.num_workers
     device:str = 'auto'
     mean:tuple = tuple(IMAGENET_MEAN)
     std:tuple = tuple(IMAGENET_STD)
 
+    @property
+    def distilled(self)->bool: return self.method != 'baseline'
+
     def check(self):
-        if self.method not in METHODS: raise JsdError(f"method must be one of {METHODS}, got {self.method!r}")
-        if self.method == 'jsd' and not self.cache: raise JsdError("method 'jsd' needs a teacher feature cache (--cache DIR, made by `jsd precompute-teacher`)")
-        if self.epochs < 1 or self.batch_size < 2: raise JsdError(f"epochs must be >= 1 and batch_size >= 2 (BatchNorm), got {self.epochs}, {self.batch_size}")
+        "Every setting checked before any work starts; the error names the option."
+        bad = lambda opt, want, got: JsdError(f"{opt}: expected {want}, got {got!r}")
+        if self.method not in METHODS: raise bad('method', f'one of {METHODS}', self.method)
+        if self.distilled and not self.cache: raise JsdError(f"method {self.method!r} needs a teacher feature cache (--cache DIR, made by `jsd precompute-teacher`)")
+        if self.epochs < 1: raise bad('epochs', 'an integer >= 1', self.epochs)
+        if self.batch_size < 2: raise bad('batch_size', 'an integer >= 2 (BatchNorm needs two samples)', self.batch_size)
+        if not (self.lr > 0 and math.isfinite(self.lr)): raise bad('lr', 'a positive number', self.lr)
+        if not self.weight_decay >= 0: raise bad('weight_decay', 'a number >= 0', self.weight_decay)
+        if not self.lam >= 0: raise bad('lam', 'a number >= 0', self.lam)
+        if self.student_size < 32 or self.student_size % 32: raise bad('student_size', 'a multiple of 32, at least 32 (the backbone downsamples by 32)', self.student_size)
+        if self.pos_weight not in (None, 'auto'):
+            try: ok = float(self.pos_weight) > 0
+            except (TypeError, ValueError): ok = False
+            if not ok: raise bad('pos_weight', "a positive number or 'auto'", self.pos_weight)
+        if self.threshold_method not in THRESHOLD_METHODS: raise bad('threshold_method', f'one of {THRESHOLD_METHODS}', self.threshold_method)
+        if self.select_metric not in ('roc_auc', 'ap'): raise bad('select_metric', "'roc_auc' or 'ap'", self.select_metric)
+        if self.projector not in PROJECTORS: raise bad('projector', f'one of {PROJECTORS}', self.projector)
+        if self.align not in ALIGNS: raise bad('align', f'one of {ALIGNS}', self.align)
+        if not 0 <= self.warmup_epochs < self.epochs: raise bad('warmup_epochs', f'an integer from 0 to epochs - 1 = {self.epochs - 1}', self.warmup_epochs)
+        if self.train_stride < 1: raise bad('train_stride', 'an integer >= 1', self.train_stride)
+        if not 0 < self.label_fraction <= 1: raise bad('label_fraction', 'a number in (0, 1]', self.label_fraction)
+        if not self.kd >= 0: raise bad('kd', 'a number >= 0', self.kd)
+        if self.kd and not self.kd_probe: raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd probe`) over the same cache")
+        if self.kd and not self.distilled: raise JsdError("kd > 0 needs the teacher cache: use method 'jsd' or 'jsd+u'")
+        if self.device not in ('auto', 'cpu') and not str(self.device).startswith(('cuda', 'mps')): raise bad('device', "'auto', 'cpu', 'cuda[:N]' or 'mps'", self.device)
+        if self.device != 'auto': get_device(self.device)        # 'cuda' without a GPU is an error, never a silent CPU run
         return self
 
 # %% ../nbs/05_train.ipynb #6e20837c
@@ -131,17 +167,50 @@ def _split(df, name):
     if (d['label'] < 0).any(): raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd train` needs frame labels (use --protocol supervised)")
     return d
 
-def _rng_state(g): return dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), g=g.get_state())
+def labelled_clips(train_df:pd.DataFrame, fraction:float=1., seed:int=0)->list[str]:
+    "The training clips whose labels are used: all, or a `fraction` stratified by clip label (at least one of each class)."
+    vl = train_df.groupby('video')['label'].max()
+    if fraction >= 1: return sorted(vl.index)
+    return sorted(_carve(vl, fraction, seed))
 
-def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, accelerator:Accelerator|None=None)->dict:
+def _cycle(n:int, length:int, g:torch.Generator)->list[int]:
+    "`length` indices from back-to-back permutations of range(n): an epoch of fixed size whatever `n`."
+    out = []
+    while len(out) < length: out += torch.randperm(n, generator=g).tolist()
+    return out[:length]
+
+def _np_state()->dict:
+    k, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(kind=k, keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss))
+
+def _rng_state(g): return dict(torch=torch.get_rng_state(), numpy=_np_state(), g=g.get_state())
+
+def _load_resume(path:Path)->dict:
+    "The resume state, loaded with `weights_only=True`: tensors, numbers, strings and lists only; anything else is refused."
+    try: return torch.load(path, weights_only=True)
+    except Exception as e:
+        raise JsdError(f"{path}: refusing to load this resume file ({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
+                       f"a resume file written by jsdlib holds only tensors and plain values. Delete it to train from the start") from None
+
+def _align(proj, feat, kind:str):
+    if proj.shape[0] == 0: return proj.sum() * 0.
+    return cosine_loss(proj, feat) if kind == 'cos' else F.mse_loss(proj, feat)
+
+# %% ../nbs/05_train.ipynb #484bc44d
+def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, accelerator:Accelerator|None=None,
+          overwrite:bool=False)->dict:
     "Train one student as configured; write the run folder `out`; return its metrics."
     cfg.check(); out = Path(out)
+    if (out/'metrics.json').exists() and not (resume or overwrite):
+        raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) to replace it, or choose another --out")
     acc = accelerator or Accelerator(cpu=cfg.device == 'cpu' or not torch.cuda.is_available())   # several CPU processes need cpu=True
     seed_everything(cfg.seed)
     df = read_index(cfg.index) if isinstance(cfg.index, (str, Path)) else validate_index(cfg.index)
-    tr, va = _split(df, 'train'), _split(df, 'val')
-    if cfg.train_stride > 1: tr = tr[tr['frame'] % cfg.train_stride == 0].reset_index(drop=True)
-    te = df[df['split'] == 'test'].reset_index(drop=True)
+    tr_all, va = _split(df, 'train'), _split(df, 'val')
+    tr = tr_all[tr_all['frame'] % cfg.train_stride == 0].reset_index(drop=True)
+    n_epoch = len(tr)                             # frames per epoch: the same whatever the label fraction
+    lab = set(labelled_clips(tr, cfg.label_fraction, cfg.seed))
+    if cfg.label_fraction < 1: tr = tr[tr['video'].isin(lab)].reset_index(drop=True)
     cache = None
     if cfg.cache:
         cache = FeatureCache(cfg.cache, teacher=cfg.teacher)
@@ -149,60 +218,121 @@ def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, 
         cfg.teacher = cache.name
     ds_tr = FrameDataset(tr, cfg.student_size, cache, progress=progress and acc.is_main_process)
     ds_va = FrameDataset(va, cfg.student_size, None, progress=False)
-    if len(ds_tr) < cfg.batch_size * acc.num_processes: raise JsdError(f"only {len(ds_tr)} training frames for batch size {cfg.batch_size} x {acc.num_processes} process(es)")
-    seed_everything(cfg.seed)                     # same initial backbone + head for both methods
-    student = build_student(cache.dim if (cfg.method == 'jsd') else None, cfg.pretrained, proj_relu=cfg.proj_relu)
+    ds_u = None
+    if cfg.method == 'jsd+u':                     # every training frame whose label is not used: other clips, skipped strides
+        un = tr_all.merge(tr[['video', 'frame']], how='left', indicator=True).query("_merge == 'left_only'").drop(columns='_merge')
+        if len(un) < 2: raise JsdError("method 'jsd+u' needs unlabelled training frames: use label_fraction < 1 or train_stride > 1")
+        ds_u = FrameDataset(un.reset_index(drop=True), cfg.student_size, cache, progress=progress and acc.is_main_process)
+    if len(ds_tr) < 2 or n_epoch < cfg.batch_size * acc.num_processes: raise JsdError(f"only {n_epoch} training frames for batch size {cfg.batch_size} x {acc.num_processes} process(es)")
+    stats = None
+    if cfg.distilled and cfg.align == 'mse':      # standardise each teacher feature on the training frames
+        allf = ds_tr.feats if ds_u is None else torch.cat([ds_tr.feats, ds_u.feats])
+        stats = (allf.mean(0), allf.std(0).clamp_min(1e-6))
+    probe = None
+    if cfg.kd:                                    # soft labels = the teacher probe applied to the cached features
+        from jsdlib.transfer import load_probe
+        probe = load_probe(cfg.kd_probe)
+        if probe['mean'].shape[0] != cache.dim: raise JsdError(f"{cfg.kd_probe}: probe of {probe['mean'].shape[0]}-d features, the cache has {cache.dim}-d")
+    seed_everything(cfg.seed)                     # same initial backbone + head for every method
+    student = build_student(cache.dim if cfg.distilled else None, cfg.pretrained, projector=cfg.projector)
     pw = pos_weight_from_labels(tr['label']) if cfg.pos_weight == 'auto' else (float(cfg.pos_weight) if cfg.pos_weight is not None else None)
-    lam = cfg.lam if cfg.method == 'jsd' else 0.
     model = _TrainStep(student)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(ds_tr) // (cfg.batch_size * acc.num_processes)
+    steps_per_epoch = n_epoch // (cfg.batch_size * acc.num_processes)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
     model, opt = acc.prepare(model, opt)
     log, best, start = [], dict(epoch=-1, value=-np.inf), 0
     if resume and (out/'last.pt').exists():
-        st = torch.load(out/'last.pt', weights_only=False)
-        if st['config'] != asdict(cfg): raise JsdError(f"{out}/last.pt: was written with another configuration; use a new --out or drop --resume")
+        st = _load_resume(out/'last.pt')
+        if st['config'] != _jsonable(asdict(cfg)): raise JsdError(f"{out}/last.pt: was written with another configuration; use a new --out or drop --resume")
         acc.unwrap_model(model).load_state_dict(st['model']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
         log, best, start = st['log'], st['best'], st['epoch'] + 1
-        torch.set_rng_state(st['rng']['torch']); np.random.set_state(st['rng']['numpy'])
+        n = st['rng']['numpy']; torch.set_rng_state(st['rng']['torch'])
+        np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss']))
     if acc.is_main_process: out.mkdir(parents=True, exist_ok=True); write_json(dict(asdict(cfg), world_size=acc.num_processes), out/'config.json')
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() - (log[-1]['seconds'] if log else 0.)
     for epoch in range(start, cfg.epochs):
         model.train(); g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        perm = torch.randperm(len(ds_tr), generator=g).tolist()
+        gu = torch.Generator().manual_seed(cfg.seed * 1000 + epoch + 10**6)
+        perm = _cycle(len(ds_tr), n_epoch, g)
+        upos = _cycle(len(ds_u), steps_per_epoch * cfg.batch_size, gu) if ds_u is not None else None
         dl = acc.prepare_data_loader(_loader(ds_tr, perm, cfg.batch_size, cfg.num_workers, True))
-        sums, n = dict(bce=0., cos=0., total=0.), 0
+        sums, nb = dict(bce=0., align=0., total=0.), 0
+        warm = epoch < cfg.warmup_epochs
         bar = tqdm(dl, desc=f'{cfg.method} epoch {epoch + 1}/{cfg.epochs}', leave=False, disable=not progress or not acc.is_main_process)
         for b, (img, y, f, idx) in enumerate(bar):
-            x = normalize(img)
-            if cfg.augment: x = hflip(x, g)
+            x, flipped = normalize(img), torch.zeros(len(img), dtype=torch.bool)
+            if cfg.augment: x, flipped = hflip(x, g, return_mask=True)
+            if upos is not None:                  # the unlabelled half of the batch: alignment only
+                ui = upos[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                xu, fu = torch.stack([ds_u[i][0] for i in ui]), torch.stack([ds_u[i][2] for i in ui])
+                xu, fl_u = hflip(normalize(xu), gu, return_mask=True) if cfg.augment else (normalize(xu), torch.zeros(len(xu), dtype=torch.bool))
+                x, f, flipped = torch.cat([x, xu.to(x.device)]), torch.cat([f, fu.to(f.device)]), torch.cat([flipped, fl_u])
             logits, proj = model(x)
-            loss, parts = jsd_loss(logits, y, proj if lam else None, f if lam else None, lam=lam, pos_weight=pw)
+            bce = bce_loss(logits[:len(y)], y, pos_weight=pw)
+            al = bce.new_zeros(())
+            if cfg.distilled and cfg.lam:
+                keep = (~flipped if not cfg.align_flipped else torch.ones_like(flipped)).to(proj.device)
+                target = f if stats is None else (f - stats[0].to(f.device)) / stats[1].to(f.device)
+                al = _align(proj[keep], target[keep], cfg.align)
+            kd = bce.new_zeros(())
+            if probe is not None and not warm:
+                pl = ((f - probe['mean']) / probe['scale']) @ probe['weight'] + probe['bias']
+                kd = F.binary_cross_entropy_with_logits(logits, torch.sigmoid(pl.to(logits.device)))
+            loss = (0. if warm else 1.) * bce + cfg.lam * al + cfg.kd * kd
             if not torch.isfinite(loss):
                 rows = tr.iloc[idx.cpu().numpy()][['video', 'frame']].head(8).to_records(index=False).tolist()
-                raise JsdError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {b}: parts {({k: float(v) for k, v in parts.items()})}; frames {rows}; try a lower --lr")
+                raise JsdError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {b}: BCE {float(bce)}, alignment {float(al)}; frames {rows}; "
+                               f"check the teacher cache (`jsd verify-cache`), then try a lower --lr")
             opt.zero_grad(set_to_none=True); acc.backward(loss); opt.step(); sched.step()
-            for k in sums: sums[k] += float(parts[k])
-            n += 1; bar.set_postfix(loss=f"{sums['total'] / n:.4f}")
+            for k, v in dict(bce=bce, align=al, total=loss).items(): sums[k] += float(v.detach())
+            nb += 1; bar.set_postfix(loss=f"{sums['total'] / nb:.4f}")
         s_va = predict(model, ds_va, acc, num_workers=cfg.num_workers)
         m = frame_metrics(va['label'].to_numpy(), s_va, 0.5)
-        row = dict(epoch=epoch + 1, **{f'train_{k}': v / max(n, 1) for k, v in sums.items()}, lr=sched.get_last_lr()[0],
+        row = dict(epoch=epoch + 1, **{f'train_{k}': v / max(nb, 1) for k, v in sums.items()}, lr=sched.get_last_lr()[0],
                    val_auc=m['roc_auc'], val_ap=m['ap'], val_recall_at_0_5=m['recall'], val_f1_at_0_5=m['f1'],
                    seconds=round(time.perf_counter() - t0, 1))
         log.append(row)
-        improved = m[cfg.select_metric] > best['value'] or best['epoch'] < 0
-        if improved: best = dict(epoch=epoch + 1, value=float(m[cfg.select_metric]) if not math.isnan(m[cfg.select_metric]) else -np.inf)
+        val = float(m[cfg.select_metric]) if not math.isnan(m[cfg.select_metric]) else -np.inf
+        improved = (val > best['value'] or best['epoch'] < 0) and not warm    # a warm-up epoch has no trained head yet
+        if improved: best = dict(epoch=epoch + 1, value=val)
         if acc.is_main_process:
-            if improved: save_student(acc.unwrap_model(model).student, out/'model.safetensors', metadata=dict(epoch=epoch + 1, method=cfg.method))
+            if improved: _save_best(acc.unwrap_model(model).student, out, cfg, epoch, stats)
             with atomic_write(out/'log.csv', 'w', newline='') as fh: pd.DataFrame(log).to_csv(fh, index=False)
             with atomic_path(out/'last.pt') as tmp:
                 torch.save(dict(model=acc.unwrap_model(model).state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
-                                log=log, best=best, config=asdict(cfg), rng=_rng_state(g)), tmp)
+                                log=log, best=best, config=_jsonable(asdict(cfg)), rng=_rng_state(g)), tmp)
         acc.wait_for_everyone()
     return finish_run(out, cfg, df, acc)
 
+def _jsonable(d:dict)->dict: return json.loads(json.dumps(d, default=str))
+
+def _save_best(student, out:Path, cfg, epoch:int, stats):
+    "The best checkpoint: `model.safetensors` (backbone + head, what inference loads) and, for distilled runs, `projector.safetensors`."
+    save_student(student, out/'model.safetensors', metadata=dict(epoch=epoch + 1, method=cfg.method))
+    if student.projector is not None:
+        t = {f'projector.{k}': v.detach().cpu().contiguous() for k, v in student.projector.state_dict().items()}
+        if stats is not None: t |= {'align_mean': stats[0].contiguous(), 'align_std': stats[1].contiguous()}
+        with atomic_path(out/'projector.safetensors') as tmp:
+            save_file(t, str(tmp), metadata=dict(projector=cfg.projector, align=cfg.align, feat_dim=str(student.feat_dim), epoch=str(epoch + 1)))
+
 # %% ../nbs/05_train.ipynb #53ac3a13
+def write_run_results(out:Path, method:str, scores:dict, threshold_method:str='best_f1', write:bool=True, **extra)->dict:
+    "Choose the threshold on `scores['val']`, compute val/test metrics, write `scores_{split}.csv` and `metrics.json`; any model's run folder."
+    y, s = scores['val']['label'].to_numpy(), scores['val']['score'].to_numpy()
+    rule = threshold_method
+    try: thr, note = choose_threshold(y, s, rule), ''
+    except JsdError as e: thr, rule, note = 0.5, 'fixed', f'{threshold_method} could not be applied, so 0.5 is used: {e}'
+    metrics = dict(method=method, threshold=thr, threshold_method=rule, threshold_note=note, **extra, val=frame_metrics(y, s, thr))
+    if 'test' in scores:
+        yt, st = scores['test']['label'].to_numpy(), scores['test']['score'].to_numpy()
+        metrics['test'], metrics['test_at_0_5'] = frame_metrics(yt, st, thr), frame_metrics(yt, st, 0.5)
+    if write:
+        for split, d in scores.items():
+            with atomic_write(Path(out)/f'scores_{split}.csv', 'w', newline='') as fh: d.to_csv(fh, index=False)
+        write_json(metrics, Path(out)/'metrics.json')
+    return metrics
+
 def finish_run(out:Path, cfg:TrainConfig, df:pd.DataFrame, acc:Accelerator)->dict:
     "Score val/test with the best checkpoint, choose the threshold on val, write scores and metrics.json."
     model = load_student_weights(out/'model.safetensors', device=acc.device)
@@ -212,20 +342,11 @@ def finish_run(out:Path, cfg:TrainConfig, df:pd.DataFrame, acc:Accelerator)->dic
         if len(d) == 0: continue
         s = predict(model, FrameDataset(d, cfg.student_size, None, progress=False), acc)
         res[split] = d[['video', 'frame', 'label', 'anomaly_class']].assign(score=s)
-    y, s = res['val']['label'].to_numpy(), res['val']['score'].to_numpy()
-    try: thr, note = choose_threshold(y, s, cfg.threshold_method), ''
-    except JsdError as e: thr, note = 0.5, f'fell back to 0.5: {e}'
     log = pd.read_csv(out/'log.csv')
-    metrics = dict(method=cfg.method, threshold=thr, threshold_method=cfg.threshold_method, threshold_note=note,
-                   best_epoch=int(log.loc[log['val_auc'].fillna(-1).idxmax(), 'epoch']) if cfg.select_metric == 'roc_auc' else None,
-                   val=frame_metrics(y, s, thr), seconds=float(log['seconds'].iloc[-1]), world_size=acc.num_processes)
-    if 'test' in res:
-        metrics['test'] = frame_metrics(res['test']['label'].to_numpy(), res['test']['score'].to_numpy(), thr)
-        metrics['test_at_0_5'] = frame_metrics(res['test']['label'].to_numpy(), res['test']['score'].to_numpy(), 0.5)
-    if acc.is_main_process:
-        for split, d in res.items():
-            with atomic_write(out/f'scores_{split}.csv', 'w', newline='') as fh: d.to_csv(fh, index=False)
-        write_json(metrics, out/'metrics.json')
+    kept = log[log['epoch'] > cfg.warmup_epochs]           # warm-up epochs are never kept
+    best = int(kept.loc[kept['val_auc'].fillna(-1).idxmax(), 'epoch']) if cfg.select_metric == 'roc_auc' else None
+    metrics = write_run_results(out, cfg.method, res, cfg.threshold_method, write=acc.is_main_process, best_epoch=best,
+                                seconds=float(log['seconds'].iloc[-1]), world_size=acc.num_processes)
     acc.wait_for_everyone()
     return metrics
 
@@ -244,7 +365,8 @@ def plot_learning_curves(run_dirs:dict|list, axes=None):
     for name, r in run_dirs.items():
         log = pd.read_csv(Path(r)/'log.csv')
         l, = axes[0].plot(log.epoch, log.train_bce, marker='o', label=f'{name} BCE')
-        if log.train_cos.abs().max() > 0: axes[0].plot(log.epoch, log.train_cos, ls='--', color=l.get_color(), label=f'{name} 1-cos')
+        al = log['train_align'] if 'train_align' in log else log.get('train_cos', 0 * log.train_bce)
+        if al.abs().max() > 0: axes[0].plot(log.epoch, al, ls='--', color=l.get_color(), label=f'{name} alignment')
         axes[1].plot(log.epoch, log.val_auc, marker='o', label=name)
         axes[2].plot(log.epoch, log.val_recall_at_0_5, marker='o', label=name)
     for ax, t in zip(axes, ('training loss parts', 'validation ROC-AUC', 'validation recall @0.5')):
@@ -252,12 +374,42 @@ def plot_learning_curves(run_dirs:dict|list, axes=None):
     plt.tight_layout()
     return axes
 
+# %% ../nbs/05_train.ipynb #32c29308
+VARIANTS = {   # name -> (method, TrainConfig overrides, what it tests); 'probe' stands for the teacher-probe run folder
+    'baseline':      ('baseline', {}, 'BCE only'),
+    'jsd':           ('jsd', {}, "the paper's JSD: BCE + lambda (1 - cos), reference projector"),
+    'jsd lam=1':     ('jsd', dict(lam=1.), 'stronger alignment'),
+    'jsd lam=2':     ('jsd', dict(lam=2.), 'stronger still'),
+    'jsd no-ReLU':   ('jsd', dict(projector='no_relu'), 'projector without its final ReLU'),
+    'jsd mse':       ('jsd', dict(align='mse', projector='linear'), 'linear projector, MSE to standardised teacher features'),
+    'jsd same-view': ('jsd', dict(align_flipped=False), 'alignment only on unflipped frames (the view the teacher saw)'),
+    'jsd no-aug':    ('jsd', dict(augment=False), 'no augmentation at all (as the reference)'),
+    'jsd warm-up':   ('jsd', dict(warmup_epochs=2), 'two epochs of alignment only before BCE'),
+    'jsd warm-up=4': ('jsd', dict(warmup_epochs=4), 'four epochs of alignment only before BCE'),
+    'jsd warm-up lam=1': ('jsd', dict(warmup_epochs=2, lam=1.), 'warm-up and a stronger alignment'),
+    'jsd+u':         ('jsd+u', {}, 'alignment also on training frames whose labels are not used'),
+    'jsd+kd':        ('jsd', dict(kd=1., kd_probe='probe'), 'soft labels from the teacher probe on every labelled frame'),
+    'jsd+u+kd':      ('jsd+u', dict(kd=1., kd_probe='probe'), 'alignment and teacher-probe soft labels on unlabelled frames too'),
+    'jsd+u+kd warm-up': ('jsd+u', dict(kd=1., kd_probe='probe', warmup_epochs=2), 'jsd+u+kd after a two-epoch alignment-only warm-up'),
+}
+
+def variant_config(name:str, probe:str|Path|None=None, **kw)->TrainConfig:
+    "The `TrainConfig` of a named variant; `probe` is the teacher-probe run folder for the soft-label variants; `kw` sets the rest."
+    if name not in VARIANTS: raise JsdError(f"variant must be one of {list(VARIANTS)}, got {name!r}")
+    method, over, _ = VARIANTS[name]
+    if 'probe' in over.values() and probe is None: raise JsdError(f"variant {name!r} needs a teacher-probe run folder (probe=..., `jsd probe`)")
+    return TrainConfig(method=method, **(kw | {k: (str(probe) if v == 'probe' else v) for k, v in over.items()}))
+
+def run_name(variant:str, seed:int)->str:
+    "The folder name of a variant's run: `jsd+u+kd_s0`, `jsd_lam1_s2`."
+    return f"{variant.replace(' ', '_').replace('=', '')}_s{seed}"
+
 # %% ../nbs/05_train.ipynb #8442f344
-def compare_methods(index:str|Path, cache:str|Path, out:str|Path, seeds=(0, 1, 2), progress:bool=True, **kw)->pd.DataFrame:
+def compare_methods(index:str|Path, cache:str|Path, out:str|Path, seeds=(0, 1, 2), progress:bool=True, methods=('baseline', 'jsd'), **kw)->pd.DataFrame:
     "Train baseline and JSD for each seed (reusing finished runs); one row per run with test metrics."
     rows = []
     for seed in seeds:
-        for method in METHODS:
+        for method in methods:
             d = Path(out)/f'{method}_s{seed}'
             if (d/'metrics.json').exists(): m = json.loads((d/'metrics.json').read_text())
             else: m = train(TrainConfig(method=method, index=str(index), cache=str(cache), seed=seed, **kw), d, progress=progress)
@@ -275,27 +427,88 @@ def summarize_comparison(runs:pd.DataFrame)->pd.DataFrame:
 def _cmd_train(a):
     fields = TrainConfig.__dataclass_fields__
     cfg = TrainConfig(**{k: getattr(a, k) for k in fields if hasattr(a, k) and getattr(a, k) is not None})
+    cfg.check()                                   # every option checked before any frame is read
+    if a.threads is not None and a.threads < 1: raise JsdError(f"--threads: expected an integer >= 1, got {a.threads}")
     if a.threads: torch.set_num_threads(a.threads)
-    m = train(cfg, a.out, resume=a.resume, progress=not a.quiet)
+    m = train(cfg, a.out, resume=a.resume, progress=not a.quiet, overwrite=a.overwrite)
     acc_main = int(os.environ.get('RANK', '0')) == 0
     if acc_main:
-        print(f"run folder: {a.out}  (best epoch {m['best_epoch']}, threshold {m['threshold']:.4f} chosen on val by {m['threshold_method']})")
+        how = f"chosen on val by {m['threshold_method']}" if not m.get('threshold_note') else m['threshold_note']
+        print(f"run folder: {a.out}  (best epoch {m['best_epoch']}, threshold {m['threshold']:.4f} {how})")
         print(pd.DataFrame({k: m[k] for k in ('val', 'test', 'test_at_0_5') if k in m}).T.round(4).to_string())
     return 0
 
 def add_cli(sub):
     "Add `jsd train`."
-    p = sub.add_parser('train', help='train the baseline or the distilled (JSD) student')
-    p.add_argument('--method', choices=METHODS, required=True); p.add_argument('--index', required=True)
-    p.add_argument('--cache', default=None, help='teacher feature cache (needed for --method jsd)')
-    p.add_argument('--teacher', default=None); p.add_argument('--out', required=True)
-    p.add_argument('--student-size', dest='student_size', type=int, default=None); p.add_argument('--epochs', type=int, default=None)
-    p.add_argument('--batch-size', dest='batch_size', type=int, default=None); p.add_argument('--lr', type=float, default=None)
-    p.add_argument('--weight-decay', dest='weight_decay', type=float, default=None); p.add_argument('--lam', type=float, default=None)
-    p.add_argument('--pos-weight', dest='pos_weight', default=None, help="a number or 'auto'")
-    p.add_argument('--seed', type=int, default=None); p.add_argument('--threshold-method', dest='threshold_method', default=None)
-    p.add_argument('--pretrained', default=None, help='local backbone weights file (default: random init)')
-    p.add_argument('--train-stride', dest='train_stride', type=int, default=None, help='train on every k-th frame of each clip')
-    p.add_argument('--num-workers', dest='num_workers', type=int, default=None); p.add_argument('--device', default=None)
-    p.add_argument('--threads', type=int, default=None); p.add_argument('--resume', action='store_true'); p.add_argument('--quiet', action='store_true')
+    import argparse
+    d = TrainConfig()
+    p = sub.add_parser('train', help='train the baseline or a distilled student (JSD and its extensions)', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    a = p.add_argument
+    a('--method', choices=METHODS, required=True, help="baseline: BCE only; jsd: the paper's BCE + lambda (1 - cos); jsd+u: alignment on unlabelled training frames too")
+    a('--index', required=True, help='frame index CSV (`jsd data index`)'); a('--out', required=True, help='the run folder to write')
+    a('--cache', default=None, help='teacher feature cache (needed by the distilled methods)')
+    a('--teacher', default=None, help='which teacher in the cache (default: the only one)')
+    a('--student-size', dest='student_size', type=int, default=d.student_size, help='student input size (px, a multiple of 32)')
+    a('--epochs', type=int, default=d.epochs, help='passes over the training frames'); a('--batch-size', dest='batch_size', type=int, default=d.batch_size, help='frames per step')
+    a('--lr', type=float, default=d.lr, help='peak learning rate (one-cycle schedule)'); a('--weight-decay', dest='weight_decay', type=float, default=d.weight_decay, help='AdamW weight decay')
+    a('--lam', type=float, default=d.lam, help='weight of the alignment term')
+    a('--pos-weight', dest='pos_weight', default=None, help="weight of anomalous frames in BCE: a number or 'auto'")
+    a('--seed', type=int, default=d.seed, help='seed of initial weights, data order, flips and the labelled-clip draw')
+    a('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS, default=d.threshold_method, help='threshold rule, applied on val')
+    a('--select-metric', dest='select_metric', choices=('roc_auc', 'ap'), default=d.select_metric, help='validation metric that picks the checkpoint')
+    a('--pretrained', default=None, help='local backbone weights file (default: random init; none exist offline)')
+    a('--projector', choices=PROJECTORS, default=d.projector, help='projector to the teacher size (distilled methods)')
+    a('--align', choices=ALIGNS, default=d.align, help="'cos': 1 - cos to the raw teacher features; 'mse': MSE to standardised features")
+    a('--no-align-flipped', dest='align_flipped', action='store_false', help='skip the alignment term on flipped frames (the teacher saw them unflipped)')
+    a('--warmup-epochs', dest='warmup_epochs', type=int, default=d.warmup_epochs, help='epochs of alignment only before BCE joins')
+    a('--no-augment', dest='augment', action='store_false', help='no random horizontal flips')
+    a('--train-stride', dest='train_stride', type=int, default=d.train_stride, help='train on every k-th frame of each clip')
+    a('--label-fraction', dest='label_fraction', type=float, default=d.label_fraction, help='share of training clips whose labels are used')
+    a('--kd', type=float, default=d.kd, help='weight of soft labels from a teacher probe (extension; needs --kd-probe)')
+    a('--kd-probe', dest='kd_probe', default=None, help='teacher-probe run folder (`jsd probe`) giving the soft labels')
+    a('--num-workers', dest='num_workers', type=int, default=d.num_workers, help='DataLoader workers')
+    a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'; an unavailable device is an error")
+    a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+    a('--resume', action='store_true', help='continue from <out>/last.pt'); a('--overwrite', action='store_true', help='replace a finished run in --out')
+    a('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=_cmd_train)
+
+# %% ../nbs/05_train.ipynb #470fe9f4
+def variant_table(res:dict, fraction:str='1.0')->pd.DataFrame:
+    "One row per variant of an experiment JSON (benchmarks/distill_experiments.py): val and test AUC over seeds, the paired difference to the baseline, transfer."
+    runs = pd.DataFrame(res['runs']); runs = runs[runs['fraction'].astype(str) == str(float(fraction))]
+    comp = res['comparison'][str(float(fraction))]
+    ms = lambda x: f"{x.mean():.3f} ± {x.std(ddof=1):.3f}" if len(x) > 1 else f"{x.mean():.3f}"
+    rows = {}
+    for v, g in runs.groupby('variant', sort=False):
+        c = comp.get(v)
+        rows[v] = {'seeds': len(g), 'val AUC': ms(g['val_auc']), 'test AUC': ms(g['test_auc']),
+                   'test AUC - baseline [95%]': '' if c is None else f"{c['difference']['value']:+.3f} [{c['difference']['low']:+.3f}, {c['difference']['high']:+.3f}]",
+                   'gap closed': '' if c is None or c['gap_closed'] is None else f"{c['gap_closed']:.0%}",
+                   'linear_map_r2': f"{g['linear_map_r2'].mean():.3f}", 'student probe AUC': f"{g['student_probe_auc'].mean():.3f}",
+                   '_val': g['val_auc'].mean()}
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    t = pd.DataFrame(rows).T.sort_index(key=lambda ix: ix.map(lambda v: order.get(v, len(order))))
+    best = t.drop(index='baseline', errors='ignore')['_val'].astype(float).idxmax()
+    t.index = [f'{i} (best on val)' if i == best else i for i in t.index]
+    probe = res['probe'][str(float(fraction))]
+    t.loc['teacher probe'] = {'seeds': len(probe['test_auc']), 'val AUC': ms(pd.Series(probe['val_auc'])), 'test AUC': ms(pd.Series(probe['test_auc']))}
+    return t.drop(columns='_val').fillna('')
+
+def plot_label_fraction(results:dict, axes=None):
+    "Test AUC against the share of labelled training clips, one panel per dataset: mean over seeds with the bootstrap interval of each variant."
+    if axes is None: _, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.6), squeeze=False); axes = axes[0]
+    for ax, (name, res) in zip(axes, results.items()):
+        fr = sorted(res['comparison'], key=float)
+        for v in res['variants']:
+            if v == 'baseline': m = [res['comparison'][f][next(iter(res['comparison'][f]))]['base'] for f in fr]
+            else: m = [res['comparison'][f][v]['other'] for f in fr]
+            x = [float(f) * 100 for f in fr]
+            l, = ax.plot(x, [d['value'] for d in m], marker='o', label=v)
+            ax.fill_between(x, [d['low'] for d in m], [d['high'] for d in m], color=l.get_color(), alpha=.15)
+        ax.plot(x, [np.mean(res['probe'][f]['test_auc']) for f in fr], 'k--', lw=1, label='teacher probe')
+        ax.set(xscale='log', xticks=x, xticklabels=[f'{v:g}' for v in x], xlabel='labelled training clips (%)', ylabel='test ROC-AUC',
+               title=f"{name}: {len({r['seed'] for r in res['runs']})} seeds, 95% intervals over test videos")
+        ax.legend(fontsize=7)
+    plt.tight_layout()
+    return axes

@@ -13,7 +13,8 @@ def test_reproduce_smoke_synth(tmp_path):
     assert list(res['steps']) == STEPS and all(r['status'] == 'ran' and r['seconds'] > 0 for r in res['steps'].values())
     assert {'python', 'torch', 'timm', 'jsdlib'} <= set(res['versions']) and res['hardware']['cpu_count'] >= 1
     ev = res['evaluation']['0']
-    assert sorted(r['method'] for r in ev['runs'].values()) == ['baseline', 'jsd']
+    assert sorted(r['method'] for r in ev['runs'].values()) == ['baseline', 'jsd', 'teacher_probe']
+    assert 'minus baseline [95%]' in (out/'report.md').read_text() and len(res['transfer']) == 2
     auc = ev['runs']['baseline_s0']['chosen']['metrics']['micro/roc_auc']
     assert set(auc) >= {'value', 'lo', 'hi'}
     for s in STEPS:

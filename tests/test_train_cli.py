@@ -23,7 +23,7 @@ def test_baseline_and_jsd(synth_root, cache, tmp_path):
         idx = pd.read_csv(synth_root/'index.csv')
         assert len(scores) == (idx.split == 'test').sum() and scores.score.between(0, 1).all()
     b, j = (pd.read_csv(tmp_path/m/'log.csv') for m in ('baseline', 'jsd'))
-    assert (b.train_cos == 0).all() and (j.train_cos > 0).all()
+    assert (b.train_align == 0).all() and (j.train_align > 0).all()
 
 def test_bad_input(synth_root, cache, tmp_path):
     p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--out', tmp_path/'x', *SMALL, check=False)
@@ -33,6 +33,26 @@ def test_bad_input(synth_root, cache, tmp_path):
     assert p.returncode == 2 and "no 'val' frames" in p.stderr
     p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', tmp_path, '--out', tmp_path/'z', *SMALL, check=False)
     assert p.returncode == 2 and 'no teacher cache here' in p.stderr
+
+BAD_OPTIONS = [(['--threshold-method', 'bogus'], "invalid choice: 'bogus'"), (['--pos-weight', 'abc'], 'pos_weight: expected a positive number'),
+               (['--lr', '-1'], 'lr: expected a positive number'), (['--student-size', '50'], 'student_size: expected a multiple of 32'),
+               (['--device', 'tpu'], "device: expected 'auto'"), (['--label-fraction', '1.5'], 'label_fraction: expected a number in (0, 1]'),
+               (['--kd', '1'], 'kd > 0 needs kd_probe')]
+
+@pytest.mark.parametrize('extra,msg', BAD_OPTIONS)
+def test_bad_options_fail_before_work(synth_root, cache, tmp_path, extra, msg):
+    "Every option is checked before any frame is read: exit 2, one line naming the option, no traceback, no run folder."
+    p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', cache, '--out', tmp_path/'r', *SMALL, *extra, check=False)
+    assert p.returncode == 2 and msg in p.stderr and 'Traceback' not in p.stderr, p.stderr
+    assert not (tmp_path/'r').exists()
+
+def test_finished_run_is_not_replaced(synth_root, cache, tmp_path):
+    run_jsd('train', '--method', 'baseline', '--index', synth_root/'index.csv', '--out', tmp_path/'b', '--epochs', 1, *SMALL[:2], *SMALL[4:])
+    before = (tmp_path/'b'/'metrics.json').read_bytes()
+    p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', cache, '--out', tmp_path/'b', *SMALL, check=False)
+    assert p.returncode == 2 and 'holds a finished run' in p.stderr and (tmp_path/'b'/'metrics.json').read_bytes() == before
+    run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', cache, '--out', tmp_path/'b', *SMALL, '--overwrite')
+    assert json.loads((tmp_path/'b'/'metrics.json').read_text())['method'] == 'jsd'
 
 def test_accelerate_two_processes(synth_root, cache, tmp_path):
     acc = BIN/'accelerate'
