@@ -367,6 +367,17 @@ def _shard_done(d:Path, i:int, manifest:dict)->bool:
     except (FileNotFoundError, json.JSONDecodeError): return False
     return r.get('rows_sha256') == manifest['shard_rows_sha256'][i] and npy.exists() and npy.stat().st_size == r.get('bytes')
 
+def _shard_ok(d:Path, i:int, manifest:dict)->bool:
+    "Thorough check: complete, and the file's SHA-256 is the one recorded when it was written."
+    if not _shard_done(d, i, manifest): return False
+    npy, rec = _shard_paths(d, i)
+    return sha256_file(npy) == json.loads(rec.read_text()).get('sha256')
+
+def _frame_stats(paths)->tuple[list, list]:
+    "(bytes, mtime in ns) of each frame file: a cache remembers them, to notice frames rewritten in place."
+    st = [os.stat(p) for p in paths]
+    return [s.st_size for s in st], [s.st_mtime_ns for s in st]
+
 def _dist():
     "(rank, world, barrier): from accelerate when launched with several processes, else a single process."
     if int(os.environ.get('WORLD_SIZE', '1')) > 1:
@@ -420,9 +431,10 @@ def _write_shard(d:Path, i:int, feats:np.ndarray, a:int, b:int, manifest:dict):
 def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:str|Path='cache', weights=None, *,
                        size:int|None=None, pool:str|None=None, backend:str='timm', batch_size:int=DEFAULTS.batch_size,
                        shard_size:int=DEFAULTS.shard_size, dtype:str=DEFAULTS.cache_dtype, device:str='auto',
-                       num_workers:int=DEFAULTS.num_workers, max_shards:int|None=None, progress:bool=True)->dict:
+                       num_workers:int=DEFAULTS.num_workers, max_shards:int|None=None, repair:bool=False, progress:bool=True)->dict:
     """Cache `teacher`'s features for every row of `index` under `cache_dir/<teacher name>/`; resumable; returns a summary.
-    `max_shards` stops after that many new shards (a deliberate interruption, for demos and tests)."""
+    `max_shards` stops after that many new shards (a deliberate interruption, for demos and tests); `repair` also
+    recomputes every shard whose checksum no longer matches (what `verify_cache` reports as corrupt)."""
     t0 = time.perf_counter()
     df = _as_index(index); _check_frames(df)
     if dtype not in ('float16', 'float32'): raise JsdError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
@@ -440,13 +452,16 @@ def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:st
                                    "\n  use another --cache folder, or delete this one to rebuild it")
         else:
             d.mkdir(parents=True, exist_ok=True)
-            with atomic_write(d/'rows.csv') as f: df[KEY_COLUMNS].to_csv(f, index=False)
+            size, mtime = _frame_stats(df['path'])
+            with atomic_write(d/'rows.csv') as f: df[KEY_COLUMNS].assign(bytes=size, mtime_ns=mtime).to_csv(f, index=False)
             write_json(man, d/'manifest.json')
         for tmp in (d/'shards').glob('.*.tmp*'): tmp.unlink()    # leftovers of a killed write
     barrier()
     if rank and manifest_diff(json.loads((d/'manifest.json').read_text()), man): raise JsdError(f"{d}: manifest changed under process {rank}")
     bounds = shard_bounds(len(df), shard_size)
-    todo = [i for i in range(len(bounds)) if not _shard_done(d, i, man)]
+    ok = _shard_ok if repair else _shard_done
+    todo = [i for i in range(len(bounds)) if not ok(d, i, man)]
+    repaired = [i for i in todo if _shard_done(d, i, man)] if repair else []
     mine = todo[rank::world][:max_shards] if max_shards is not None else todo[rank::world]
     n_mine = sum(bounds[i][1] - bounds[i][0] for i in mine)
     bar = tqdm(total=n_mine, unit='frame', desc=f'{teacher.name}' + (f' [{rank}/{world}]' if world > 1 else ''),
@@ -459,7 +474,7 @@ def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:st
     barrier()
     done = sum(_shard_done(d, i, man) for i in range(len(bounds)))
     return dict(cache=str(d), teacher=teacher.name, rows=len(df), feature_shape=list(teacher.feature_shape), dtype=dtype,
-                shards=len(bounds), shards_done=done, shards_skipped=len(bounds) - len(todo), shards_written_here=len(mine),
+                shards=len(bounds), shards_done=done, shards_skipped=len(bounds) - len(todo), shards_written_here=len(mine), shards_repaired=repaired,
                 frames_computed_here=n_mine, frames_per_s=round(n_mine / dt, 1) if n_mine else None,
                 seconds=round(time.perf_counter() - t0, 2), complete=done == len(bounds), process=f'{rank}/{world}',
                 bytes=sum(p.stat().st_size for p in (d/'shards').glob('*.npy')))
@@ -525,6 +540,23 @@ class FeatureCache:
         self.features = ShardedArray([_shard_paths(self.dir, i)[0] for i in range(m['n_shards'])], m['shard_size'],
                                      m['n_rows'], m['feature_shape'], m['dtype'])
         self._pos = None
+
+    def verify(self):
+        "Check every shard's SHA-256 against its record (milliseconds for a small cache); raise naming the corrupt ones."
+        bad = [i for i in range(self.manifest['n_shards']) if not _shard_ok(self.dir, i, self.manifest)]
+        if bad: raise JsdError(f"{self.dir}: {len(bad)} corrupt shard(s) ({_listing(bad, 5)}): their content no longer matches the checksum "
+                               f"recorded when they were written; recompute them with `jsd precompute-teacher ... --repair` (same arguments)")
+        return self
+
+    def check_frames(self, df:pd.DataFrame):
+        "Raise if frame files of `df` changed (size or modification time) since they were cached; caches made before this check pass."
+        if not {'bytes', 'mtime_ns'} <= set(self.rows.columns): return self
+        rec = self.rows.iloc[self.positions(df)]
+        size, mtime = _frame_stats(df['path'])
+        changed = [p for p, a, b, c, e in zip(df['path'], rec['bytes'], size, rec['mtime_ns'], mtime) if a != b or c != e]
+        if changed: raise JsdError(f"{self.dir}: {len(changed)} frame file(s) changed since their features were cached (size or time), e.g. "
+                                   f"{_listing(changed, 3)}; the cache is stale: rebuild it (`jsd precompute-teacher` into a new --cache)")
+        return self
 
     def _check_index(self, df):
         m = self.manifest
@@ -666,11 +698,12 @@ def benchmark_verdicts(r:pd.DataFrame, b_goal:float=1.1, c_goal:float=20.)->list
 def _cmd_precompute(a)->int:
     s = precompute_teacher(a.index, a.teacher, a.cache, weights=a.weights, size=a.size, pool=a.pool, backend=a.backend,
                            batch_size=a.batch_size, shard_size=a.shard_size, dtype=a.dtype, device=a.device,
-                           num_workers=a.num_workers, max_shards=a.max_shards, progress=not a.quiet)
+                           num_workers=a.num_workers, max_shards=a.max_shards, repair=a.repair, progress=not a.quiet)
     if s['process'].startswith('0/'):
         print(f"{s['teacher']}: {s['shards_done']}/{s['shards']} shards complete ({s['shards_skipped']} already done, "
               f"{s['frames_computed_here']} frames computed here at {s['frames_per_s']} frames/s), {s['rows']} rows x "
-              f"{s['feature_shape']} {s['dtype']}, {s['bytes']/1e6:.1f} MB in {s['cache']}")
+              f"{s['feature_shape']} {s['dtype']}, {s['bytes']/1e6:.1f} MB in {s['cache']}"
+              + (f"; repaired corrupt shard(s) {s['shards_repaired']}" if s['shards_repaired'] else ''))
     return 0 if s['complete'] or a.max_shards is not None else 1
 
 def _cmd_verify(a)->int:
@@ -699,6 +732,7 @@ def add_cli(sub):
     p.add_argument('--dtype', default=DEFAULTS.cache_dtype, choices=('float16', 'float32'))
     p.add_argument('--device', default='auto'); p.add_argument('--num-workers', type=int, default=DEFAULTS.num_workers)
     p.add_argument('--max-shards', type=int, default=None, help='stop after this many new shards (resume later)')
+    p.add_argument('--repair', action='store_true', help='also recompute shards whose checksum no longer matches (what verify-cache calls CORRUPT)')
     p.add_argument('--quiet', action='store_true'); p.set_defaults(func=_cmd_precompute)
     p = sub.add_parser('verify-cache', help='re-check the checksums of every shard of a teacher cache')
     p.add_argument('--cache', required=True); p.add_argument('--quiet', action='store_true'); p.set_defaults(func=_cmd_verify)

@@ -215,6 +215,7 @@ def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, 
     if cfg.cache:
         cache = FeatureCache(cfg.cache, teacher=cfg.teacher)
         cache.positions(df)                       # every frame of the index must be cached: clear error otherwise
+        cache.verify().check_frames(df)           # every shard's checksum, every frame file unchanged since it was cached
         cfg.teacher = cache.name
     ds_tr = FrameDataset(tr, cfg.student_size, cache, progress=progress and acc.is_main_process)
     ds_va = FrameDataset(va, cfg.student_size, None, progress=False)

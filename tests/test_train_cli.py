@@ -54,6 +54,24 @@ def test_finished_run_is_not_replaced(synth_root, cache, tmp_path):
     run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', cache, '--out', tmp_path/'b', *SMALL, '--overwrite')
     assert json.loads((tmp_path/'b'/'metrics.json').read_text())['method'] == 'jsd'
 
+def test_train_refuses_corrupt_or_stale_cache(synth_root, cache, tmp_path):
+    "A shard rewritten with other values, or frames rewritten in place, stop training before it starts (they used to train silently)."
+    import shutil, numpy as np
+    bad = tmp_path/'cache'; shutil.copytree(cache, bad)
+    npy = sorted((bad/'lite0'/'shards').glob('*.npy'))[0]
+    a = np.load(npy); np.save(npy, np.random.default_rng(0).standard_normal(a.shape).astype(a.dtype))   # same shape and size
+    p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', bad, '--out', tmp_path/'c', *SMALL, check=False)
+    assert p.returncode == 2 and 'corrupt shard' in p.stderr and '--repair' in p.stderr and 'Traceback' not in p.stderr, p.stderr
+    run_jsd('precompute-teacher', '--index', synth_root/'index.csv', '--teacher', 'lite0', '--size', 64, '--cache', bad, '--quiet', '--repair')
+    assert run_jsd('verify-cache', '--cache', bad, '--quiet', check=False).returncode == 0
+    stale = tmp_path/'stale'; shutil.copytree(cache, stale)
+    idx = pd.read_csv(synth_root/'index.csv'); f = Path(idx.path.iloc[0]); st = f.stat()
+    try:
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        p = run_jsd('train', '--method', 'jsd', '--index', synth_root/'index.csv', '--cache', stale, '--out', tmp_path/'s', *SMALL, check=False)
+        assert p.returncode == 2 and 'changed since their features were cached' in p.stderr, p.stderr
+    finally: os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+
 def test_accelerate_two_processes(synth_root, cache, tmp_path):
     acc = BIN/'accelerate'
     if not acc.exists(): pytest.skip('accelerate CLI not installed')
