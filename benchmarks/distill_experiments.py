@@ -102,7 +102,8 @@ def main():
                 rows.append(r); print(json.dumps({k: (round(x, 4) if isinstance(x, float) else x) for k, x in r.items()}), flush=True)
         probes = [json.loads((work/'runs'/f'teacher_probe_f{f}_s{s}'/'metrics.json').read_text()) for s in a.seeds]
         res.setdefault('probe', {})[str(f)] = dict(val_auc=[m['val']['roc_auc'] for m in probes], test_auc=[m['test']['roc_auc'] for m in probes])
-        res.setdefault('comparison', {})[str(f)] = res['comparison'].get(str(f), {}) | compare(work/'runs', variants, a.seeds, f, a.n_boot)
+        comp = res.setdefault('comparison', {})
+        comp[str(f)] = comp.get(str(f), {}) | compare(work/'runs', variants, a.seeds, f, a.n_boot)
         res['runs'] = [r for r in res.get('runs', []) if (r['fraction'], r['variant'], r['seed']) not in {(x['fraction'], x['variant'], x['seed']) for x in rows}] + rows
         res['wall_seconds'] = round(time.perf_counter() - t0, 1)
         write_json(res, out)

@@ -264,8 +264,15 @@ def _video_rows(df:pd.DataFrame)->list[np.ndarray]:
     "Row positions of each video in a table sorted by (video, frame)."
     return [np.asarray(ix) for _, ix in df.groupby('video', sort=True).indices.items()]
 
-def seed_paired_difference(base:list, other:list, reference=None, n_boot:int=1000, seed:int=0, alpha:float=0.05,
-                           metric:str='roc_auc', progress:bool=False)->dict:
+def seed_paired_difference(base:list,            # test score tables of the reference method, one per seed
+                           other:list,           # test score tables of the compared method, one per seed (same frames)
+                           reference=None,       # one more score table (e.g. the teacher probe): adds `gap_closed`
+                           n_boot:int=1000,      # bootstrap resamples of the test videos
+                           seed:int=0,           # seed of the resampling
+                           alpha:float=0.05,     # 1 - coverage of the intervals
+                           metric:str='roc_auc', # 'roc_auc' or 'ap' (threshold-free)
+                           progress:bool=False,  # show a progress bar
+                          )->dict:               # base, other, difference (+ p_le_0), reference, gap_closed: value, low, high
     "Mean-over-seeds `metric` of `other` minus `base` (lists of test score tables, one per seed) with a bootstrap interval over shared videos."
     from tqdm.auto import tqdm
     if metric not in ('roc_auc', 'ap'): raise JsdError(f"metric must be 'roc_auc' or 'ap' (threshold-free), got {metric!r}")
