@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_reproduce.ipynb #33ea22c1
 from __future__ import annotations
-import os, sys, json, time, math, hashlib, platform, contextlib, datetime, shlex
+import os, re, sys, json, time, math, hashlib, platform, contextlib, datetime, shlex
 from pathlib import Path
 
 # %% auto #0
@@ -169,9 +169,9 @@ def seed_summary(evaluations:dict)->pd.DataFrame:
     "Mean ± std over seeds of each method's test metrics (threshold chosen on val)."
     rows = []
     for s, res in evaluations.items():
-        for r in res['runs'].values():
+        for name, r in res['runs'].items():   # the run folder names the variant: jsd+u+kd_warm-up_s0 -> jsd+u+kd_warm-up
             m = r['chosen']['metrics']
-            rows.append(dict(method=r['method'], seed=s, **{k: m[v]['value'] for k, v in SUMMARY_METRICS.items()}))
+            rows.append(dict(method=re.sub(r'_s\d+$', '', name), seed=s, **{k: m[v]['value'] for k, v in SUMMARY_METRICS.items()}))
     df = pd.DataFrame(rows).astype({k: float for k in SUMMARY_METRICS})
     g = df.groupby('method', sort=False)
     fmt = lambda mu, sd: f"{mu:.3f}" + ('' if math.isnan(sd) else f" ± {sd:.3f}")
