@@ -55,6 +55,9 @@ def _read_json(p:Path)->dict:
     return d
 
 def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
+    if config.get('method') == 'teacher_probe':
+        raise JsdError(f"{run_dir}: is a teacher-probe run (a linear read-out of cached teacher features, `jsd probe`); it has no student "
+                       f"to score video with: use a run of `jsd train`")
     size = config.get('student_size')
     if not isinstance(size, int) or isinstance(size, bool) or not 32 <= size <= 1024 or size % 32:
         raise JsdError(f"{run_dir/'config.json'}: field 'student_size' must be an integer multiple of 32 in [32, 1024], got {size!r}")
