@@ -17,7 +17,7 @@ import numpy as np, pandas as pd, torch
 from jsdlib.core import write_json, project_root, JsdError
 from jsdlib.data import make_synth, index_dataset, write_index, index_summary
 from jsdlib.teacher import precompute_teacher
-from jsdlib.train import TrainConfig, train, VARIANTS, variant_config
+from jsdlib.train import train, VARIANTS, variant_config
 from jsdlib.transfer import train_teacher_probe, transfer_measures
 from jsdlib.evaluate import seed_paired_difference, read_run_scores
 from jsdlib.reproduce import SCALES, hardware

@@ -28,7 +28,7 @@ from .core import JsdError, DEFAULTS, seed_everything, get_device, write_json, a
 from .data import read_index, validate_index, load_image, index_summary, _carve
 from .teacher import FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher
 from .student import build_student, save_student, load_student_weights, PROJECTORS
-from .losses import jsd_loss, bce_loss, cosine_loss, pos_weight_from_labels
+from .losses import bce_loss, cosine_loss, pos_weight_from_labels
 from .evaluate import choose_threshold, frame_metrics, THRESHOLD_METHODS
 
 # %% ../nbs/05_train.ipynb #ebe4f7b8
