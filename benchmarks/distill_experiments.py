@@ -17,7 +17,7 @@ import numpy as np, pandas as pd, torch
 from jsdlib.core import write_json, project_root, JsdError
 from jsdlib.data import make_synth, index_dataset, write_index, index_summary
 from jsdlib.teacher import precompute_teacher
-from jsdlib.train import train, VARIANTS, variant_config
+from jsdlib.train import train_many, VARIANTS, variant_config
 from jsdlib.transfer import train_teacher_probe, transfer_measures
 from jsdlib.evaluate import seed_paired_difference, read_run_scores
 from jsdlib.reproduce import SCALES, hardware
@@ -35,20 +35,36 @@ def dataset(name:str, work:Path, ped2_root:str, p:dict):
     precompute_teacher(idx, p['teacher'], d/'cache', size=p['teacher_size'], progress=False)
     return idx, d/'cache'
 
-def run_one(variant, idx, cache, out:Path, seed, p, fraction=1.):
-    method = VARIANTS[variant][0]
-    probe = out.parent/f'teacher_probe_f{fraction}_s{seed}'
+def run_dir(work:Path, variant, fraction, seed)->Path:
+    return work/'runs'/f'{variant}_f{fraction}_s{seed}'.replace(' ', '_').replace('=', '')
+
+def probe_dir(work:Path, fraction, seed)->Path: return work/'runs'/f'teacher_probe_f{fraction}_s{seed}'
+
+def job(variant, idx, cache, work:Path, seed, p, fraction=1.):
+    "(TrainConfig, run folder) of one variant, seed and label fraction; its teacher probe is fitted first if missing."
+    probe = probe_dir(work, fraction, seed)
     if not (probe/'metrics.json').exists():
         train_teacher_probe(idx, cache, probe, train_stride=p['train_stride'], label_fraction=fraction, seed=seed)
-    if not (out/'metrics.json').exists():
-        cfg = variant_config(variant, probe, index=str(idx), cache=str(cache), seed=seed, label_fraction=fraction,
-                             **{k: p[k] for k in ('student_size', 'epochs', 'batch_size', 'lr', 'lam', 'train_stride')})
-        train(cfg, out, progress=False, overwrite=True)
+    cfg = variant_config(variant, probe, index=str(idx), cache=str(cache), seed=seed, label_fraction=fraction,
+                         **{k: p[k] for k in ('student_size', 'epochs', 'batch_size', 'lr', 'lam', 'train_stride')})
+    return cfg, run_dir(work, variant, fraction, seed)
+
+def row(variant, out:Path, seed, fraction):
+    "The result row of a finished run: val/test AUC and its transfer measures (computed once, kept in transfer.json)."
     m = json.loads((out/'metrics.json').read_text())
     t = json.loads((out/'transfer.json').read_text()) if (out/'transfer.json').exists() else transfer_measures(out)
-    return dict(variant=variant, method=method, seed=seed, fraction=fraction, val_auc=m['val']['roc_auc'], test_auc=m['test']['roc_auc'],
+    return dict(variant=variant, method=VARIANTS[variant][0], seed=seed, fraction=fraction, val_auc=m['val']['roc_auc'], test_auc=m['test']['roc_auc'],
                 test_f1=m['test']['f1'], test_recall=m['test']['recall'], seconds=m['seconds'], best_epoch=m['best_epoch'],
-                **{k: t[k] for k in ('projector_cos', 'linear_map_r2', 'student_probe_auc')}), probe
+                **{k: t[k] for k in ('projector_cos', 'linear_map_r2', 'student_probe_auc')})
+
+def commit()->str|None:
+    "The git commit the experiment ran on (with '+changes' when the tree was not clean)."
+    import subprocess
+    try:
+        h = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], capture_output=True, text=True).stdout.strip()
+        return h + ('+changes' if dirty else '')
+    except (OSError, subprocess.CalledProcessError): return None
 
 def compare(runs_dir:Path, variants, seeds, fraction, n_boot):
     "Per variant: mean test AUC over seeds minus the baseline's, with a paired bootstrap interval; gap to the probe closed."
@@ -76,7 +92,8 @@ def main():
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override a default-scale parameter')
     ap.add_argument('--work', default='runs/experiments'); ap.add_argument('--out', default=None)
     ap.add_argument('--ped2-root', default=str(project_root().parent/'shared'/'data'/'ucsd_ped2'))
-    ap.add_argument('--n-boot', type=int, default=1000); ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--n-boot', type=int, default=1000); ap.add_argument('--threads', type=int, default=2, help='threads of this process (probes, transfer)')
+    ap.add_argument('--workers', type=int, default=None, help='parallel training processes (default: 1.5 per core)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     p = dict(SCALES['default'])
@@ -93,13 +110,14 @@ def main():
                | dict(student_init='random (no MobileNetV3 weights offline)', threshold='best F1 on val', checkpoint='best val AUC',
                       selection='variants ranked by mean val AUC; test reported, never used to choose'),
                variants=res.get('variants', {}) | {v: dict(method=VARIANTS[v][0], options=VARIANTS[v][1], what=VARIANTS[v][2]) for v in variants},
-               index_summary=index_summary(pd.read_csv(idx)).reset_index().to_dict('records'), hardware=hardware())
+               index_summary=index_summary(pd.read_csv(idx)).reset_index().to_dict('records'), hardware=hardware(), commit=commit())
     rows, t0 = [], time.perf_counter()
     for f in fractions:
-        for s in a.seeds:
-            for v in variants:
-                r, _ = run_one(v, idx, cache, work/'runs'/f'{v}_f{f}_s{s}'.replace(' ', '_').replace('=', ''), s, p, f)
-                rows.append(r); print(json.dumps({k: (round(x, 4) if isinstance(x, float) else x) for k, x in r.items()}), flush=True)
+        keys = [(v, s) for s in a.seeds for v in variants]
+        jobs = [job(v, idx, cache, work, s, p, f) for v, s in keys]
+        train_many(jobs, workers=a.workers, progress=True)     # parallel worker processes, one thread each; finished runs reused
+        for (v, s), (_, d) in zip(keys, jobs):
+            r = row(v, d, s, f); rows.append(r); print(json.dumps({k: (round(x, 4) if isinstance(x, float) else x) for k, x in r.items()}), flush=True)
         probes = [json.loads((work/'runs'/f'teacher_probe_f{f}_s{s}'/'metrics.json').read_text()) for s in a.seeds]
         res.setdefault('probe', {})[str(f)] = dict(val_auc=[m['val']['roc_auc'] for m in probes], test_auc=[m['test']['roc_auc'] for m in probes])
         comp = res.setdefault('comparison', {})

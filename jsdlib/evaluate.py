@@ -9,11 +9,11 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SCORE_COLUMNS', 'METRICS', 'THRESHOLD_METHODS', 'TABLE_COLUMNS', 'check_scores', 'check_score_frame', 'read_scores',
-           'synth_scores', 'confusion_counts', 'frame_metrics', 'smooth_scores', 'video_classes', 'per_video_metrics',
-           'evaluate_scores', 'choose_threshold', 'bootstrap_multi', 'bootstrap_runs', 'seed_paired_difference',
-           'detection_delay', 'make_fake_run', 'read_run', 'read_run_scores', 'evaluate_runs', 'results_table',
-           'results_markdown', 'plot_curves', 'plot_timeline', 'plot_timelines', 'save_figure', 'write_evaluation',
-           'add_cli', 'ThresholdExplorer', 'threshold_explorer']
+           'synth_scores', 'confusion_counts', 'auc_ap', 'frame_metrics', 'smooth_scores', 'video_classes',
+           'per_video_metrics', 'evaluate_scores', 'choose_threshold', 'bootstrap_multi', 'bootstrap_runs',
+           'seed_paired_difference', 'detection_delay', 'make_fake_run', 'read_run', 'read_run_scores', 'evaluate_runs',
+           'results_table', 'results_markdown', 'plot_curves', 'plot_timeline', 'plot_timelines', 'save_figure',
+           'write_evaluation', 'add_cli', 'ThresholdExplorer', 'threshold_explorer']
 
 # %% ../nbs/06_evaluate.ipynb #eedb6c4c
 import numpy as np
@@ -105,12 +105,22 @@ def _threshold_metrics(counts:tuple, threshold:float):
     if not (tp + fp + fn): why['f1'] = 'no anomalous frame and no alarm'
     return out, why
 
+def auc_ap(y:np.ndarray, s:np.ndarray)->tuple[float, float]:
+    "ROC-AUC and AP of 0/1 labels `y` (both classes present) from one sort: the values of scikit-learn's `roc_auc_score` and `average_precision_score`."
+    o = np.argsort(-s, kind='mergesort'); ss = s[o]
+    last = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]   # the last frame of each run of tied scores, highest scores first
+    tp = np.cumsum(y[o] == 1)[last]; fp = last + 1 - tp       # alarms at each distinct threshold
+    tpr, fpr = np.r_[0., tp / tp[-1]], np.r_[0., fp / fp[-1]]
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2)   # trapezoids: a tie counts one half
+    ap = float(np.sum(np.diff(tpr) * tp / (last + 1)))         # sum over thresholds of (recall step) x precision
+    return auc, ap
+
 def _rank_metrics(y:np.ndarray, s:np.ndarray):
-    "ROC-AUC and AP from scikit-learn, NaN (with the reason) when the frames have one class only."
+    "ROC-AUC and AP (`auc_ap`), NaN (with the reason) when the frames have one class only."
     npos = int(np.count_nonzero(y)); nneg = len(y) - npos
     if npos and nneg:
-        fpr, tpr, _ = skm.roc_curve(y, s)
-        return dict(roc_auc=float(skm.auc(fpr, tpr)), ap=float(skm.average_precision_score(y, s))), {}
+        auc, ap = auc_ap(y, s)
+        return dict(roc_auc=auc, ap=ap), {}
     r = 'only normal frames' if not npos else 'only anomalous frames'
     return dict(roc_auc=np.nan, ap=np.nan), dict(roc_auc=r, ap=r)
 
@@ -282,7 +292,7 @@ def seed_paired_difference(base:list,            # test score tables of the refe
     for i, t in enumerate(tabs[1:], 1):
         if not t[['video', 'frame', 'label']].equals(keys): raise JsdError(f'seed_paired_difference: run {i} was scored on other frames than run 0; the runs must share their test frames')
     y, S = keys['label'].to_numpy(), np.stack([t['score'].to_numpy(float) for t in tabs])
-    f = skm.roc_auc_score if metric == 'roc_auc' else skm.average_precision_score
+    f = (lambda yy, s: auc_ap(yy, s)[0]) if metric == 'roc_auc' else (lambda yy, s: auc_ap(yy, s)[1])
     nb, no = len(base), len(other)
     def stats(idx):
         yy = y[idx]

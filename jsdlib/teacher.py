@@ -44,6 +44,7 @@ class Teacher(nn.Module):
                  backend:str='timm', weights:str|None=None, weights_sha256:str|None=None, n_patches:int|None=None):
         super().__init__()
         self.model = model.eval().requires_grad_(False)
+        if kind == 'cnn': self.model = self.model.to(memory_format=torch.channels_last)   # NHWC: ~1.45x faster on CPU
         self.name, self.kind, self.arch, self.dim, self.size, self.pool, self.backend = name, kind, arch, dim, size, pool, backend
         self.mean, self.std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
         self.weights, self.weights_sha256, self.n_patches = weights, weights_sha256, n_patches
@@ -82,7 +83,9 @@ class Teacher(nn.Module):
     def forward(self, x:torch.Tensor)->torch.Tensor:
         if x.shape[-2:] != (self.size, self.size):
             raise JsdError(f"teacher {self.name!r} expects {self.size}x{self.size} inputs, got {tuple(x.shape[-2:])}")
-        if self.kind == 'cnn': return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+        if self.kind == 'cnn':
+            x = x.contiguous(memory_format=torch.channels_last)
+            return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
         t = self.tokens(x)
         if self.pool == 'mean': return t.mean(1)        # JSD's target: CLS and patch tokens together
         if self.pool == 'cls': return t[:, 0]

@@ -4,14 +4,15 @@
 
 # %% ../nbs/05_train.ipynb #541b17fc
 from __future__ import annotations
-import os, json, time, math, platform, warnings
+import os, sys, json, time, math, platform, warnings
 from pathlib import Path
 from dataclasses import dataclass, asdict, field
 
 # %% auto #0
 __all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'labelled_clips',
            'train', 'write_run_results', 'finish_run', 'load_student', 'plot_learning_curves', 'variant_config',
-           'run_name', 'compare_methods', 'summarize_comparison', 'add_cli', 'variant_table', 'plot_label_fraction']
+           'run_name', 'cpu_count', 'train_many', 'compare_methods', 'summarize_comparison', 'add_cli', 'variant_table',
+           'plot_label_fraction']
 
 # %% ../nbs/05_train.ipynb #02aafb72
 import numpy as np
@@ -102,6 +103,7 @@ class TrainConfig:
     kd:float = 0.                    # weight of soft labels from a teacher probe (an extension: the paper has none)
     kd_probe:str|None = None         # the teacher-probe run folder giving those soft labels (`jsd probe`)
     num_workers:int = DEFAULTS.num_workers
+    channels_last:bool = True        # NHWC memory layout: ~1.45x faster training steps on CPU (last digits differ from NCHW)
     device:str = 'auto'
     mean:tuple = tuple(IMAGENET_MEAN)
     std:tuple = tuple(IMAGENET_STD)
@@ -147,6 +149,10 @@ class _TrainStep(nn.Module):
 def _loader(ds, indices, batch_size, num_workers, drop_last):
     return DataLoader(ds, batch_size=batch_size, sampler=list(indices), drop_last=drop_last, num_workers=num_workers)
 
+def _channels_last(m:nn.Module)->bool:
+    w = next((p for p in m.parameters() if p.ndim == 4), None)
+    return w is not None and not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last)
+
 @torch.no_grad()
 def predict(model:nn.Module, ds:FrameDataset, acc:Accelerator, batch_size:int=64, num_workers:int=0, progress:bool=False)->np.ndarray:
     "Sigmoid scores for every frame of `ds`, in order (gathered over processes)."
@@ -155,7 +161,9 @@ def predict(model:nn.Module, ds:FrameDataset, acc:Accelerator, batch_size:int=64
     dl = acc.prepare_data_loader(_loader(ds, range(len(ds)), batch_size, num_workers, False))
     out = np.full(len(ds), np.nan, dtype=np.float64)
     for img, _, _, idx in tqdm(dl, desc='scoring', leave=False, disable=not progress or not acc.is_main_process):
-        s = torch.sigmoid(student(normalize(img))).float()
+        x = normalize(img)
+        if _channels_last(student): x = x.contiguous(memory_format=torch.channels_last)
+        s = torch.sigmoid(student(x)).float()
         s, idx = acc.gather_for_metrics((s, idx))
         out[idx.cpu().numpy()] = s.cpu().numpy()
     return out
@@ -236,6 +244,7 @@ def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, 
         if probe['mean'].shape[0] != cache.dim: raise JsdError(f"{cfg.kd_probe}: probe of {probe['mean'].shape[0]}-d features, the cache has {cache.dim}-d")
     seed_everything(cfg.seed)                     # same initial backbone + head for every method
     student = build_student(cache.dim if cfg.distilled else None, cfg.pretrained, projector=cfg.projector)
+    if cfg.channels_last: student = student.to(memory_format=torch.channels_last)
     pw = pos_weight_from_labels(tr['label']) if cfg.pos_weight == 'auto' else (float(cfg.pos_weight) if cfg.pos_weight is not None else None)
     model = _TrainStep(student)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -269,6 +278,7 @@ def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, 
                 xu, fu = torch.stack([ds_u[i][0] for i in ui]), torch.stack([ds_u[i][2] for i in ui])
                 xu, fl_u = hflip(normalize(xu), gu, return_mask=True) if cfg.augment else (normalize(xu), torch.zeros(len(xu), dtype=torch.bool))
                 x, f, flipped = torch.cat([x, xu.to(x.device)]), torch.cat([f, fu.to(f.device)]), torch.cat([flipped, fl_u])
+            if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
             logits, proj = model(x)
             bce = bce_loss(logits[:len(y)], y, pos_weight=pw)
             al = bce.new_zeros(())
@@ -405,17 +415,79 @@ def run_name(variant:str, seed:int)->str:
     "The folder name of a variant's run: `jsd+u+kd_s0`, `jsd_lam1_s2`."
     return f"{variant.replace(' ', '_').replace('=', '')}_s{seed}"
 
+# %% ../nbs/05_train.ipynb #a9cd57dc
+def cpu_count()->int:
+    "CPU cores this process may use (its affinity mask where the OS has one)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+def _worker(job:dict)->int:
+    "Body of one worker process: train one run; a JsdError becomes one line on stderr and exit status 2."
+    torch.set_num_threads(job['threads'])
+    try: train(TrainConfig(**job['cfg']), job['out'], resume=True, progress=False)
+    except JsdError as e: print(f'JsdError: {e}', file=sys.stderr); return 2
+    return 0
+
+_WORKER = "import sys, json; from jsdlib.train import _worker; sys.exit(_worker(json.loads(sys.argv[1])))"
+
+def _job_cost(cfg:TrainConfig)->float:      # for the order only: a jsd+u step sees twice the frames
+    return cfg.epochs * (2 if cfg.method == 'jsd+u' else 1) / max(cfg.train_stride, 1)
+
+# %% ../nbs/05_train.ipynb #a9b93135
+def _start(cfg:TrainConfig, out:str, threads:int):
+    import subprocess, tempfile
+    err = tempfile.TemporaryFile(mode='w+')
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    job = json.dumps(dict(cfg=_jsonable(asdict(cfg)), out=out, threads=threads))
+    return subprocess.Popen([sys.executable, '-c', _WORKER, job], stdout=subprocess.DEVNULL, stderr=err, env=env), err
+
+def _failure(out:str, rc:int, err)->JsdError:
+    err.seek(0); lines = [l for l in err.read().splitlines() if l.strip()]
+    last = next((l[len('JsdError: '):] for l in reversed(lines) if l.startswith('JsdError: ')), None)
+    if last is not None: return JsdError(f"{out}: {last}")
+    if rc == -9: return JsdError(f"{out}: the worker process was killed (SIGKILL: out of memory?); try fewer workers (workers=, --workers)")
+    return JsdError(f"{out}: the worker process failed (exit status {rc}); its last lines:\n" + '\n'.join(lines[-15:]))
+
+def train_many(jobs:list,                  # (TrainConfig, run folder) pairs
+               workers:int|None=None,     # worker processes (default: 1.5 per CPU core, at most one per job; 1 on a GPU)
+               threads:int|None=None,     # threads per worker (default: cores // workers, at least 1)
+               progress:bool=True,        # a progress bar over the runs
+              )->list[dict]:              # the metrics of every run, in the order of `jobs`
+    "Train several runs in parallel worker processes (reusing finished run folders); their metrics in the order given."
+    for cfg, _ in jobs: cfg.check()
+    outs = [str(Path(o).resolve()) for _, o in jobs]
+    if len(set(outs)) != len(outs): raise JsdError(f"train_many: two jobs write the same run folder: {sorted({o for o in outs if outs.count(o) > 1})}")
+    done = lambda i: (Path(outs[i])/'metrics.json').exists()
+    todo = sorted((i for i in range(len(jobs)) if not done(i)), key=lambda i: -_job_cost(jobs[i][0]))
+    gpu = torch.cuda.is_available() and any(c.device != 'cpu' for c, _ in jobs)
+    if workers is not None and int(workers) < 1: raise JsdError(f'workers: expected an integer >= 1, got {workers}')
+    workers = max(1, min(len(todo), 1 if gpu else cpu_count() * 3 // 2 or 1) if workers is None else int(workers))
+    threads = threads or max(1, cpu_count() // workers)
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=f'training ({workers} worker(s) x {threads} thread(s))', disable=not progress)
+    running = {}
+    try:
+        while todo or running:
+            while todo and len(running) < workers:
+                i = todo.pop(0); running[i] = _start(jobs[i][0], outs[i], threads)
+            time.sleep(0.2)
+            for i, (proc, err) in list(running.items()):
+                if proc.poll() is None: continue
+                del running[i]
+                if proc.returncode != 0 or not done(i): raise _failure(outs[i], proc.returncode, err)
+                err.close(); bar.update()
+    finally:
+        for proc, err in running.values(): proc.kill(); proc.wait(); err.close()   # a finished epoch stays in last.pt: a new call resumes
+        bar.close()
+    return [json.loads((Path(o)/'metrics.json').read_text()) for o in outs]
+
 # %% ../nbs/05_train.ipynb #8442f344
-def compare_methods(index:str|Path, cache:str|Path, out:str|Path, seeds=(0, 1, 2), progress:bool=True, methods=('baseline', 'jsd'), **kw)->pd.DataFrame:
-    "Train baseline and JSD for each seed (reusing finished runs); one row per run with test metrics."
-    rows = []
-    for seed in seeds:
-        for method in methods:
-            d = Path(out)/f'{method}_s{seed}'
-            if (d/'metrics.json').exists(): m = json.loads((d/'metrics.json').read_text())
-            else: m = train(TrainConfig(method=method, index=str(index), cache=str(cache), seed=seed, **kw), d, progress=progress)
-            rows.append(dict(method=method, seed=seed, **{k: m['test'][k] for k in ('accuracy', 'recall', 'f1', 'roc_auc')}, threshold=m['threshold'], run=str(d)))
-    return pd.DataFrame(rows)
+def compare_methods(index:str|Path, cache:str|Path, out:str|Path, seeds=(0, 1, 2), progress:bool=True, methods=('baseline', 'jsd'),
+                    workers:int|None=None, **kw)->pd.DataFrame:
+    "Train baseline and JSD for each seed (in parallel workers, reusing finished runs: `train_many`); one row per run with test metrics."
+    keys = [(method, seed) for seed in seeds for method in methods]
+    jobs = [(TrainConfig(method=m, index=str(index), cache=str(cache), seed=s, **kw), Path(out)/f'{m}_s{s}') for m, s in keys]
+    ms = train_many(jobs, workers=workers, progress=progress)
+    return pd.DataFrame([dict(method=m, seed=s, **{k: r['test'][k] for k in ('accuracy', 'recall', 'f1', 'roc_auc')}, threshold=r['threshold'], run=str(d))
+                         for (m, s), (_, d), r in zip(keys, jobs, ms)])
 
 def summarize_comparison(runs:pd.DataFrame)->pd.DataFrame:
     "Mean ± std over seeds of each test metric, per method (accuracy and recall in %)."

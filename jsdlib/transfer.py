@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_transfer.ipynb #7ae9634d
 from __future__ import annotations
-import json, time
+import os, json, time, functools
 from pathlib import Path
 
 # %% auto #0
@@ -103,6 +103,15 @@ def load_probe(run_dir:str|Path)->dict:
     return load_file(str(p))
 
 # %% ../nbs/05a_transfer.ipynb #2332934c
+@functools.lru_cache(maxsize=3)
+def _decoded(paths:tuple, stamps:tuple, size:int)->torch.Tensor|None:
+    "Frames decoded at `size` (uint8, N x 3 x S x S), kept for the next run: the measures of every run read the same frames."
+    return FrameDataset(pd.DataFrame(dict(path=list(paths), label=0)), size, None, progress=False).images
+
+def _frames(df:pd.DataFrame, size:int)->torch.Tensor|None:
+    st = [os.stat(p) for p in df['path']]          # a frame rewritten on disk is decoded again
+    return _decoded(tuple(df['path']), tuple((s.st_size, s.st_mtime_ns) for s in st), size)
+
 @torch.no_grad()
 def student_features(run_dir:str|Path, df:pd.DataFrame, batch_size:int=128)->tuple[np.ndarray, np.ndarray|None]:
     "Pooled backbone features (N, 576) of a trained student on the frames of `df`, and its projection (N, D) if it has a projector."
@@ -114,10 +123,13 @@ def student_features(run_dir:str|Path, df:pd.DataFrame, batch_size:int=128)->tup
         sd = load_file(str(pf)); w = {k[len('projector.'):]: v for k, v in sd.items() if k.startswith('projector.')}
         dim = next(v for k, v in w.items() if k.endswith('weight') and v.ndim == 4).shape[0]
         proj = make_projector(BACKBONE_CHANNELS, dim, cfg.get('projector', 'reference')); proj.load_state_dict(w); proj.eval()
-    ds = FrameDataset(df, int(cfg['student_size']), None, progress=False)
+    imgs = _frames(df, int(cfg['student_size']))
+    if imgs is None: ds = FrameDataset(df, int(cfg['student_size']), None, progress=False); get = lambda a, b: torch.stack([ds[i][0] for i in range(a, b)])
+    else: get = lambda a, b: imgs[a:b]
+    model = model.to(memory_format=torch.channels_last); proj = proj.to(memory_format=torch.channels_last) if proj is not None else None
     feats, projs = [], []
-    for a in range(0, len(ds), batch_size):
-        x = normalize(torch.stack([ds[i][0] for i in range(a, min(len(ds), a + batch_size))]))
+    for a in range(0, len(df), batch_size):
+        x = normalize(get(a, min(len(df), a + batch_size))).contiguous(memory_format=torch.channels_last)
         f = model.features(x); feats.append(f.mean((2, 3)).numpy())
         if proj is not None: projs.append(proj(f).numpy())
     return np.concatenate(feats), (np.concatenate(projs) if proj is not None else None)
