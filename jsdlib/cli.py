@@ -4,18 +4,20 @@
 
 # %% ../nbs/10_cli.ipynb #b10759ee
 from __future__ import annotations
-import sys, argparse, importlib
+import os, sys, errno, argparse, importlib
 from .core import JsdError
 
 # %% auto #0
-__all__ = ['CLI_MODULES', 'build_parser', 'main']
+__all__ = ['CLI_MODULES', 'build_parser', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
 CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'evaluate', 'visualize', 'inference', 'reproduce']
 
 def build_parser()->argparse.ArgumentParser:
     "The `jsd` parser with every chapter's subcommands."
+    import jsdlib
     p = argparse.ArgumentParser(prog='jsd', description='jsdlib: knowledge distillation for video anomaly detection')
+    p.add_argument('--version', action='version', version=f'jsd (jsdlib) {jsdlib.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     for m in CLI_MODULES:
         try: mod = importlib.import_module(f'jsdlib.{m}')
@@ -25,13 +27,37 @@ def build_parser()->argparse.ArgumentParser:
         if hasattr(mod, 'add_cli'): mod.add_cli(sub)
     return p
 
+_HINTS = {errno.ENOSPC: 'the disk is full: free some space or write elsewhere', errno.EROFS: 'read-only file system: write elsewhere',
+          errno.EACCES: 'no permission: write elsewhere or change the permissions', errno.EISDIR: 'a folder, where a file was expected',
+          errno.ENOTDIR: 'a file, where a folder was expected'}
+
+def os_error_line(e:OSError)->str:
+    "One line for an operating-system error about a file: the file, what happened, what to do."
+    what = e.strerror or str(e)
+    hint = _HINTS.get(e.errno)
+    return f"{e.filename + ': ' if e.filename else ''}{what}" + (f' ({hint})' if hint and hint.split(':')[0].lower() != what.lower() else '')
+
+def _close_bars():
+    "Close progress bars still drawn, so an error message starts on its own line."
+    try:
+        from tqdm import tqdm
+        for b in list(getattr(tqdm, '_instances', [])): b.close()
+    except Exception: pass
+
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `jsd` command."
     p = build_parser()
     args = p.parse_args(argv)
     if not getattr(args, 'func', None):
         p.print_help(); return 0 if args.command is None else 2
+    debug = os.environ.get('JSD_DEBUG', '') not in ('', '0')
     try: res = args.func(args)
     except JsdError as e:
-        print(f'error: {e}', file=sys.stderr); return 2
+        _close_bars(); print(f'error: {e}', file=sys.stderr); return 2
+    except OSError as e:
+        if debug: raise
+        _close_bars(); print(f'error: {os_error_line(e)}', file=sys.stderr); return 2
+    except KeyboardInterrupt:
+        if debug: raise
+        _close_bars(); print('interrupted', file=sys.stderr); return 130
     return res if isinstance(res, int) else 0

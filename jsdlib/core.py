@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'FULL_SCALE', 'JsdError', 'project_root', 'data_dir', 'figures_dir', 'seed_everything', 'get_device',
-           'Defaults', 'atomic_write', 'atomic_path', 'write_json', 'sha256_file']
+           'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json', 'sha256_file']
 
 # %% ../nbs/00_core.ipynb #cf27e2c0
 import numpy as np
@@ -83,12 +83,16 @@ DEFAULTS = Defaults()
 FULL_SCALE = dict(teacher='dinov2_vitb14', teacher_size=224, student_size=224, batch_size=64, epochs=10, lr=1e-3)
 
 # %% ../nbs/00_core.ipynb #a5eb84c5
+def _umask_mode(path):
+    "mkstemp creates files readable by their owner only; give them the mode `open` would have (0666 minus the umask)."
+    um = os.umask(0); os.umask(um); os.chmod(path, 0o666 & ~um)
+
 @contextlib.contextmanager
 def atomic_write(path:str|Path, mode:str='w', **kw):
     "Open a temp file next to `path`; on success rename it onto `path`, on error delete it."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.close(fd)
+    os.close(fd); _umask_mode(tmp)
     try:
         with open(tmp, mode, **kw) as f: yield f
         os.replace(tmp, path)
@@ -101,13 +105,22 @@ def atomic_path(path:str|Path):
     "Yield a temp path next to `path` for libraries that write by file name; rename it onto `path` on success."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'+path.suffix)
-    os.close(fd)
+    os.close(fd); _umask_mode(tmp)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
+
+def read_json(path:str|Path, what:str='file'):
+    "Parse a JSON file; a missing, unreadable or malformed one is a `JsdError` naming it (`what`: what the file is, for the message)."
+    path = Path(path)
+    try: return json.loads(path.read_bytes())
+    except FileNotFoundError: raise JsdError(f"{path}: {what} missing") from None
+    except json.JSONDecodeError as e: raise JsdError(f"{path}: {what} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); damaged or cut short?") from None
+    except UnicodeDecodeError: raise JsdError(f"{path}: {what} is not valid JSON (not UTF-8 text); damaged?") from None
+    except IsADirectoryError: raise JsdError(f"{path}: {what} expected, found a folder") from None
 
 def write_json(obj, path:str|Path):
     "Write `obj` as indented JSON, atomically."

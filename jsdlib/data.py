@@ -4,16 +4,16 @@
 
 # %% ../nbs/01_data.ipynb #197c36ac
 from __future__ import annotations
-import os, re, json, math, shutil, tempfile, warnings, hashlib
+import os, re, sys, json, math, shutil, tempfile, warnings, hashlib
 from pathlib import Path
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['INDEX_COLUMNS', 'SPLITS', 'DOTA_FRAME', 'PED2_SUPERVISED', 'PROTOCOLS', 'DATASETS', 'validate_index', 'write_index',
-           'read_index', 'index_summary', 'load_image', 'frame_labels', 'normal_intervals', 'check_dota_record',
-           'read_dota_metadata', 'index_dota', 'parse_ucsd_m', 'index_ped2', 'show_frames', 'extract_frames',
-           'read_intervals', 'index_folder', 'render_clip', 'make_synth', 'plot_label_timeline', 'apply_protocol',
-           'index_dataset', 'add_cli']
+__all__ = ['INDEX_COLUMNS', 'SPLITS', 'DOTA_FRAME', 'SYNTH_FILES', 'PED2_SUPERVISED', 'PROTOCOLS', 'DATASETS', 'validate_index',
+           'write_index', 'read_index', 'index_summary', 'load_image', 'frame_labels', 'normal_intervals',
+           'check_dota_record', 'read_dota_metadata', 'index_dota', 'parse_ucsd_m', 'index_ped2', 'show_frames',
+           'extract_frames', 'read_intervals', 'index_folder', 'render_clip', 'make_synth', 'plot_label_timeline',
+           'apply_protocol', 'index_dataset', 'add_cli']
 
 # %% ../nbs/01_data.ipynb #2e258996
 import numpy as np
@@ -155,7 +155,9 @@ def index_dota(root:str|Path, inclusive_end:bool=False, metadata_only:bool=False
     meta, probs = read_dota_metadata(root, subsets)
     if len(probs):
         msg = f"{root}: {len(probs)} metadata problem(s), kept as given (labels beyond num_frames are cut to the clip):\n" + probs.to_string(index=False)
-        if strict: raise JsdError(msg)
+        if strict:
+            listed = '; '.join(f"{r.file} {r.clip}: {r.problem}" for r in probs.head(5).itertuples())
+            raise JsdError(f"{root}: {len(probs)} metadata problem(s) in {probs['clip'].nunique()} clip(s) (strict): {listed}{' ...' if len(probs) > 5 else ''}")
         warnings.warn(msg)
     parts, missing = [], {}
     for clip, r in meta.items():
@@ -490,6 +492,8 @@ def render_clip(seed:int, n_frames:int=48, size:tuple=(320, 180), p_normal:float
     return frames, P
 
 # %% ../nbs/01_data.ipynb #c31077f1
+SYNTH_FILES = ('frames', 'metadata_train.json', 'metadata_val.json', 'synth.json')   # everything `make_synth` writes
+
 def make_synth(out:str|Path|None=None, n_clips:int=32, n_frames:int=48, size:tuple=(320, 180), seed:int=0,
                p_normal:float=0.3, val_frac:float=0.3, quality:int=90, overwrite:bool=False, progress:bool=True)->Path:
     "Generate the default dashcam dataset in DoTA layout under `out` (default `data/synth`); returns `out`."
@@ -502,6 +506,10 @@ def make_synth(out:str|Path|None=None, n_clips:int=32, n_frames:int=48, size:tup
         raise JsdError(f"{out}: already holds a generated dataset with other settings ({ {k: v for k, v in old.items() if cfg.get(k) != v} }); pass overwrite=True (--overwrite) or another folder")
     if out.exists() and any(out.iterdir()) and not (out/'synth.json').exists():
         raise JsdError(f"{out}: folder exists and is not a generated dataset; refusing to overwrite it")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in SYNTH_FILES) if out.exists() else []
+    if foreign:                                   # a cache, an index, a user's notes: not ours to delete, and stale once the frames change
+        raise JsdError(f"{out}: holds files the generator did not write: {', '.join(foreign[:8])}{' ...' if len(foreign) > 8 else ''}; "
+                       f"move or delete them first (a teacher cache or index of the old frames would no longer match them), or generate into another folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.'))
     try:
@@ -597,12 +605,12 @@ def apply_protocol(df:pd.DataFrame, protocol:str='supervised', val_frac:float=0.
 DATASETS = ('synth', 'dota', 'ped2', 'folder')
 
 def index_dataset(dataset:str, root:str|Path, protocol:str='supervised', val_frac:float=0.2, test_frac:float=0.3,
-                  seed:int=0, inclusive_end:bool=False, metadata_only:bool=False, intervals:str|None=None)->pd.DataFrame:
+                  seed:int=0, inclusive_end:bool=False, metadata_only:bool=False, intervals:str|None=None, strict:bool=False)->pd.DataFrame:
     "Frame index of any supported dataset, split by `protocol`."
     if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     root = Path(root)
     if not root.exists(): raise JsdError(f"{root}: dataset root not found")
-    if dataset in ('synth', 'dota'): df = index_dota(root, inclusive_end=inclusive_end, metadata_only=metadata_only)
+    if dataset in ('synth', 'dota'): df = index_dota(root, inclusive_end=inclusive_end, metadata_only=metadata_only, strict=strict)
     elif dataset == 'ped2': df = index_ped2(root)
     else: df = index_folder(root, intervals)
     assignment = PED2_SUPERVISED if dataset == 'ped2' and protocol in ('supervised', 'weak') else None
@@ -622,28 +630,39 @@ def _cmd_synth(a):
 def _cmd_index(a):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        df = index_dataset(a.dataset, a.root, a.protocol, a.val_frac, a.test_frac, a.seed, a.inclusive_end, a.metadata_only, a.intervals)
-    for x in w: print(f"warning: {x.message}")
+        df = index_dataset(a.dataset, a.root, a.protocol, a.val_frac, a.test_frac, a.seed, a.inclusive_end, a.metadata_only, a.intervals, a.strict)
+    for x in w: print(f"warning: {x.message}", file=sys.stderr)
     write_index(df, a.out)
     print(f"wrote {len(df)} rows to {a.out}"); print(index_summary(df).to_string())
+    probs = pd.DataFrame(df.attrs.get('problems') or [], columns=['file', 'clip', 'problem'])
+    if len(probs):
+        empty = probs[probs['problem'].str.contains('empty anomaly window')]['clip'].nunique()
+        print(f"{probs['clip'].nunique()} clip(s) with metadata problems (listed in the warning), kept as given; {empty} of them have a reversed "
+              f"or empty anomaly window and are indexed as normal clips. Use --strict to make any problem an error.")
     return 0
 
 def add_cli(sub):
     "Add `jsd data synth` and `jsd data index`."
+    import argparse
+    fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser('data', help='generate the default dataset and build frame indexes')
     dsub = p.add_subparsers(dest='data_command', metavar='SUBCOMMAND')
-    s = dsub.add_parser('synth', help='generate the dashcam-like default dataset (DoTA layout)')
-    s.add_argument('--out', default=str(data_dir()/'synth')); s.add_argument('--clips', type=int, default=32)
-    s.add_argument('--frames', type=int, default=48); s.add_argument('--width', type=int, default=320); s.add_argument('--height', type=int, default=180)
-    s.add_argument('--seed', type=int, default=0); s.add_argument('--overwrite', action='store_true')
+    s = dsub.add_parser('synth', help='generate the dashcam-like default dataset (DoTA layout)', formatter_class=fmt)
+    s.add_argument('--out', default=str(data_dir()/'synth'), help='folder to write (frames/, metadata_*.json, synth.json)')
+    s.add_argument('--clips', type=int, default=32, help='number of clips'); s.add_argument('--frames', type=int, default=48, help='frames per clip')
+    s.add_argument('--width', type=int, default=320, help='frame width (px)'); s.add_argument('--height', type=int, default=180, help='frame height (px)')
+    s.add_argument('--seed', type=int, default=0, help='seed: the same seed gives the same frames')
+    s.add_argument('--overwrite', action='store_true', help="replace a generated dataset made with other settings (refused if the folder holds files the generator did not write)")
     s.add_argument('--index', action='store_true', help='also write <out>/index.csv (supervised protocol)')
     s.set_defaults(func=_cmd_synth)
-    i = dsub.add_parser('index', help='write a frame index CSV for a dataset')
-    i.add_argument('--dataset', choices=DATASETS, required=True); i.add_argument('--root', required=True)
-    i.add_argument('--protocol', choices=PROTOCOLS, default='supervised'); i.add_argument('--out', required=True)
-    i.add_argument('--val-frac', type=float, default=0.2); i.add_argument('--test-frac', type=float, default=0.3)
-    i.add_argument('--seed', type=int, default=0); i.add_argument('--inclusive-end', action='store_true', help="label anomaly_end itself too (the JSD reference's rule)")
+    i = dsub.add_parser('index', help='write a frame index CSV for a dataset', formatter_class=fmt)
+    i.add_argument('--dataset', choices=DATASETS, required=True, help='dataset layout'); i.add_argument('--root', required=True, help='dataset folder')
+    i.add_argument('--protocol', choices=PROTOCOLS, default='supervised', help='how clips are split and which labels are kept')
+    i.add_argument('--out', required=True, help='index CSV to write')
+    i.add_argument('--val-frac', type=float, default=0.2, help='share of clips for val'); i.add_argument('--test-frac', type=float, default=0.3, help='share of clips for test')
+    i.add_argument('--seed', type=int, default=0, help='seed of the clip split'); i.add_argument('--inclusive-end', action='store_true', help="label anomaly_end itself too (the JSD reference's rule)")
     i.add_argument('--metadata-only', action='store_true', help='index DoTA labels without frame files (empty paths)')
     i.add_argument('--intervals', default=None, help='intervals CSV for --dataset folder (default <root>/intervals.csv)')
+    i.add_argument('--strict', action='store_true', help='DoTA layout: any metadata problem (e.g. a reversed anomaly window) is an error, not a warning')
     i.set_defaults(func=_cmd_index)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])

@@ -24,6 +24,7 @@ import matplotlib
 from matplotlib.figure import Figure
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
+from tqdm.auto import tqdm
 from .core import JsdError, figures_dir, atomic_path, atomic_write, write_json
 
 # %% ../nbs/06_evaluate.ipynb #e2ec0ba0
@@ -39,7 +40,8 @@ def check_scores(y_true, scores, name:str='scores'):
     try: s = s.astype(float)
     except (TypeError, ValueError): raise JsdError(f'{name}: scores must be numbers') from None
     bad = np.flatnonzero(np.isnan(s))
-    if len(bad): raise JsdError(f'{name}: {len(bad)} NaN score(s), first at position {bad[0]}; the model produced NaN (diverged?), fix it before evaluating')
+    if len(bad): raise JsdError(f'{name}: {len(bad)} missing or NaN score(s), first at position {bad[0]}: an empty or non-numeric score field, '
+                                f'or a model that produced NaN (diverged?); fix it before evaluating')
     try: yf = y.astype(float)
     except (TypeError, ValueError): raise JsdError(f'{name}: labels must be 0/1') from None
     if not np.isin(yf, (0., 1.)).all():
@@ -67,7 +69,15 @@ def read_scores(path)->pd.DataFrame:
     "Read and validate a `scores_*.csv` file."
     path = Path(path)
     if not path.exists(): raise JsdError(f'{path}: no such scores file')
-    df = pd.read_csv(path, dtype={'video': str, 'anomaly_class': str})
+    if path.is_dir(): raise JsdError(f'{path}: a folder, expected a scores CSV file')
+    raw = path.read_bytes()
+    if not raw.strip(): raise JsdError(f'{path}: empty file; expected a CSV with the header {",".join(SCORE_COLUMNS)}')
+    try: df = pd.read_csv(io.BytesIO(raw), dtype={'video': str, 'anomaly_class': str})
+    except (pd.errors.ParserError, UnicodeDecodeError) as e: raise JsdError(f'{path}: not a readable CSV ({str(e).splitlines()[0][:120]})') from None
+    cut = [c for c in SCORE_COLUMNS if c in df.columns and c != 'anomaly_class' and len(df) and pd.isna(df[c].iloc[-1])]
+    if not raw.endswith(b'\n') and cut:
+        raise JsdError(f'{path}: the last row (line {len(df) + 1}) is incomplete (no {", ".join(cut)}) and the file does not end with a newline: '
+                       f'the file was cut short; write it again (`jsd train` or `jsd score`)')
     return check_score_frame(df, name=str(path))
 
 # %% ../nbs/06_evaluate.ipynb #29012dfb
@@ -225,7 +235,7 @@ def _summarise(val, arr, alpha):
     lo, hi = (np.percentile(ok, [100 * alpha / 2, 100 * (1 - alpha / 2)]) if len(ok) else (np.nan, np.nan))
     return dict(value=float(val), lo=float(lo), hi=float(hi), n_undefined=int(len(arr) - len(ok)))
 
-def bootstrap_multi(frames:dict, threshold_sets:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05, sigma:float=0.)->dict:
+def bootstrap_multi(frames:dict, threshold_sets:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05, sigma:float=0., progress:bool=False)->dict:
     "`bootstrap_runs` for several threshold sets {label: {run: threshold}} at once, on the same resampled videos."
     names = list(frames)
     if not names: raise JsdError('bootstrap: no runs given')
@@ -241,7 +251,7 @@ def bootstrap_multi(frames:dict, threshold_sets:dict, n_boot:int=1000, seed:int=
     pv = {n: {lab: [frame_metrics(g[0], g[1], t) for g in groups[n]] for lab, t in ths[n].items()} for n in names}
     point = {n: _flat(groups[n], pv[n], np.arange(nv[n]), ths[n]) for n in names}
     rng = np.random.default_rng(seed); draws = {n: [] for n in names}
-    for _ in range(n_boot):
+    for _ in tqdm(range(n_boot), desc='bootstrap over videos', disable=not progress, leave=False):
         shared = rng.integers(0, nv[names[0]], nv[names[0]])
         for n in names:
             draws[n].append(_flat(groups[n], pv[n], shared if paired else rng.integers(0, nv[n], nv[n]), ths[n]))
@@ -378,7 +388,7 @@ def read_run_scores(run_dir, split:str='test')->pd.DataFrame:
 
 # %% ../nbs/06_evaluate.ipynb #a95e625a
 def evaluate_runs(run_dirs:list, split:str='test', method:str='best_f1', sigma:float=0., target_recall:float=0.9,
-                  n_boot:int=1000, fps:float=10.0, seed:int=0, alpha:float=0.05)->dict:
+                  n_boot:int=1000, fps:float=10.0, seed:int=0, alpha:float=0.05, progress:bool=False)->dict:
     "Evaluate run folders on `split` with thresholds chosen on their val scores; intervals, paired differences, delays."
     if not run_dirs: raise JsdError('evaluate_runs: give at least one run folder')
     runs = [read_run(r) for r in run_dirs]
@@ -393,7 +403,7 @@ def evaluate_runs(run_dirs:list, split:str='test', method:str='best_f1', sigma:f
     res = dict(split=split, sigma=float(sigma or 0), threshold_method=method, target_recall=target_recall, fps=fps,
                runs={}, comparisons={})
     sets = {'chosen': thr, 'fixed_0.5': {n: 0.5 for n in names}}
-    boot = bootstrap_multi(frames, sets, n_boot=n_boot, seed=seed, alpha=alpha, sigma=sigma)
+    boot = bootstrap_multi(frames, sets, n_boot=n_boot, seed=seed, alpha=alpha, sigma=sigma, progress=progress)
     for label, th in sets.items():
         bs = boot[label]
         for n, r in zip(names, runs):
@@ -486,12 +496,16 @@ def plot_timelines(frames:dict, thresholds:dict|None=None, sigma:float=0., video
     "Timelines of `n` test videos (anomalous ones first) with every run's score, threshold and alarms."
     frames = {k: smooth_scores(v, sigma) for k, v in frames.items()}
     first = next(iter(frames.values()))
-    if videos is None:
-        pv = first.groupby('video')['label'].max().sort_values(ascending=False, kind='stable')
+    if videos is None:                           # runs scored on other frames: prefer the videos they share
+        shared = set.intersection(*(set(d['video']) for d in frames.values()))
+        pv = first[first['video'].isin(shared)] if shared else first
+        pv = pv.groupby('video')['label'].max().sort_values(ascending=False, kind='stable')
         videos = list(pv.index[:n])
     fig, axes = plt.subplots(len(videos), 1, figsize=(9, 2.2 * len(videos)), squeeze=False)
     for ax, v in zip(axes[:, 0], videos):
-        for i, (k, df) in enumerate(frames.items()):
+        have = [(k, df) for k, df in frames.items() if (df['video'] == v).any()]
+        if not have: raise JsdError(f'video {v!r} is in none of the runs {list(frames)}')
+        for i, (k, df) in enumerate(have):
             plot_timeline(df, v, (thresholds or {}).get(k), ax=ax, label=k, gt=i == 0)
         ax.legend(loc='upper left', fontsize=7)
     fig.tight_layout()
@@ -519,8 +533,10 @@ def write_evaluation(res:dict, out, figures=None, run_dirs=None)->dict:
     return paths
 
 def _cmd_evaluate(args)->int:
+    if args.n_boot < 1: raise JsdError(f'--n-boot: expected an integer >= 1, got {args.n_boot}')
+    if not args.sigma >= 0: raise JsdError(f'--sigma: expected a number >= 0 (frames), got {args.sigma}')
     res = evaluate_runs(args.runs, split=args.split, method=args.threshold, sigma=args.sigma, target_recall=args.target_recall,
-                        n_boot=args.n_boot, fps=args.fps, seed=args.seed)
+                        n_boot=args.n_boot, fps=args.fps, seed=args.seed, progress=not args.quiet)
     paths = write_evaluation(res, args.out, args.figures)
     print(results_markdown(res))
     print('wrote ' + ', '.join(str(p) for p in paths.values()))
@@ -528,7 +544,9 @@ def _cmd_evaluate(args)->int:
 
 def add_cli(sub):
     "Add `jsd evaluate` to the `jsd` parser."
-    p = sub.add_parser('evaluate', help='compare run folders: metrics with bootstrap intervals, table and figures')
+    import argparse
+    p = sub.add_parser('evaluate', help='compare run folders: metrics with bootstrap intervals, table and figures',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--runs', nargs='+', required=True, help='run folders (the first is the baseline of the paired differences)')
     p.add_argument('--split', default='test', choices=['val', 'test'], help='split to evaluate (thresholds always come from val)')
     p.add_argument('--out', default='results.json', help='results JSON (the markdown tables go next to it as .md)')
@@ -539,6 +557,7 @@ def add_cli(sub):
     p.add_argument('--n-boot', type=int, default=1000, help='bootstrap resamples of the videos')
     p.add_argument('--fps', type=float, default=10.0, help='frames per second, for delays and false alarms per minute')
     p.add_argument('--seed', type=int, default=0, help='seed of the bootstrap')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=_cmd_evaluate)
 
 # %% ../nbs/06_evaluate.ipynb #522423cb

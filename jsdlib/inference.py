@@ -129,7 +129,9 @@ def video_info(src)->dict:
         if not c.streams.video: raise JsdError(f"{src}: the file has no video stream")
         s = c.streams.video[0]
         fps = float(s.average_rate) if s.average_rate else None
-        return dict(kind=kind, frames=int(s.frames) or None, fps=fps, width=s.codec_context.width, height=s.codec_context.height)
+        n, est = int(s.frames) or None, False
+        if n is None and fps and c.duration: n, est = int(round(c.duration / 1e6 * fps)), True   # Matroska/WebM: from the declared duration
+        return dict(kind=kind, frames=n, frames_estimated=est, fps=fps, width=s.codec_context.width, height=s.codec_context.height)
 
 def iter_frames(src, max_frames:int|None=None)->Iterator[np.ndarray]:
     "Yield the RGB frames (H, W, 3) uint8 of a video file, a frame folder, or an iterable of arrays / PIL images, one at a time."
@@ -303,6 +305,7 @@ class VideoScores:
     source: str
     seconds: float
     engine: str
+    declared_frames: int|None = None   # what the container says (None: unknown)
     @property
     def frames_per_second(self)->float: return len(self.table) / self.seconds if self.seconds else float('nan')
     def summary(self)->str:
@@ -323,9 +326,20 @@ def score_stream(scorer:Callable, frames:Iterable, size:int, mean=IMAGENET_MEAN,
     if n == 0: raise JsdError("no frames to score")
     return np.concatenate(out)
 
+def _short_read(info:dict, n:int, max_frames:int|None, source)->str|None:
+    "A message when fewer frames decoded than the container declares (a truncated or damaged file), else None."
+    want = info.get('frames')
+    if info.get('kind') != 'video' or not want: return None
+    if max_frames is not None: want = min(want, max_frames)
+    slack = max(1, int(0.02 * want)) if info.get('frames_estimated') else 0   # a duration-based count can be off by a frame
+    if n >= want - slack: return None
+    return (f"{source}: only {n} of the {want} frames its container declares{' (from its duration)' if info.get('frames_estimated') else ''} "
+            f"could be decoded; the file is probably truncated or damaged, and the scores cover the first {n} frames only")
+
 def score_video(checkpoint, source, batch_size:int=32, sigma:float=0., threshold:float|None=None, engine:str='torch',
-                max_frames:int|None=None, prefetch_depth:int=2, progress:bool=False, video:str|None=None)->VideoScores:
-    "Score every frame of a video file, frame folder or frame iterable with a run folder's (or `.onnx` file's) student."
+                max_frames:int|None=None, prefetch_depth:int=2, progress:bool=False, video:str|None=None, strict:bool=False)->VideoScores:
+    "Score every frame of a video file, frame folder or frame iterable with a run folder's (or `.onnx` file's) student; warn (`strict`: fail) on a short read."
+    if not (np.isfinite(sigma) and sigma >= 0): raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")   # before any frame is decoded
     scorer = get_scorer(checkpoint, engine)
     thr = scorer.threshold if threshold is None else float(threshold)
     if not 0 <= thr <= 1: raise JsdError(f"threshold must be in [0, 1], got {thr}")
@@ -334,11 +348,14 @@ def score_video(checkpoint, source, batch_size:int=32, sigma:float=0., threshold
     s = score_stream(scorer, iter_frames(source, max_frames), scorer.size, scorer.mean, scorer.std, batch_size, prefetch_depth,
                      progress, info.get('frames'))
     secs = time.perf_counter() - t0
+    short = _short_read(info, len(s), max_frames, source)
+    if short and strict: raise JsdError(short + ' (--strict)')
+    if short: warnings.warn(short)
     sm = smooth(s, sigma); fps = info.get('fps')
     name = video or (Path(source).stem if isinstance(source, (str, Path)) else 'stream')
     table = pd.DataFrame(dict(video=name, frame=np.arange(len(s)), time_s=np.arange(len(s)) / fps if fps else np.nan,
                               score=s.astype(np.float64), smoothed=sm, alarm=(sm >= thr).astype(int)))
-    return VideoScores(table, alarm_events(sm, thr, fps), thr, float(sigma or 0), fps, str(source), secs, scorer.name)
+    return VideoScores(table, alarm_events(sm, thr, fps), thr, float(sigma or 0), fps, str(source), secs, scorer.name, info.get('frames'))
 
 # %% ../nbs/08_inference.ipynb #c552f0ed
 def synthetic_stream(n:int, width:int=640, height:int=360, seed:int=0)->Iterator[np.ndarray]:
@@ -536,6 +553,7 @@ def benchmark(checkpoint, video:str|Path|None=None, n_frames:int=256, batch_size
     opts = _thread_options(threads); torch_threads0 = torch.get_num_threads()
     run = load_run(checkpoint); size = int(size or run.size)
     run = Run(run.model, size, run.mean, run.std, run.threshold, run.config, run.metrics, run.path)
+    own = work_dir is None                       # a temp folder of our own is removed at the end
     work = Path(work_dir or tempfile.mkdtemp(prefix='jsd-bench-'))
     say = print if progress else (lambda *a, **k: None)
     video = Path(video) if video else bench_clip(work/'bench_clip.mp4', n_frames)
@@ -620,7 +638,9 @@ def benchmark(checkpoint, video:str|Path|None=None, n_frames:int=256, batch_size
             add(eng, 'end-to-end', batch_size, th, r, f'{label}: decode+preprocess{" (background thread)" if depth else ""}+score')
             e2e[f'{label}, threads {th}'] = r['fps']
         add('PyAV decode only (rgb24)', 'decode', 1, 1, time_throughput(lambda: sum(1 for _ in iter_frames(video, n)), n, repeats, warmup=False))
-    finally: torch.set_num_threads(torch_threads0)
+    finally:
+        torch.set_num_threads(torch_threads0)
+        if own: shutil.rmtree(work, ignore_errors=True)
     df = pd.DataFrame(rows)
     def ratio(r):
         base = ref_e2e_fps if r['measure'] == 'end-to-end' else (ref_model_fps if r['measure'] in ('model', '+preprocess') else float('nan'))
@@ -766,8 +786,12 @@ def _threads(a):
 
 def _cmd_score(a):
     th = _threads(a)
-    res = score_video(a.checkpoint, a.video, batch_size=a.batch_size, sigma=a.sigma, threshold=a.threshold, engine=a.engine,
-                      max_frames=a.max_frames, progress=not a.quiet)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        res = score_video(a.checkpoint, a.video, batch_size=a.batch_size, sigma=a.sigma, threshold=a.threshold, engine=a.engine,
+                          max_frames=a.max_frames, progress=not a.quiet, strict=a.strict)
+    for x in w:
+        if issubclass(x.category, UserWarning): print(f"warning: {x.message}", file=sys.stderr)
     out = Path(a.out)
     with atomic_write(out, 'w', newline='') as f: res.table.to_csv(f, index=False)
     ev_path = out.with_name(out.stem + '_events.csv')
@@ -806,27 +830,31 @@ def _cmd_app(a):
 
 def add_cli(sub):
     "Add `score`, `benchmark`, `export-onnx` and `app` to the `jsd` command."
-    p = sub.add_parser('score', help='score every frame of a video or frame folder; list alarm events')
+    import argparse
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = sub.add_parser('score', help='score every frame of a video or frame folder; list alarm events', formatter_class=fmt)
     p.add_argument('--checkpoint', required=True, help='run folder (or exported .onnx file)')
     p.add_argument('--video', required=True, help='video file or folder of frames')
     p.add_argument('--out', required=True, help='per-frame scores CSV (events go to <out>_events.csv)')
-    p.add_argument('--batch-size', type=int, default=32); p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing in frames')
+    p.add_argument('--batch-size', type=int, default=32, help='frames per forward pass'); p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing in frames')
     p.add_argument('--threshold', type=float, default=None, help="override the run's validation threshold")
-    p.add_argument('--engine', choices=ENGINES, default='torch'); p.add_argument('--threads', type=int, default=None)
-    p.add_argument('--max-frames', type=int, default=None); p.add_argument('--plot', default=None, help='also save the timeline PNG')
-    p.add_argument('--quiet', action='store_true'); p.set_defaults(func=_cmd_score)
-    p = sub.add_parser('benchmark', help='latency and throughput of every inference path vs the reference path')
-    p.add_argument('--checkpoint', required=True); p.add_argument('--out', required=True, help='results JSON')
+    p.add_argument('--engine', choices=ENGINES, default='torch', help='inference engine'); p.add_argument('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+    p.add_argument('--max-frames', type=int, default=None, help='score at most this many frames'); p.add_argument('--plot', default=None, help='also save the timeline PNG')
+    p.add_argument('--strict', action='store_true', help='fail (instead of warning) when fewer frames decode than the container declares')
+    p.add_argument('--quiet', action='store_true', help='no progress bar'); p.set_defaults(func=_cmd_score)
+    p = sub.add_parser('benchmark', help='latency and throughput of every inference path vs the reference path', formatter_class=fmt)
+    p.add_argument('--checkpoint', required=True, help='run folder'); p.add_argument('--out', required=True, help='results JSON')
     p.add_argument('--video', default=None, help='clip to use (default: a generated 640x360 H.264 clip)')
-    p.add_argument('--frames', type=int, default=512); p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--frames', type=int, default=512, help='frames to time'); p.add_argument('--batch-size', type=int, default=32, help='frames per batch')
     p.add_argument('--size', type=int, default=None, help="input size (default: the run's)")
     p.add_argument('--threads', type=int, nargs='+', default=None, help='thread counts to try (default: 1 and all cores)')
-    p.add_argument('--repeats', type=int, default=3); p.add_argument('--no-quant', action='store_true', help='skip int8 quantisation')
+    p.add_argument('--repeats', type=int, default=3, help='timed passes (the median is kept)'); p.add_argument('--no-quant', action='store_true', help='skip int8 quantisation')
     p.set_defaults(func=_cmd_benchmark)
-    p = sub.add_parser('export-onnx', help="export the student to ONNX with the run's threshold/size/normalisation as metadata")
-    p.add_argument('--checkpoint', required=True); p.add_argument('--out', required=True); p.add_argument('--opset', type=int, default=17)
+    p = sub.add_parser('export-onnx', help="export the student to ONNX with the run's threshold/size/normalisation as metadata", formatter_class=fmt)
+    p.add_argument('--checkpoint', required=True, help='run folder'); p.add_argument('--out', required=True, help='the .onnx file to write')
+    p.add_argument('--opset', type=int, default=17, help='ONNX opset')
     p.set_defaults(func=_cmd_export)
-    p = sub.add_parser('app', help='local Gradio demo on 127.0.0.1')
-    p.add_argument('--checkpoint', required=True); p.add_argument('--port', type=int, default=7860)
-    p.add_argument('--sigma', type=float, default=2.); p.add_argument('--max-frames', type=int, default=3000)
-    p.add_argument('--threads', type=int, default=None); p.set_defaults(func=_cmd_app)
+    p = sub.add_parser('app', help='local Gradio demo on 127.0.0.1', formatter_class=fmt)
+    p.add_argument('--checkpoint', required=True, help='run folder'); p.add_argument('--port', type=int, default=7860, help='port on 127.0.0.1')
+    p.add_argument('--sigma', type=float, default=2., help='Gaussian smoothing in frames'); p.add_argument('--max-frames', type=int, default=3000, help='frames scored per upload at most')
+    p.add_argument('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)'); p.set_defaults(func=_cmd_app)

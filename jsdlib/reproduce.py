@@ -103,6 +103,15 @@ def _kernel_env():
     finally:
         if old is not None: os.environ['MPLBACKEND'] = old
 
+@contextlib.contextmanager
+def _kernel_stderr(path:Path):
+    "Send what the kernel process itself prints (its start-up warning about TCP without encryption, shutdown notes) to `path`, not the screen."
+    sys.stderr.flush(); saved = os.dup(2)
+    with open(path, 'ab') as f:
+        os.dup2(f.fileno(), 2)
+        try: yield
+        finally: sys.stderr.flush(); os.dup2(saved, 2); os.close(saved)
+
 def _first_line(s, n:int=300)->str:
     s = str(s).strip().splitlines()
     return (s[0] if s else '')[:n]
@@ -121,13 +130,14 @@ def run_step(step:dict, run_dir, upstream:str='', nb_dir=None, log=print)->dict:
     if unknown: raise JsdError(f"step {step['id']}: notebook {src.name} has no parameter(s) {unknown} in its parameters cell")
     t0 = time.perf_counter()
     out_nb.parent.mkdir(parents=True, exist_ok=True)
+    klog = out_nb.with_suffix('.kernel.log')
     try:
-        with _kernel_env():
+        with _kernel_env(), _kernel_stderr(klog):
             pm.execute_notebook(str(src), str(out_nb), parameters=step['params'], kernel_name='python3', cwd=str(run),
                                 progress_bar=False, log_output=False)
     except pm.PapermillExecutionError as e:
         raise JsdError(f"step {step['id']} failed: notebook {src.name}, cell {e.exec_count} (cell index {e.cell_index}): "
-                       f"{e.ename}: {_first_line(e.evalue)} (executed notebook kept: {out_nb})") from None
+                       f"{e.ename}: {_first_line(e.evalue)} (executed notebook kept: {out_nb}; kernel log: {klog})") from None
     except Exception as e:
         raise JsdError(f"step {step['id']} failed: notebook {src.name} could not be executed ({type(e).__name__}: "
                        f"{_first_line(e)}); executed notebook: {out_nb}") from e

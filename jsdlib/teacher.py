@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LITE0_MEAN', 'LITE0_STD', 'DINOV2', 'TEACHERS', 'POOLS', 'KEY_COLUMNS', 'FORMAT',
-           'COMPARED', 'to_tensor', 'Teacher', 'lite0_weights_path', 'map_by_position', 'imagenet_top',
-           'hf_to_timm_dinov2', 'save_tiny_dinov2', 'parse_teacher_name', 'build_teacher', 'rows_sha256',
-           'shard_bounds', 'make_manifest', 'manifest_diff', 'precompute_teacher', 'ShardedArray', 'cache_teachers',
-           'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset', 'benchmark_cache',
-           'benchmark_verdicts', 'add_cli']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LITE0_MEAN', 'LITE0_STD', 'DINOV2', 'TEACHERS', 'POOLS', 'TEACHER_ALIASES',
+           'KEY_COLUMNS', 'FORMAT', 'COMPARED', 'to_tensor', 'Teacher', 'lite0_weights_path', 'map_by_position',
+           'imagenet_top', 'hf_to_timm_dinov2', 'save_tiny_dinov2', 'canonical_teacher', 'parse_teacher_name',
+           'build_teacher', 'rows_sha256', 'shard_bounds', 'make_manifest', 'manifest_diff', 'precompute_teacher',
+           'ShardedArray', 'cache_teachers', 'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset',
+           'benchmark_cache', 'benchmark_verdicts', 'add_cli']
 
 # %% ../nbs/02_teacher.ipynb #d25ad382
 import numpy as np
@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import JsdError, DEFAULTS, atomic_write, write_json, sha256_file, get_device, seed_everything, figures_dir
+from .core import JsdError, DEFAULTS, atomic_write, write_json, read_json, sha256_file, get_device, seed_everything, figures_dir
 from .data import read_index, load_image, validate_index
 
 # %% ../nbs/02_teacher.ipynb #16b3d135
@@ -298,17 +298,23 @@ def _dinov2(base:str, weights=None, size:int=224, pool:str='mean', backend:str='
 # %% ../nbs/02_teacher.ipynb #56030a3c
 TEACHERS = ('lite0', 'dinov2_vits14', 'dinov2_vitb14', 'dinov2')
 POOLS = ('mean', 'cls', 'patch')
+TEACHER_ALIASES = {'efficientnet_lite0': 'lite0', 'tf_efficientnet_lite0': 'lite0'}   # the model's own name, timm's name
+
+def canonical_teacher(name):
+    "The library's name of a teacher given by an alias (`tf_efficientnet_lite0` -> `lite0`); anything else unchanged."
+    return TEACHER_ALIASES.get(name, name) if isinstance(name, str) else name
 
 def parse_teacher_name(name:str, pool:str|None=None)->tuple[str, str]:
-    "Split 'dinov2_vitb14_cls' into ('dinov2_vitb14', 'cls'); check the name and pool."
-    base, p = name, 'mean'
+    "Split 'dinov2_vitb14_cls' into ('dinov2_vitb14', 'cls'); check the name and pool; aliases are accepted."
+    name = canonical_teacher(name); base, p = name, 'mean'
     for s in POOLS[1:]:
         if name.endswith('_' + s): base, p = name[:-len(s)-1], s
     if pool is not None:
         if pool not in POOLS: raise JsdError(f"pool must be one of {POOLS}, got {pool!r}")
         if p != 'mean' and pool != p: raise JsdError(f"teacher name {name!r} says pool={p!r} but pool={pool!r} was passed")
         p = pool
-    if base not in TEACHERS: raise JsdError(f"unknown teacher {name!r}; choose one of {list(TEACHERS)} (optionally with _cls or _patch)")
+    if base not in TEACHERS: raise JsdError(f"unknown teacher {name!r}; choose one of {list(TEACHERS)} (optionally with _cls or _patch; "
+                                            f"aliases: {', '.join(f'{a} = {b}' for a, b in TEACHER_ALIASES.items())})")
     if base == 'lite0' and p != 'mean': raise JsdError("teacher 'lite0' has one pooled feature; pool must be 'mean'")
     return base, p
 
@@ -363,18 +369,24 @@ def manifest_diff(old:dict, new:dict)->list[str]:
 # %% ../nbs/02_teacher.ipynb #5f6ac265
 def _shard_paths(d:Path, i:int)->tuple[Path, Path]: return d/'shards'/f'{i:05d}.npy', d/'shards'/f'{i:05d}.json'
 
+def _record(rec:Path)->dict|None:
+    "A shard's JSON record, or None when it is missing or damaged (the shard is then recomputed or reported)."
+    try: r = json.loads(rec.read_bytes())
+    except (OSError, ValueError): return None      # missing, unreadable, not UTF-8, not JSON
+    return r if isinstance(r, dict) else None
+
 def _shard_done(d:Path, i:int, manifest:dict)->bool:
     "Cheap completeness check: the record exists, matches the manifest's rows hash, and the file has the recorded size."
     npy, rec = _shard_paths(d, i)
-    try: r = json.loads(rec.read_text())
-    except (FileNotFoundError, json.JSONDecodeError): return False
+    r = _record(rec)
+    if r is None: return False
     return r.get('rows_sha256') == manifest['shard_rows_sha256'][i] and npy.exists() and npy.stat().st_size == r.get('bytes')
 
 def _shard_ok(d:Path, i:int, manifest:dict)->bool:
     "Thorough check: complete, and the file's SHA-256 is the one recorded when it was written."
     if not _shard_done(d, i, manifest): return False
     npy, rec = _shard_paths(d, i)
-    return sha256_file(npy) == json.loads(rec.read_text()).get('sha256')
+    return sha256_file(npy) == _record(rec).get('sha256')
 
 def _frame_stats(paths)->tuple[list, list]:
     "(bytes, mtime in ns) of each frame file: a cache remembers them, to notice frames rewritten in place."
@@ -450,7 +462,7 @@ def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:st
     man = make_manifest(teacher, df, shard_size, dtype)
     if rank == 0:
         if (d/'manifest.json').exists():
-            diff = manifest_diff(json.loads((d/'manifest.json').read_text()), man)
+            diff = manifest_diff(_manifest(d), man)
             if diff: raise JsdError(f"{d}: holds a cache made differently:\n  " + '\n  '.join(diff) +
                                    "\n  use another --cache folder, or delete this one to rebuild it")
         else:
@@ -460,7 +472,7 @@ def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:st
             write_json(man, d/'manifest.json')
         for tmp in (d/'shards').glob('.*.tmp*'): tmp.unlink()    # leftovers of a killed write
     barrier()
-    if rank and manifest_diff(json.loads((d/'manifest.json').read_text()), man): raise JsdError(f"{d}: manifest changed under process {rank}")
+    if rank and manifest_diff(_manifest(d), man): raise JsdError(f"{d}: manifest changed under process {rank}")
     bounds = shard_bounds(len(df), shard_size)
     ok = _shard_ok if repair else _shard_done
     todo = [i for i in range(len(bounds)) if not ok(d, i, man)]
@@ -513,7 +525,7 @@ def cache_teachers(cache_dir:str|Path)->list[str]:
     return sorted(p.parent.name for p in Path(cache_dir).glob('*/manifest.json'))
 
 def _resolve(cache_dir:Path, teacher)->Path:
-    name = teacher.name if isinstance(teacher, Teacher) else teacher
+    name = teacher.name if isinstance(teacher, Teacher) else canonical_teacher(teacher)
     if (cache_dir/'manifest.json').exists(): return cache_dir   # a teacher's own folder; its name is checked by the caller
     have = cache_teachers(cache_dir)
     if name:
@@ -528,12 +540,10 @@ class FeatureCache:
     "One teacher's cached features, validated against the expected teacher and index; `.features` is memory-mapped."
     def __init__(self, cache_dir:str|Path, index=None, teacher:str|Teacher|None=None):
         self.dir = _resolve(Path(cache_dir), teacher)
-        try: self.manifest = m = json.loads((self.dir/'manifest.json').read_text())
-        except Exception as e: raise JsdError(f"{self.dir}/manifest.json: unreadable ({e})") from e
-        if m.get('format') != FORMAT: raise JsdError(f"{self.dir}/manifest.json: format {m.get('format')!r}, expected {FORMAT!r}")
+        self.manifest = m = _manifest(self.dir)
         diff = []
         if isinstance(teacher, Teacher): diff = [l for l in manifest_diff(m, {**m, **teacher.spec}) if not l.startswith('dtype')]
-        elif teacher and m['teacher'] != teacher: diff = [f"teacher: cache has {m['teacher']!r}, asked for {teacher!r}"]
+        elif teacher and m['teacher'] != canonical_teacher(teacher): diff = [f"teacher: cache has {m['teacher']!r}, asked for {teacher!r}"]
         if diff: raise JsdError(f"{self.dir}: cache does not match the teacher:\n  " + '\n  '.join(diff))
         self.rows = pd.read_csv(self.dir/'rows.csv', dtype={'video': str, 'path': str}, keep_default_na=False)
         if index is not None: self._check_index(_as_index(index))
@@ -586,6 +596,14 @@ class FeatureCache:
         return np.array([self._pos[k] for k in keys], dtype=np.int64)
 
 # %% ../nbs/02_teacher.ipynb #e9bf77bc
+def _manifest(d:Path)->dict:
+    "A cache's manifest, checked enough that a damaged one is a one-line error naming it."
+    m = read_json(d/'manifest.json', 'cache manifest')
+    need = ('format', 'teacher', 'n_shards', 'shard_rows_sha256', 'n_rows', 'shard_size', 'feature_shape', 'dtype')
+    if not isinstance(m, dict) or any(k not in m for k in need) or m.get('format') != FORMAT:
+        raise JsdError(f"{d}/manifest.json: not a {FORMAT} manifest (damaged?); delete the folder and rerun `jsd precompute-teacher` to rebuild the cache")
+    return m
+
 def verify_cache(cache_dir:str|Path, progress:bool=False)->dict:
     "Re-check every shard of every teacher under `cache_dir`: {teacher: {shards, ok, missing, corrupt}}."
     cache_dir = Path(cache_dir)
@@ -593,12 +611,12 @@ def verify_cache(cache_dir:str|Path, progress:bool=False)->dict:
     if not dirs: raise JsdError(f"{cache_dir}: no teacher cache here (no manifest.json)")
     rep = {}
     for d in dirs:
-        m = json.loads((d/'manifest.json').read_text()); missing, corrupt = [], []
+        m = _manifest(d); missing, corrupt = [], []
         for i in tqdm(range(m['n_shards']), desc=f'verify {d.name}', disable=not progress):
             npy, rec = _shard_paths(d, i)
             if not rec.exists() or not npy.exists(): missing.append(i); continue
-            r = json.loads(rec.read_text())
-            if r.get('rows_sha256') != m['shard_rows_sha256'][i] or sha256_file(npy) != r.get('sha256'): corrupt.append(i)
+            r = _record(rec)                        # a damaged record is reported, like a damaged shard
+            if r is None or r.get('rows_sha256') != m['shard_rows_sha256'][i] or sha256_file(npy) != r.get('sha256'): corrupt.append(i)
         rep[m['teacher']] = dict(shards=m['n_shards'], ok=m['n_shards'] - len(missing) - len(corrupt), missing=missing, corrupt=corrupt)
     return rep
 
@@ -724,23 +742,27 @@ def _cmd_bench(a)->int:
 
 def add_cli(sub):
     "Add `precompute-teacher`, `verify-cache` and `benchmark-cache` to the `jsd` command."
-    p = sub.add_parser('precompute-teacher', help="cache a frozen teacher's features for every frame of an index (resumable)")
+    import argparse
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = sub.add_parser('precompute-teacher', help="cache a frozen teacher's features for every frame of an index (resumable)", formatter_class=fmt)
     p.add_argument('--index', required=True, help='frame index CSV (jsd data index)')
-    p.add_argument('--teacher', default=DEFAULTS.teacher, help=f"one of {list(TEACHERS)}, optionally + _cls / _patch (default %(default)s)")
+    p.add_argument('--teacher', default=DEFAULTS.teacher, help=f"one of {list(TEACHERS)}, optionally + _cls / _patch; aliases {list(TEACHER_ALIASES)}")
     p.add_argument('--weights', default=None, help="weights file or folder; 'hub' to allow a download; 'random' for timing")
     p.add_argument('--cache', required=True, help='cache root; features go to CACHE/<teacher>/')
-    p.add_argument('--size', type=int, default=None, help=f'teacher input size (default {DEFAULTS.teacher_size})')
-    p.add_argument('--pool', default=None, choices=POOLS); p.add_argument('--backend', default='timm', choices=('timm', 'hf'))
-    p.add_argument('--batch-size', type=int, default=DEFAULTS.batch_size); p.add_argument('--shard-size', type=int, default=DEFAULTS.shard_size)
-    p.add_argument('--dtype', default=DEFAULTS.cache_dtype, choices=('float16', 'float32'))
-    p.add_argument('--device', default='auto'); p.add_argument('--num-workers', type=int, default=DEFAULTS.num_workers)
+    p.add_argument('--size', type=int, default=None, help=f'teacher input size (None: {DEFAULTS.teacher_size})')
+    p.add_argument('--pool', default=None, choices=POOLS, help="ViT teachers: 'mean' of all tokens (JSD), 'cls', or the 'patch' grid")
+    p.add_argument('--backend', default='timm', choices=('timm', 'hf'), help='library that runs a DINOv2 teacher')
+    p.add_argument('--batch-size', type=int, default=DEFAULTS.batch_size, help='frames per forward pass')
+    p.add_argument('--shard-size', type=int, default=DEFAULTS.shard_size, help='frames per shard (the unit of resume and of checksums)')
+    p.add_argument('--dtype', default=DEFAULTS.cache_dtype, choices=('float16', 'float32'), help='stored precision')
+    p.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda[:N]' or 'mps'"); p.add_argument('--num-workers', type=int, default=DEFAULTS.num_workers, help='DataLoader workers decoding frames')
     p.add_argument('--max-shards', type=int, default=None, help='stop after this many new shards (resume later)')
     p.add_argument('--repair', action='store_true', help='also recompute shards whose checksum no longer matches (what verify-cache calls CORRUPT)')
-    p.add_argument('--quiet', action='store_true'); p.set_defaults(func=_cmd_precompute)
-    p = sub.add_parser('verify-cache', help='re-check the checksums of every shard of a teacher cache')
-    p.add_argument('--cache', required=True); p.add_argument('--quiet', action='store_true'); p.set_defaults(func=_cmd_verify)
-    p = sub.add_parser('benchmark-cache', help='time a training epoch: student alone / JSD from cache / JSD teacher on the fly')
-    p.add_argument('--index', required=True); p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'])
-    p.add_argument('--frames', type=int, default=128); p.add_argument('--batch-size', type=int, default=16)
-    p.add_argument('--student-size', type=int, default=DEFAULTS.student_size)
-    p.add_argument('--repeats', type=int, default=3); p.set_defaults(func=_cmd_bench)
+    p.add_argument('--quiet', action='store_true', help='no progress bar'); p.set_defaults(func=_cmd_precompute)
+    p = sub.add_parser('verify-cache', help='re-check the checksums of every shard of a teacher cache (exit 1 if any is missing or corrupt)', formatter_class=fmt)
+    p.add_argument('--cache', required=True, help='cache root or one teacher folder'); p.add_argument('--quiet', action='store_true', help='no progress bar'); p.set_defaults(func=_cmd_verify)
+    p = sub.add_parser('benchmark-cache', help='time a training epoch: student alone / JSD from cache / JSD teacher on the fly', formatter_class=fmt)
+    p.add_argument('--index', required=True, help='frame index CSV'); p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'], help='teachers to time (random weights where none are installed)')
+    p.add_argument('--frames', type=int, default=128, help='frames per timed epoch'); p.add_argument('--batch-size', type=int, default=16, help='frames per step')
+    p.add_argument('--student-size', type=int, default=DEFAULTS.student_size, help='student input size (px)')
+    p.add_argument('--repeats', type=int, default=3, help='interleaved repeats (the median is kept)'); p.set_defaults(func=_cmd_bench)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_train.ipynb #541b17fc
 from __future__ import annotations
-import os, sys, json, time, math, platform, warnings
+import os, sys, json, time, math, shutil, platform, warnings
 from pathlib import Path
 from dataclasses import dataclass, asdict, field
 
@@ -259,62 +259,71 @@ def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, 
         log, best, start = st['log'], st['best'], st['epoch'] + 1
         n = st['rng']['numpy']; torch.set_rng_state(st['rng']['torch'])
         np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss']))
-    if acc.is_main_process: out.mkdir(parents=True, exist_ok=True); write_json(dict(asdict(cfg), world_size=acc.num_processes), out/'config.json')
-    t0 = time.perf_counter() - (log[-1]['seconds'] if log else 0.)
-    for epoch in range(start, cfg.epochs):
-        model.train(); g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-        gu = torch.Generator().manual_seed(cfg.seed * 1000 + epoch + 10**6)
-        perm = _cycle(len(ds_tr), n_epoch, g)
-        upos = _cycle(len(ds_u), steps_per_epoch * cfg.batch_size, gu) if ds_u is not None else None
-        dl = acc.prepare_data_loader(_loader(ds_tr, perm, cfg.batch_size, cfg.num_workers, True))
-        sums, nb = dict(bce=0., align=0., total=0.), 0
-        warm = epoch < cfg.warmup_epochs
-        bar = tqdm(dl, desc=f'{cfg.method} epoch {epoch + 1}/{cfg.epochs}', leave=False, disable=not progress or not acc.is_main_process)
-        for b, (img, y, f, idx) in enumerate(bar):
-            x, flipped = normalize(img), torch.zeros(len(img), dtype=torch.bool)
-            if cfg.augment: x, flipped = hflip(x, g, return_mask=True)
-            if upos is not None:                  # the unlabelled half of the batch: alignment only
-                ui = upos[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                xu, fu = torch.stack([ds_u[i][0] for i in ui]), torch.stack([ds_u[i][2] for i in ui])
-                xu, fl_u = hflip(normalize(xu), gu, return_mask=True) if cfg.augment else (normalize(xu), torch.zeros(len(xu), dtype=torch.bool))
-                x, f, flipped = torch.cat([x, xu.to(x.device)]), torch.cat([f, fu.to(f.device)]), torch.cat([flipped, fl_u])
-            if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-            logits, proj = model(x)
-            bce = bce_loss(logits[:len(y)], y, pos_weight=pw)
-            al = bce.new_zeros(())
-            if cfg.distilled and cfg.lam:
-                keep = (~flipped if not cfg.align_flipped else torch.ones_like(flipped)).to(proj.device)
-                target = f if stats is None else (f - stats[0].to(f.device)) / stats[1].to(f.device)
-                al = _align(proj[keep], target[keep], cfg.align)
-            kd = bce.new_zeros(())
-            if probe is not None and not warm:
-                pl = ((f - probe['mean']) / probe['scale']) @ probe['weight'] + probe['bias']
-                kd = F.binary_cross_entropy_with_logits(logits, torch.sigmoid(pl.to(logits.device)))
-            loss = (0. if warm else 1.) * bce + cfg.lam * al + cfg.kd * kd
-            if not torch.isfinite(loss):
-                rows = tr.iloc[idx.cpu().numpy()][['video', 'frame']].head(8).to_records(index=False).tolist()
-                raise JsdError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {b}: BCE {float(bce)}, alignment {float(al)}; frames {rows}; "
-                               f"check the teacher cache (`jsd verify-cache`), then try a lower --lr")
-            opt.zero_grad(set_to_none=True); acc.backward(loss); opt.step(); sched.step()
-            for k, v in dict(bce=bce, align=al, total=loss).items(): sums[k] += float(v.detach())
-            nb += 1; bar.set_postfix(loss=f"{sums['total'] / nb:.4f}")
-        s_va = predict(model, ds_va, acc, num_workers=cfg.num_workers)
-        m = frame_metrics(va['label'].to_numpy(), s_va, 0.5)
-        row = dict(epoch=epoch + 1, **{f'train_{k}': v / max(nb, 1) for k, v in sums.items()}, lr=sched.get_last_lr()[0],
-                   val_auc=m['roc_auc'], val_ap=m['ap'], val_recall_at_0_5=m['recall'], val_f1_at_0_5=m['f1'],
-                   seconds=round(time.perf_counter() - t0, 1))
-        log.append(row)
-        val = float(m[cfg.select_metric]) if not math.isnan(m[cfg.select_metric]) else -np.inf
-        improved = (val > best['value'] or best['epoch'] < 0) and not warm    # a warm-up epoch has no trained head yet
-        if improved: best = dict(epoch=epoch + 1, value=val)
-        if acc.is_main_process:
-            if improved: _save_best(acc.unwrap_model(model).student, out, cfg, epoch, stats)
-            with atomic_write(out/'log.csv', 'w', newline='') as fh: pd.DataFrame(log).to_csv(fh, index=False)
-            with atomic_path(out/'last.pt') as tmp:
-                torch.save(dict(model=acc.unwrap_model(model).state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
-                                log=log, best=best, config=_jsonable(asdict(cfg)), rng=_rng_state(g)), tmp)
-        acc.wait_for_everyone()
-    return finish_run(out, cfg, df, acc)
+    created = not out.exists()
+    teacher_spec = {k: cache.manifest.get(k) for k in ('teacher', 'arch', 'weights_sha256', 'preprocessing')} if cache is not None else None
+    if acc.is_main_process: out.mkdir(parents=True, exist_ok=True); write_json(dict(asdict(cfg), world_size=acc.num_processes, teacher_spec=teacher_spec), out/'config.json')
+    try:
+        t0 = time.perf_counter() - (log[-1]['seconds'] if log else 0.)
+        for epoch in range(start, cfg.epochs):
+            model.train(); g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+            gu = torch.Generator().manual_seed(cfg.seed * 1000 + epoch + 10**6)
+            perm = _cycle(len(ds_tr), n_epoch, g)
+            upos = _cycle(len(ds_u), steps_per_epoch * cfg.batch_size, gu) if ds_u is not None else None
+            dl = acc.prepare_data_loader(_loader(ds_tr, perm, cfg.batch_size, cfg.num_workers, True))
+            sums, nb = dict(bce=0., align=0., total=0.), 0
+            warm = epoch < cfg.warmup_epochs
+            bar = tqdm(dl, desc=f'{cfg.method} epoch {epoch + 1}/{cfg.epochs}', leave=False, disable=not progress or not acc.is_main_process)
+            for b, (img, y, f, idx) in enumerate(bar):
+                x, flipped = normalize(img), torch.zeros(len(img), dtype=torch.bool)
+                if cfg.augment: x, flipped = hflip(x, g, return_mask=True)
+                if upos is not None:                  # the unlabelled half of the batch: alignment only
+                    ui = upos[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                    xu, fu = torch.stack([ds_u[i][0] for i in ui]), torch.stack([ds_u[i][2] for i in ui])
+                    xu, fl_u = hflip(normalize(xu), gu, return_mask=True) if cfg.augment else (normalize(xu), torch.zeros(len(xu), dtype=torch.bool))
+                    x, f, flipped = torch.cat([x, xu.to(x.device)]), torch.cat([f, fu.to(f.device)]), torch.cat([flipped, fl_u])
+                if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+                logits, proj = model(x)
+                bce = bce_loss(logits[:len(y)], y, pos_weight=pw)
+                al = bce.new_zeros(())
+                if cfg.distilled and cfg.lam:
+                    keep = (~flipped if not cfg.align_flipped else torch.ones_like(flipped)).to(proj.device)
+                    target = f if stats is None else (f - stats[0].to(f.device)) / stats[1].to(f.device)
+                    al = _align(proj[keep], target[keep], cfg.align)
+                kd = bce.new_zeros(())
+                if probe is not None and not warm:
+                    pl = ((f - probe['mean']) / probe['scale']) @ probe['weight'] + probe['bias']
+                    kd = F.binary_cross_entropy_with_logits(logits, torch.sigmoid(pl.to(logits.device)))
+                loss = (0. if warm else 1.) * bce + cfg.lam * al + cfg.kd * kd
+                if not torch.isfinite(loss):
+                    rows = tr.iloc[idx.cpu().numpy()][['video', 'frame']].head(8).to_records(index=False).tolist()
+                    if not torch.isfinite(f).all():          # the input is broken, not the optimisation
+                        raise JsdError(f"non-finite teacher features (NaN/inf) in the cache for frames of batch {b}, e.g. {rows}: the cache holds them "
+                                       f"({cfg.cache}); rebuild it with `jsd precompute-teacher` into a new --cache (check the teacher weights), not a lower --lr")
+                    raise JsdError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {b}: BCE {float(bce)}, alignment {float(al)}; frames {rows}; "
+                                   f"check the teacher cache (`jsd verify-cache`), then try a lower --lr")
+                opt.zero_grad(set_to_none=True); acc.backward(loss); opt.step(); sched.step()
+                for k, v in dict(bce=bce, align=al, total=loss).items(): sums[k] += float(v.detach())
+                nb += 1; bar.set_postfix(loss=f"{sums['total'] / nb:.4f}")
+            s_va = predict(model, ds_va, acc, num_workers=cfg.num_workers)
+            m = frame_metrics(va['label'].to_numpy(), s_va, 0.5)
+            row = dict(epoch=epoch + 1, **{f'train_{k}': v / max(nb, 1) for k, v in sums.items()}, lr=sched.get_last_lr()[0],
+                       val_auc=m['roc_auc'], val_ap=m['ap'], val_recall_at_0_5=m['recall'], val_f1_at_0_5=m['f1'],
+                       seconds=round(time.perf_counter() - t0, 1))
+            log.append(row)
+            val = float(m[cfg.select_metric]) if not math.isnan(m[cfg.select_metric]) else -np.inf
+            improved = (val > best['value'] or best['epoch'] < 0) and not warm    # a warm-up epoch has no trained head yet
+            if improved: best = dict(epoch=epoch + 1, value=val)
+            if acc.is_main_process:
+                if improved: _save_best(acc.unwrap_model(model).student, out, cfg, epoch, stats)
+                with atomic_write(out/'log.csv', 'w', newline='') as fh: pd.DataFrame(log).to_csv(fh, index=False)
+                with atomic_path(out/'last.pt') as tmp:
+                    torch.save(dict(model=acc.unwrap_model(model).state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
+                                    log=log, best=best, config=_jsonable(asdict(cfg)), rng=_rng_state(g)), tmp)
+            acc.wait_for_everyone()
+        return finish_run(out, cfg, df, acc)
+    except BaseException:                         # nothing finished: leave no folder that looks like a run
+        if acc.is_main_process and created and not (out/'last.pt').exists(): shutil.rmtree(out, ignore_errors=True)
+        raise
 
 def _jsonable(d:dict)->dict: return json.loads(json.dumps(d, default=str))
 

@@ -39,7 +39,8 @@ def test_ped2_counts(tmp_path):
 def test_dota_metadata(tmp_path):
     root = need_shared('dota')
     p = run_jsd('data', 'index', '--dataset', 'dota', '--root', root, '--metadata-only', '--out', tmp_path/'d.csv')
-    assert 'gXezhrOijmQ_004598' in p.stdout                           # the self-contradicting record is reported
+    assert 'warning: ' in p.stderr and 'gXezhrOijmQ_004598' in p.stderr   # the self-contradicting record is reported (on stderr)
+    assert '1 clip(s) with metadata problems' in p.stdout and '0 of them have a reversed' in p.stdout   # and counted in the summary
     df = pd.read_csv(tmp_path/'d.csv', usecols=['split', 'label'])
     assert len(df) == 334_903 + 142_747 and (df.split == 'test').sum() == 142_747
     p = run_jsd('data', 'index', '--dataset', 'dota', '--root', root, '--out', tmp_path/'e.csv', check=False)

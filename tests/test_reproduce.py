@@ -9,6 +9,8 @@ def test_reproduce_smoke_synth(tmp_path):
     out = tmp_path/'run'
     p = run_jsd('reproduce', '--dataset', 'synth', '--scale', 'smoke', '--out', out)
     for s in STEPS: assert f'{s}: ran in' in p.stdout, p.stdout       # the time of each step is printed as it goes
+    assert 'Kernel is running over TCP' not in p.stdout + p.stderr and 'IPKernelApp' not in p.stderr, p.stderr   # kernel chatter goes to a log
+    assert (out/'notebooks'/'01_data.kernel.log').exists()
     res = json.loads((out/'results.json').read_text())
     assert list(res['steps']) == STEPS and all(r['status'] == 'ran' and r['seconds'] > 0 for r in res['steps'].values())
     assert {'python', 'torch', 'timm', 'jsdlib'} <= set(res['versions']) and res['hardware']['cpu_count'] >= 1
