@@ -286,7 +286,7 @@ def _video_rows(df:pd.DataFrame)->list[np.ndarray]:
 
 def seed_paired_difference(base:list,            # test score tables of the reference method, one per seed
                            other:list,           # test score tables of the compared method, one per seed (same frames)
-                           reference=None,       # one more score table (e.g. the teacher probe): adds `gap_closed`
+                           reference=None,       # one more score table (e.g. the teacher probe): adds `gap_closed` (NaN when it is not above the base)
                            n_boot:int=1000,      # bootstrap resamples of the test videos
                            seed:int=0,           # seed of the resampling
                            alpha:float=0.05,     # 1 - coverage of the intervals
@@ -310,7 +310,7 @@ def seed_paired_difference(base:list,            # test score tables of the refe
         v = np.array([f(yy, s[idx]) for s in S])
         b, o = v[:nb].mean(), v[nb:nb + no].mean()
         r = dict(base=b, other=o, difference=o - b)
-        if reference is not None: r |= dict(reference=v[-1], gap_closed=(o - b) / (v[-1] - b) if v[-1] != b else np.nan)
+        if reference is not None: r |= dict(reference=v[-1], gap_closed=(o - b) / (v[-1] - b) if v[-1] > b else np.nan)   # no gap: not defined
         return r
     rows, point = _video_rows(keys), stats(np.arange(len(y)))
     if point is None: raise JsdError('seed_paired_difference: the test frames hold only one class')

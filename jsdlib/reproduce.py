@@ -196,6 +196,7 @@ def _md_table(df:pd.DataFrame)->str:
 
 def _iv(d:dict, signed:bool=False)->str:
     f = '{:+.3f}' if signed else '{:.3f}'
+    if d['value'] is None or math.isnan(d['value']): return 'not defined'
     return f"{f.format(d['value'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
 
 def seeds_markdown(comp:dict)->list[str]:
@@ -207,11 +208,13 @@ def seeds_markdown(comp:dict)->list[str]:
                       'per-seed differences': ', '.join(f'{x:+.3f}' for x in c['per_seed_difference'])}
         if 'gap_closed' in c: rows[name]['share of the gap to the teacher probe closed [95%]'] = _iv(c['gap_closed'])
         helps = c['difference']['low'] > 0
-        half = 'gap_closed' in c and c['gap_closed']['value'] >= 0.5
+        g = c['gap_closed']['value'] if 'gap_closed' in c else None
+        nogap = g is not None and math.isnan(g)
+        if nogap: rows[name]['share of the gap to the teacher probe closed [95%]'] = 'not defined: the probe is not above the baseline'
+        gap = ('' if g is None else "; the teacher probe is not above the baseline here, so there is no gap to close." if nogap else
+               f"; it closes {g:.0%} of the gap to the teacher probe (" + ('at least half' if g >= 0.5 else 'less than half') + ').')
         say.append(f"- **{name}**: " + (f"better than the baseline: the 95% interval of the AUC difference lies above zero" if helps else
-                   "not shown better than the baseline: the 95% interval of the AUC difference includes zero or lies below it")
-                   + ('' if 'gap_closed' not in c else f"; it closes {c['gap_closed']['value']:.0%} of the gap to the teacher probe ("
-                      + ('at least half' if half else 'less than half') + ').'))
+                   "not shown better than the baseline: the 95% interval of the AUC difference includes zero or lies below it") + gap)
     c0 = next(iter(comp['methods'].values()))
     base = {'seeds': c0['n_seeds']['base'], 'mean test AUC [95%]': _iv(c0['base'])}
     ref = {} if 'reference' not in c0 else {'teacher probe': {'seeds': '-', 'mean test AUC [95%]': _iv(c0['reference'])}}
