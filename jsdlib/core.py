@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'FULL_SCALE', 'JsdError', 'project_root', 'data_dir', 'figures_dir', 'seed_everything', 'get_device',
-           'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json', 'sha256_file']
+           'cpu_count', 'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json', 'sha256_file']
 
 # %% ../nbs/00_core.ipynb #cf27e2c0
 import numpy as np
@@ -58,6 +58,11 @@ def get_device(pref:str='auto')->torch.device:
     if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
         raise JsdError(f"device={pref!r} asked for, but MPS is not available here; use 'auto' or 'cpu'")
     return d
+
+def cpu_count()->int:
+    "CPU cores this process may use (its affinity mask where the OS has one)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
 
 # %% ../nbs/00_core.ipynb #f29dd218
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 from scipy.ndimage import gaussian_filter1d
-from .core import JsdError, atomic_path, atomic_write, write_json, data_dir, project_root
+from .core import JsdError, atomic_path, atomic_write, write_json, cpu_count, data_dir, project_root
 from .student import build_student, load_student_weights, save_student, reference_student, count_flops
 from .train import load_student
 
@@ -272,11 +272,14 @@ def prefetch(it:Iterable, depth:int=2)->Iterator:
             while True: q.get_nowait()
         t.join(timeout=5)
 
+def _check_sigma(sigma):
+    if sigma is not None and (not np.isfinite(sigma) or sigma < 0): raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")
+
 def smooth(scores:np.ndarray, sigma:float=0.)->np.ndarray:
     "Gaussian smoothing over frames (`sigma` in frames, 0 = none), edges held constant (as `jsdlib.evaluate.smooth_scores`)."
     s = np.asarray(scores, dtype=np.float64)
     if sigma is None or sigma == 0 or len(s) == 0: return s.copy()
-    if not np.isfinite(sigma) or sigma < 0: raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")
+    _check_sigma(sigma)
     return gaussian_filter1d(s, float(sigma), mode='nearest')
 
 def alarm_events(scores:np.ndarray, threshold:float, fps:float|None=None, min_frames:int=1)->pd.DataFrame:
@@ -339,7 +342,7 @@ def _short_read(info:dict, n:int, max_frames:int|None, source)->str|None:
 def score_video(checkpoint, source, batch_size:int=32, sigma:float=0., threshold:float|None=None, engine:str='torch',
                 max_frames:int|None=None, prefetch_depth:int=2, progress:bool=False, video:str|None=None, strict:bool=False)->VideoScores:
     "Score every frame of a video file, frame folder or frame iterable with a run folder's (or `.onnx` file's) student; warn (`strict`: fail) on a short read."
-    if not (np.isfinite(sigma) and sigma >= 0): raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")   # before any frame is decoded
+    _check_sigma(sigma)                           # before any frame is decoded
     scorer = get_scorer(checkpoint, engine)
     thr = scorer.threshold if threshold is None else float(threshold)
     if not 0 <= thr <= 1: raise JsdError(f"threshold must be in [0, 1], got {thr}")
@@ -466,8 +469,7 @@ def hardware_info()->dict:
     with contextlib.suppress(OSError):
         for line in Path('/proc/cpuinfo').read_text().splitlines():
             if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
-    try: cores = len(os.sched_getaffinity(0))
-    except AttributeError: cores = os.cpu_count()
+    cores = cpu_count()
     import onnxruntime as ort
     return dict(cpu=cpu, cores=cores, torch=torch.__version__, onnxruntime=ort.__version__, torch_threads=torch.get_num_threads(),
                 torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, asdict, field
 # %% auto #0
 __all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'labelled_clips',
            'train', 'write_run_results', 'finish_run', 'load_student', 'plot_learning_curves', 'variant_config',
-           'run_name', 'cpu_count', 'train_many', 'compare_methods', 'summarize_comparison', 'add_cli', 'variant_table',
+           'run_name', 'train_many', 'compare_methods', 'summarize_comparison', 'add_cli', 'variant_table',
            'plot_label_fraction']
 
 # %% ../nbs/05_train.ipynb #02aafb72
@@ -25,7 +25,7 @@ from torch.utils.data import Dataset, DataLoader
 from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from accelerate import Accelerator
-from .core import JsdError, DEFAULTS, seed_everything, get_device, write_json, atomic_path, atomic_write
+from .core import JsdError, DEFAULTS, seed_everything, get_device, cpu_count, write_json, atomic_path, atomic_write
 from .data import read_index, validate_index, load_image, index_summary, _carve
 from .teacher import FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher
 from .student import build_student, save_student, load_student_weights, PROJECTORS
@@ -425,10 +425,6 @@ def run_name(variant:str, seed:int)->str:
     return f"{variant.replace(' ', '_').replace('=', '')}_s{seed}"
 
 # %% ../nbs/05_train.ipynb #a9cd57dc
-def cpu_count()->int:
-    "CPU cores this process may use (its affinity mask where the OS has one)."
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-
 def _worker(job:dict)->int:
     "Body of one worker process: train one run; a JsdError becomes one line on stderr and exit status 2."
     torch.set_num_threads(job['threads'])

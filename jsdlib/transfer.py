@@ -108,7 +108,8 @@ def _decoded(paths:tuple, stamps:tuple, size:int)->torch.Tensor|None:
     "Frames decoded at `size` (uint8, N x 3 x S x S), kept for the next run: the measures of every run read the same frames."
     return FrameDataset(pd.DataFrame(dict(path=list(paths), label=0)), size, None, progress=False).images
 
-def _frames(df:pd.DataFrame, size:int)->torch.Tensor|None:
+def _frames(df:pd.DataFrame, size:int, max_gb:float=0.5)->torch.Tensor|None:
+    if len(df) * 3 * size * size / 1e9 > max_gb: return None   # large: decoded per run, not kept in memory
     st = [os.stat(p) for p in df['path']]          # a frame rewritten on disk is decoded again
     return _decoded(tuple(df['path']), tuple((s.st_size, s.st_mtime_ns) for s in st), size)
 
