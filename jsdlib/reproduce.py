@@ -333,6 +333,12 @@ def _cmd_reproduce(a)->int:
         if '=' not in kv: raise JsdError(f"--set expects KEY=VALUE, got {kv!r}")
         k, v = kv.split('=', 1); over[k.strip()] = v.strip()
     cmd = 'jsd ' + ' '.join(shlex.quote(x) for x in sys.argv[1:]) if sys.argv and sys.argv[0].endswith('jsd') else None
+    if a.method == 'aed-mae':                     # the AED-MAE chapter's reproduction (one step notebook)
+        from jsdlib.methods.aed_mae import aed_reproduce
+        if a.seeds or a.teacher or a.teacher_weights: raise JsdError('--seeds, --teacher and --teacher-weights are JSD options; aed-mae takes --set seed=N')
+        res = aed_reproduce(a.dataset, a.out, root=a.root, scale=a.scale, overrides=over, device=a.device, verbose=True, command=cmd)
+        print(Path(a.out)/'report.md'); print(); print('\n'.join(res['evaluation']['markdown']))
+        return 0
     res = reproduce(a.dataset, a.out, root=a.root, scale=a.scale, seeds=a.seeds, teacher=a.teacher, teacher_weights=a.teacher_weights,
                     device=a.device, overrides=over, inclusive_end=a.inclusive_end, verbose=True, command=cmd)
     print(Path(a.out)/'report.md'); print()
@@ -341,7 +347,8 @@ def _cmd_reproduce(a)->int:
 
 def add_cli(sub):
     "Add `jsd reproduce`."
-    p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, evaluation, figures) through papermill')
+    p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, evaluation, figures; or --method aed-mae) through papermill')
+    p.add_argument('--method', choices=('jsd', 'aed-mae'), default='jsd', help="jsd: baseline vs JSD (the course's centre); aed-mae: the AED-MAE chapter")
     p.add_argument('--dataset', choices=DATASETS, default='synth'); p.add_argument('--root', default=None, help='dataset folder (ped2, dota)')
     p.add_argument('--scale', choices=list(SCALES), default='default'); p.add_argument('--out', required=True, help='the run folder')
     p.add_argument('--seeds', type=int, nargs='+', default=None, help="seeds (default: the scale's)")
