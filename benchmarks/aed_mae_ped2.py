@@ -11,26 +11,20 @@ resamples of the 12 test videos; the learning curve; the machine) and nbs/result
 ground truth. Test AUC is logged every 3 epochs for the curve only: the model kept is the last one, nothing is chosen
 on test. Validation = 2 held-out training clips with synthetic events.
 """
-import argparse, json, subprocess, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from jsdlib.core import write_json, project_root
 from jsdlib.methods.aed_mae import (AedMaeConfig, ped2_index, train_aed_mae, combine, evaluate_aed_run, load_clips, segments,
-                                    component_scores, rescore_run, PAPER_PED2, POST)
+                                    component_scores, rescore_run, auc_intervals, PAPER_PED2, POST)
 from jsdlib.data import write_index
-from jsdlib.evaluate import bootstrap_runs, read_run_scores
+from jsdlib.evaluate import read_run_scores
 from jsdlib.reproduce import hardware
 
 RES = project_root()/'nbs'/'results'
 
-def commit()->str:
-    try: return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=project_root()).stdout.strip()
-    except OSError: return ''
-
-def intervals(df:pd.DataFrame, n_boot:int=1000)->dict:
-    "Micro and macro AUC with 95% intervals (resampling test videos)."
-    b = bootstrap_runs({'m': df}, {'m': 0.5}, n_boot=n_boot)['runs']['m']['metrics']
-    return {k: {f: round(b[f'{k}/roc_auc'][f], 4) for f in ('value', 'lo', 'hi')} for k in ('micro', 'macro')}
+from distill_experiments import commit          # the same script folder: one way to record the commit
+intervals = auc_intervals
 
 def report(run:Path)->dict:
     "Raw and post-processed AUCs with intervals, of the run's test scores."

@@ -14,8 +14,8 @@ __all__ = ['POST', 'PAPER_PED2', 'JSD_PED2_TEST', 'AED_SCALES', 'AED_PED2', 'Aed
            'gradient_weights', 'cut_objects', 'make_shape', 'paste', 'make_sample', 'aed_loss', 'plan_events',
            'render_events', 'ped2_index', 'aed_index', 'score_clip', 'component_scores', 'combine',
            'location_reference', 'score_split', 'save_model', 'load_model', 'train_aed_mae', 'rescore_run', 'add_cli',
-           'evaluate_aed_run', 'jsd_ped2_reference', 'aed_markdown', 'aed_params', 'aed_reproduce', 'unpatchify',
-           'frame_maps', 'plot_maps']
+           'auc_intervals', 'evaluate_aed_run', 'jsd_ped2_reference', 'aed_markdown', 'aed_params', 'aed_reproduce',
+           'unpatchify', 'frame_maps', 'plot_maps']
 
 # %% ../../nbs/11_aed_mae.ipynb #83cc4fe4
 import numpy as np
@@ -564,7 +564,7 @@ def rescore_run(run:str|Path, progress:bool=True)->dict:
     run = Path(run); conf = read_json(run/'config.json', 'the run configuration')
     model = load_model(run/'model.safetensors'); cfg = model.cfg
     df = pd.read_csv(conf['index'] if Path(conf['index']).exists() else run/'index.csv', dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
-    df = validate_index(df); df.loc[df['split'] == 'val', 'label'] = 0 if conf.get('val_events') else df.loc[df['split'] == 'val', 'label']
+    df = validate_index(df)
     clips, train_segs, bank, (vclips, vlabels, events) = _prepare(cfg, df, np.random.default_rng(cfg.seed), progress)
     return _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, run, conf.get('train_seconds') or float('nan'), progress)
 
@@ -610,6 +610,11 @@ def add_cli(sub):
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/11_aed_mae.ipynb #da9bdfbc
+def auc_intervals(df:pd.DataFrame, n_boot:int=1000, seed:int=0)->dict:
+    "{'micro', 'macro'}: {'value', 'lo', 'hi'} of a scores table's ROC-AUC, 95% percentile intervals from resampling its videos."
+    b = bootstrap_runs({'m': df}, {'m': 0.5}, n_boot=n_boot, seed=seed)['runs']['m']['metrics']
+    return {k: {f: round(b[f'{k}/roc_auc'][f], 4) for f in ('value', 'lo', 'hi')} for k in ('micro', 'macro')}
+
 PAPER_PED2 = dict(micro=0.954, macro=0.984, fps=1655, fps_device='one RTX 3090 (paper; its script drops whole seconds and never synchronises the GPU)')
 
 def evaluate_aed_run(run:str|Path, n_boot:int=1000, seed:int=0, videos:list|None=None)->dict:
@@ -619,9 +624,7 @@ def evaluate_aed_run(run:str|Path, n_boot:int=1000, seed:int=0, videos:list|None
     if full.empty: raise JsdError(f"{run}: no test frames{' of ' + str(videos) if videos else ''}")
     out = {}
     cols = [('post-processed', 'score')] + [(p, f'score_{p}') for p in POST if f'score_{p}' in full] + [('raw', 'score_raw')]
-    for name, col in cols:
-        b = bootstrap_runs({'m': full.assign(score=full[col])}, {'m': 0.5}, n_boot=n_boot, seed=seed)['runs']['m']['metrics']
-        out[name] = {k: {f: round(b[f'{k}/roc_auc'][f], 4) for f in ('value', 'lo', 'hi')} for k in ('micro', 'macro')}
+    for name, col in cols: out[name] = auc_intervals(full.assign(score=full[col]), n_boot, seed)
     out['n_videos'], out['n_frames'] = int(full['video'].nunique()), int(len(full))
     m = read_json(Path(run)/'metrics.json', 'the run metrics') if (Path(run)/'metrics.json').exists() else {}
     out['chosen'], out['val_auc'] = m.get('post_chosen', 'paper'), m.get('post_val_auc', {})
