@@ -4,15 +4,17 @@
 
 # %% ../nbs/01_data.ipynb #197c36ac
 from __future__ import annotations
-import os, re, sys, json, math, shutil, tempfile, warnings, hashlib
+import os, re, sys, json, math, shutil, tempfile, warnings, hashlib, pickle, importlib
 from pathlib import Path
 from dataclasses import dataclass
 
 # %% auto #0
-__all__ = ['INDEX_COLUMNS', 'SPLITS', 'DOTA_FRAME', 'SYNTH_FILES', 'PED2_SUPERVISED', 'PROTOCOLS', 'DATASETS', 'validate_index',
-           'write_index', 'read_index', 'index_summary', 'load_image', 'frame_labels', 'normal_intervals',
-           'check_dota_record', 'read_dota_metadata', 'index_dota', 'parse_ucsd_m', 'index_ped2', 'show_frames',
-           'extract_frames', 'read_intervals', 'index_folder', 'render_clip', 'make_synth', 'plot_label_timeline',
+__all__ = ['INDEX_COLUMNS', 'SPLITS', 'DOTA_FRAME', 'SYNTH_FILES', 'CCD_FRAMES', 'CCD_FIELDS', 'CCD_ANNOTATIONS', 'A3D_LABELS',
+           'A3D_FIELDS', 'PED2_SUPERVISED', 'PROTOCOLS', 'DATASETS', 'validate_index', 'write_index', 'read_index',
+           'index_summary', 'load_image', 'frame_labels', 'normal_intervals', 'check_dota_record', 'read_dota_metadata',
+           'index_dota', 'parse_ucsd_m', 'index_ped2', 'show_frames', 'extract_frames', 'read_intervals',
+           'index_folder', 'render_clip', 'make_synth', 'plot_label_timeline', 'parse_ccd_line', 'read_ccd_annotations',
+           'index_ccd', 'SafeUnpickler', 'safe_load_pickle', 'read_a3d_labels', 'index_a3d', 'index_labels',
            'apply_protocol', 'index_dataset', 'add_cli']
 
 # %% ../nbs/01_data.ipynb #2e258996
@@ -32,7 +34,7 @@ def validate_index(df:pd.DataFrame, source:str='index')->pd.DataFrame:
     missing = [c for c in INDEX_COLUMNS if c not in df.columns]
     if missing: raise JsdError(f"{source}: missing column(s) {missing}; an index needs {INDEX_COLUMNS}")
     if len(df) == 0: raise JsdError(f"{source}: the index is empty (no frames)")
-    df = df[INDEX_COLUMNS].copy()
+    df = df[INDEX_COLUMNS + [c for c in df.columns if c not in INDEX_COLUMNS]].copy()   # extra (metadata) columns kept, after these
     df['video'] = df['video'].astype(str)
     df['path'] = df['path'].fillna('').astype(str)
     df['anomaly_class'] = df['anomaly_class'].fillna('').astype(str)
@@ -262,7 +264,8 @@ def extract_frames(video:str|Path, out_dir:str|Path, quality:int=90, max_frames:
     import av
     video, out_dir = Path(video), Path(out_dir)
     if (out_dir/'.complete').exists(): return _frames_in(out_dir)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent if out_dir.parent.exists() else None, prefix=f'.{out_dir.name}.'))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)          # decode next to the destination: the final rename stays on one file system
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.'))
     try:
         try: container = av.open(str(video))
         except Exception as e: raise JsdError(f"{video}: cannot open video ({e})") from e
@@ -548,6 +551,231 @@ def plot_label_timeline(df:pd.DataFrame, max_videos:int=30, ax=None):
     ax.set_yticks(range(len(vids)), vids, fontsize=7); ax.set_xlabel('frame'); ax.invert_yaxis()
     return ax
 
+# %% ../nbs/01_data.ipynb #4d8011d1
+CCD_FRAMES = 50                                                        # frames per CCD clip: 5 s at 10 fps
+CCD_FIELDS = ('startframe', 'youtubeID', 'timing', 'weather', 'egoinvolve')   # the fields after the labels, in order
+
+def parse_ccd_line(line:str,                    # one line of `Crash-1500.txt`
+                   source:str='Crash-1500.txt', # file and line number, for errors
+                   n_frames:int=CCD_FRAMES,     # frame labels expected
+                  )->dict:
+    "One CCD annotation line, labels with or without square brackets: {vidname, labels (0/1 array), startframe, youtubeID, timing, weather, egoinvolve}."
+    m = re.fullmatch(r'\s*([^,\[\]]*?)\s*,\s*\[([^\]]*)\]\s*,(.*)', line.strip())
+    if m: vid, labs, rest = m.group(1), m.group(2).split(','), m.group(3).split(',')
+    else:
+        f = line.strip().split(','); vid, labs, rest = f[0].strip(), f[1:-len(CCD_FIELDS)], f[-len(CCD_FIELDS):]
+        if len(f) != n_frames + 1 + len(CCD_FIELDS):
+            raise JsdError(f"{source}: clip {vid!r}: {len(f)} comma-separated fields, expected {n_frames + 1 + len(CCD_FIELDS)} (vidname, {n_frames} frame labels, "
+                           f"{', '.join(CCD_FIELDS)}), i.e. {max(len(f) - 1 - len(CCD_FIELDS), 0)} labels instead of {n_frames}")
+    if not vid: raise JsdError(f"{source}: the line has no vidname (expected `vidname,[{n_frames} labels],{','.join(CCD_FIELDS)}`)")
+    if len(labs) != n_frames: raise JsdError(f"{source}: clip {vid!r} has {len(labs)} frame labels, expected {n_frames}")
+    if len(rest) != len(CCD_FIELDS): raise JsdError(f"{source}: clip {vid!r}: {len(rest)} fields after the labels, expected {len(CCD_FIELDS)} ({', '.join(CCD_FIELDS)})")
+    labs, rec = [s.strip() for s in labs], dict(zip(CCD_FIELDS, (s.strip() for s in rest)))
+    bad = next((i for i, s in enumerate(labs) if s not in ('0', '1')), None)
+    if bad is not None: raise JsdError(f"{source}: clip {vid!r}: frame label {bad} is {labs[bad]!r}, expected 0 or 1")
+    if not re.fullmatch(r'\d+', rec['startframe']): raise JsdError(f"{source}: clip {vid!r}: startframe must be a frame number, got {rec['startframe']!r}")
+    return dict(vidname=vid, labels=np.array(labs, dtype=np.int64), **{**rec, 'startframe': int(rec['startframe'])})
+
+# %% ../nbs/01_data.ipynb #114b0b01
+CCD_ANNOTATIONS = 'Crash-1500.txt'
+
+def read_ccd_annotations(path:str|Path,           # `Crash-1500.txt`, or a file in its format
+                         n_frames:int=CCD_FRAMES, # frame labels per line
+                        )->pd.DataFrame:
+    "One row per crash clip of a CCD annotation file: vidname, labels (0/1 array), startframe, youtubeID, timing, weather, egoinvolve."
+    path = Path(path)
+    if not path.is_file(): raise JsdError(f"{path}: CCD annotation file not found")
+    try: lines = path.read_text(encoding='utf-8-sig').splitlines()
+    except UnicodeDecodeError as e: raise JsdError(f"{path}: not a text file ({e})") from None
+    recs, seen = [], {}
+    for ln, line in enumerate(lines, 1):
+        if not line.strip() or line.strip().lower().startswith('vidname'): continue
+        r = parse_ccd_line(line, f"{path}:{ln}", n_frames)
+        if r['vidname'] in seen: raise JsdError(f"{path}:{ln}: clip {r['vidname']!r} is listed again (first on line {seen[r['vidname']]})")
+        seen[r['vidname']] = ln; recs.append(r)
+    if not recs: raise JsdError(f"{path}: no clip lines; expected `vidname,[{n_frames} labels],{','.join(CCD_FIELDS)}` per line")
+    return pd.DataFrame(recs)
+
+# %% ../nbs/01_data.ipynb #feb4c2cb
+def _clip_rows(clip, y, cls, paths, meta, split='train'):
+    "Index rows of one clip from its 0/1 frame labels; `meta` columns repeated on every row."
+    y = np.asarray(y, dtype=np.int64)
+    return pd.DataFrame(dict(video=clip, frame=np.arange(len(y)), path=paths, label=y, anomaly_class=np.where(y == 1, cls, ''),
+                             split=split, video_label=int(y.max()), **meta))
+
+def _find_ccd(root:Path)->tuple[Path, Path]:
+    "(annotation file, release root) for a root that is the release root, its videos/ folder, the folder above CarCrash/, or the file."
+    f = root if root.is_file() else next((p for p in (root/'videos'/CCD_ANNOTATIONS, root/CCD_ANNOTATIONS, root/'CarCrash'/'videos'/CCD_ANNOTATIONS) if p.is_file()), None)
+    if f is None: raise JsdError(f"{root}: CCD annotation file not found (expected videos/{CCD_ANNOTATIONS} in the release root, or {CCD_ANNOTATIONS} in this folder)")
+    return f, (f.parent.parent if f.parent.name == 'videos' else f.parent)
+
+def _ccd_source(frames:Path, videos:Path, sub:str, name:str)->Path|None:
+    "Where a clip's frames come from: its extracted frame folder, else the release's video, else None."
+    d = frames/sub/name
+    if d.is_dir() and _frames_in(d): return d
+    return videos/sub/f'{name}.mp4' if (videos/sub/f'{name}.mp4').is_file() else None
+
+# %% ../nbs/01_data.ipynb #82469936
+def index_ccd(root:str|Path,                      # release root, the folder of Crash-1500.txt, or the file
+              metadata_only:bool=False,           # labels without frames (empty paths); normal clips are then left out
+              frames_dir:str|Path|None=None,      # extracted frames <frames_dir>/<Crash-1500|Normal>/<name>/ (default <release>/frames)
+              normal:bool=True,                   # with frames: also index the normal clips videos/Normal/*.mp4
+             )->pd.DataFrame:
+    "Frame index of the Car Crash Dataset: official labels of Crash-1500.txt, its metadata as columns; with frames, paths and the normal clips."
+    f, rel = _find_ccd(Path(root)); ann = read_ccd_annotations(f)
+    frames, videos = Path(frames_dir or rel/'frames').resolve(), f.parent.resolve()
+    clips = [(r['vidname'], 'Crash-1500', r['vidname'], r['labels'], {k: r[k] for k in CCD_FIELDS}) for r in ann.to_dict('records')]
+    if not metadata_only and normal:
+        names = {p.stem for p in (videos/'Normal').glob('*.mp4')} | {d.name for d in (frames/'Normal').glob('*') if d.is_dir()}
+        clips += [(f'normal_{n}', 'Normal', n, None, dict(startframe=-1, youtubeID='', timing='', weather='', egoinvolve='')) for n in sorted(names)]
+    cls = lambda m: 'ego: crash' if m['egoinvolve'].lower() == 'yes' else 'other: crash'
+    if metadata_only: return validate_index(pd.concat([_clip_rows(v, y, cls(m), [''] * len(y), m) for v, _, _, y, m in clips], ignore_index=True), str(f))
+    src = {c[0]: _ccd_source(frames, videos, c[1], c[2]) for c in clips}
+    miss = [v for v, s in src.items() if s is None]
+    if miss: raise JsdError(f"{videos}: no frames for {len(miss)} of {len(ann)} crash clip(s), e.g. {miss[:5]} (expected videos/Crash-1500/<vidname>.mp4 or "
+                            f"frames {frames}/Crash-1500/<vidname>/*.jpg); pass metadata_only=True (--metadata-only) to index the labels without frames")
+    parts = []
+    for vid, sub, name, y, m in clips:
+        s = src[vid]; fs = _frames_in(s) if s.is_dir() else extract_frames(s, frames/sub/name)
+        if y is not None and len(fs) != len(y): raise JsdError(f"{s}: {len(fs)} frames, but {f.name} labels {len(y)} frames of clip {vid!r}")
+        parts.append(_clip_rows(vid, np.zeros(len(fs), np.int64) if y is None else y, cls(m), [str(p) for p in fs], m))
+    return validate_index(pd.concat(parts, ignore_index=True), str(f))
+
+# %% ../nbs/01_data.ipynb #60de85c6
+_PICKLE_SAFE = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
+                *{(m, n) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for n in ('_reconstruct', 'scalar')},
+                *{(m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric')},
+                *{(m, n) for m in ('builtins', '__builtin__') for n in ('dict', 'list', 'tuple', 'set', 'frozenset', 'bytearray')}}
+
+class SafeUnpickler(pickle.Unpickler):
+    "An unpickler that rebuilds only numpy arrays, numpy scalars and builtin containers; any other global is refused, never imported."
+    def __init__(self, file, source:str='pickle', **kw): super().__init__(file, **kw); self.source = source
+    def find_class(self, module, name):
+        if (module, name) not in _PICKLE_SAFE:
+            raise JsdError(f"{self.source}: refused to load the global {module}.{name}: this file may hold only numpy arrays, numbers, strings "
+                           f"and builtin containers (anything else could run code from the file)")
+        if module == '__builtin__': module = 'builtins'
+        if module.startswith('numpy.core.') and int(np.__version__.split('.')[0]) >= 2: module = 'numpy._core.' + module[len('numpy.core.'):]
+        return getattr(importlib.import_module(module), name)
+
+def safe_load_pickle(path:str|Path,           # the pickle file
+                     encoding:str='latin1',   # how Python 2 `str` objects are decoded (latin1 keeps raw bytes)
+                    ):
+    "Load a pickle of numpy arrays and builtin containers with `SafeUnpickler`; anything else is a clear error, never run."
+    path = Path(path)
+    if not path.is_file(): raise JsdError(f"{path}: file not found")
+    try:
+        with open(path, 'rb') as f: return SafeUnpickler(f, str(path), encoding=encoding).load()
+    except JsdError: raise
+    except Exception as e: raise JsdError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from None
+
+# %% ../nbs/01_data.ipynb #2fd92322
+A3D_LABELS = 'A3D_labels.pkl'
+A3D_FIELDS = ('video_name', 'clip_start', 'clip_end', 'ego_envolve', 'ego_only', 'target')
+
+def _yes_no(v)->str:
+    s = str(v).strip().lower()
+    return 'Yes' if s in ('1', '1.0', 'true', 't', 'yes', 'y') else 'No' if s in ('0', '0.0', 'false', 'f', 'no', 'n', '') else str(v)
+
+def _a3d_record(clip, r, source):
+    if not isinstance(r, dict): raise JsdError(f"{source}: clip {clip!r}: expected a dict with fields {list(A3D_FIELDS)}, got {type(r).__name__}")
+    miss = [k for k in A3D_FIELDS if k not in r]
+    if miss: raise JsdError(f"{source}: clip {clip!r} lacks field(s) {miss}; expected {list(A3D_FIELDS)}")
+    try: t = np.asarray(r['target'])
+    except ValueError: t = np.asarray(None)
+    ok = t.ndim == 1 and len(t) > 0 and t.dtype.kind in 'biuf'
+    if not ok or not np.isin(t, [0, 1]).all():
+        got = f"values {sorted(set(t[~np.isin(t, [0, 1])].tolist()))[:5]}" if ok else f"{type(r['target']).__name__} of dtype {t.dtype}, shape {t.shape}"
+        raise JsdError(f"{source}: clip {clip!r}: 'target' must be a non-empty 1-D array of 0/1 frame labels, got {got}")
+    try: s, e = int(r['clip_start']), int(r['clip_end'])
+    except (TypeError, ValueError): raise JsdError(f"{source}: clip {clip!r}: 'clip_start' and 'clip_end' must be frame numbers, got {r['clip_start']!r}, {r['clip_end']!r}") from None
+    return dict(video_name=str(r['video_name']), clip_start=s, clip_end=e, ego_envolve=_yes_no(r['ego_envolve']), ego_only=_yes_no(r['ego_only']), target=t.astype(np.int64))
+
+def read_a3d_labels(path:str|Path)->tuple[dict, pd.DataFrame]:
+    "Checked records of an `A3D_labels.pkl` ({clip: video_name, clip_start, clip_end, ego_envolve, ego_only, target}) and a problems table."
+    d = safe_load_pickle(path)
+    if not isinstance(d, dict) or not d: raise JsdError(f"{path}: expected a non-empty dict {{clip name: record}}, got {type(d).__name__}{' (empty)' if isinstance(d, dict) else ''}")
+    meta = {str(c): _a3d_record(c, r, str(path)) for c, r in d.items()}
+    probs = [dict(file=Path(path).name, clip=c, problem=f"target has {len(r['target'])} frames but clip_end-clip_start+1 = {r['clip_end'] - r['clip_start'] + 1}")
+             for c, r in meta.items() if len(r['target']) != r['clip_end'] - r['clip_start'] + 1]
+    return meta, pd.DataFrame(probs, columns=['file', 'clip', 'problem'])
+
+# %% ../nbs/01_data.ipynb #ca3ea427
+def _find_a3d(root:Path)->tuple[Path, Path]:
+    "(label file, folder where frames/ is looked for)."
+    if root.is_file(): return root, root.parent
+    f = next((p for p in (root/A3D_LABELS, root/'datasets'/A3D_LABELS) if p.is_file()), None)
+    if f is None: raise JsdError(f"{root}: A3D label file not found (expected {A3D_LABELS} or datasets/{A3D_LABELS} in this folder)")
+    return f, root
+
+def index_a3d(root:str|Path,                  # folder holding A3D_labels.pkl (or datasets/A3D_labels.pkl), or the file
+              metadata_only:bool=False,       # labels without frames (empty paths)
+              frames_dir:str|Path|None=None,  # per-clip frame folders <frames_dir>/<clip>/images/ or <frames_dir>/<clip>/ (default <root>/frames)
+              strict:bool=False,              # a target/clip length mismatch is an error, not a warning
+             )->pd.DataFrame:
+    "Frame index of A3D from its official labels (loaded safely); metadata kept as columns; problems in `df.attrs['problems']`."
+    f, base = _find_a3d(Path(root)); meta, probs = read_a3d_labels(f)
+    if len(probs):
+        if strict: raise JsdError(f"{f}: {len(probs)} clip(s) with a target length that is not clip_end-clip_start+1 (strict), e.g. {probs['clip'].iloc[0]!r}: {probs['problem'].iloc[0]}")
+        warnings.warn(f"{f}: {len(probs)} clip(s) kept as given (frame count = target length):\n" + probs.to_string(index=False))
+    frames = Path(frames_dir or base/'frames').resolve()
+    src = {c: next((d for d in (frames/c/'images', frames/c) if d.is_dir() and _frames_in(d)), None) for c in meta} if not metadata_only else {}
+    miss = [c for c, d in src.items() if d is None]
+    if miss: raise JsdError(f"{frames}: no frames for {len(miss)} of {len(meta)} clip(s), e.g. {miss[:5]} (expected <clip>/images/%06d.jpg as A3D_split.py writes "
+                            f"them, or <clip>/*.jpg|png); pass metadata_only=True (--metadata-only) to index the labels without frames")
+    parts = []
+    for c, r in meta.items():
+        y = r['target']; fs = [''] * len(y) if metadata_only else [str(p) for p in _frames_in(src[c])]
+        if len(fs) != len(y): raise JsdError(f"{src[c]}: {len(fs)} frame files, but {f.name} labels {len(y)} frames of clip {c!r}")
+        parts.append(_clip_rows(c, y, 'ego: accident' if r['ego_envolve'] == 'Yes' else 'other: accident', fs, {k: r[k] for k in A3D_FIELDS[:-1]}))
+    df = validate_index(pd.concat(parts, ignore_index=True), str(f))
+    df.attrs['problems'] = probs.to_dict('records')
+    return df
+
+# %% ../nbs/01_data.ipynb #70ecf481
+def index_labels(root:str|Path,                 # the label CSV, or its folder holding labels.csv
+                 metadata_only:bool=False,      # ignore frames: empty paths
+                 frames_dir:str|Path|None=None, # frame folders <frames_dir>/<video>/ (default frames/ next to the CSV)
+                )->pd.DataFrame:
+    "Frame index from a per-frame label CSV video,frame,label[,anomaly_class][,split][,path]; frame paths from `path` or frame folders when present."
+    root = Path(root); f = root/'labels.csv' if root.is_dir() else root
+    if not f.is_file(): raise JsdError(f"{f}: label CSV not found (expected columns video,frame,label[,anomaly_class])")
+    try: df = pd.read_csv(f, dtype={'video': str, 'anomaly_class': str, 'split': str, 'path': str}, keep_default_na=False)
+    except Exception as e: raise JsdError(f"{f}: not a readable CSV ({e})") from None
+    miss = [c for c in ('video', 'frame', 'label') if c not in df.columns]
+    if miss or not len(df): raise JsdError(f"{f}: {'missing column(s) ' + str(miss) if miss else 'no rows'}; expected video,frame,label[,anomaly_class][,split][,path]")
+    for c, ok, want in (('frame', lambda v: v >= 0, 'a frame number >= 0'), ('label', lambda v: v.isin([0, 1]), '0 or 1')):
+        v = pd.to_numeric(df[c], errors='coerce'); bad = v.isna() | (v != v.round()) | ~ok(v)
+        if bad.any(): i = int(np.flatnonzero(bad)[0]); raise JsdError(f"{f}: row {i + 2} (video {df['video'].iloc[i]!r}): {c!r} must be {want}, got {df[c].astype(str).iloc[i]!r}")
+        df[c] = v.astype(int)
+    df['anomaly_class'] = np.where(df['label'] == 1, df['anomaly_class'] if 'anomaly_class' in df else '', '')
+    if 'split' not in df: df['split'] = 'train'
+    df['video_label'] = df.groupby('video')['label'].transform('max')
+    df = df.assign(_o=pd.factorize(df['video'])[0]).sort_values(['_o', 'frame'], kind='stable').drop(columns='_o').reset_index(drop=True)
+    df['path'] = '' if metadata_only else _label_paths(df, f, frames_dir)
+    return validate_index(df, str(f))
+
+# %% ../nbs/01_data.ipynb #cd0a3076
+def _label_paths(df:pd.DataFrame, f:Path, frames_dir)->list|str:
+    "Frame paths of a label CSV's rows (sorted by video, frame): its `path` column, else frames/<video>/ folders, else ''."
+    base = f.parent.resolve()
+    if 'path' in df:
+        p = [str(base/s) if s else '' for s in df['path']]; gone = [s for s in p if not s or not os.path.exists(s)]
+        if gone: raise JsdError(f"{f}: {len(gone)} frame file(s) of column 'path' not found, e.g. {gone[0]!r}; pass metadata_only=True (--metadata-only) to index the labels without frames")
+        return p
+    fd = Path(frames_dir) if frames_dir else base/'frames'
+    if frames_dir and not fd.is_dir(): raise JsdError(f"{fd}: frames folder not found")
+    if not fd.is_dir(): return ''
+    paths = []
+    for v, g in df.groupby('video', sort=False):
+        fs = _frames_in(fd/v) if (fd/v).is_dir() else []
+        if not fs: raise JsdError(f"{fd/v}: no frame files for video {v!r} of {f.name}; pass metadata_only=True (--metadata-only) to index the labels without frames")
+        if g['frame'].tolist() != list(range(len(fs))):
+            raise JsdError(f"{f}: video {v!r} has {len(g)} rows (frames {g['frame'].min()}..{g['frame'].max()}) but {fd/v} holds {len(fs)} image(s): with frame folders "
+                           f"every image is labelled once, frame k = the k-th file by name, from 0")
+        paths += [str(p) for p in fs]
+    return paths
+
 # %% ../nbs/01_data.ipynb #e1cb8c5e
 PED2_SUPERVISED = {**{f'train_{k:02d}': 'train' for k in range(1, 15)}, 'train_15': 'val', 'train_16': 'test',
                    **{f'test_{k:02d}': 'train' for k in (3, 5, 6, 9, 10, 11)},
@@ -602,16 +830,21 @@ def apply_protocol(df:pd.DataFrame, protocol:str='supervised', val_frac:float=0.
     return validate_index(df.reset_index(drop=True))
 
 # %% ../nbs/01_data.ipynb #7ccd97bd
-DATASETS = ('synth', 'dota', 'ped2', 'folder')
+DATASETS = ('synth', 'dota', 'ped2', 'folder', 'ccd', 'a3d', 'labels')
 
 def index_dataset(dataset:str, root:str|Path, protocol:str='supervised', val_frac:float=0.2, test_frac:float=0.3,
-                  seed:int=0, inclusive_end:bool=False, metadata_only:bool=False, intervals:str|None=None, strict:bool=False)->pd.DataFrame:
+                  seed:int=0, inclusive_end:bool=False, metadata_only:bool=False, intervals:str|None=None, strict:bool=False,
+                  frames_dir:str|None=None)->pd.DataFrame:
     "Frame index of any supported dataset, split by `protocol`."
     if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     root = Path(root)
     if not root.exists(): raise JsdError(f"{root}: dataset root not found")
+    if frames_dir and dataset not in ('ccd', 'a3d', 'labels'): raise JsdError(f"frames_dir (--frames-dir) applies to the ccd, a3d and labels datasets, not {dataset!r}")
     if dataset in ('synth', 'dota'): df = index_dota(root, inclusive_end=inclusive_end, metadata_only=metadata_only, strict=strict)
     elif dataset == 'ped2': df = index_ped2(root)
+    elif dataset == 'ccd': df = index_ccd(root, metadata_only=metadata_only, frames_dir=frames_dir)
+    elif dataset == 'a3d': df = index_a3d(root, metadata_only=metadata_only, frames_dir=frames_dir, strict=strict)
+    elif dataset == 'labels': df = index_labels(root, metadata_only=metadata_only, frames_dir=frames_dir)
     else: df = index_folder(root, intervals)
     assignment = PED2_SUPERVISED if dataset == 'ped2' and protocol in ('supervised', 'weak') else None
     problems = df.attrs.get('problems')
@@ -630,15 +863,17 @@ def _cmd_synth(a):
 def _cmd_index(a):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        df = index_dataset(a.dataset, a.root, a.protocol, a.val_frac, a.test_frac, a.seed, a.inclusive_end, a.metadata_only, a.intervals, a.strict)
+        df = index_dataset(a.dataset, a.root, a.protocol, a.val_frac, a.test_frac, a.seed, a.inclusive_end, a.metadata_only, a.intervals, a.strict,
+                           frames_dir=a.frames_dir)
     for x in w: print(f"warning: {x.message}", file=sys.stderr)
     write_index(df, a.out)
     print(f"wrote {len(df)} rows to {a.out}"); print(index_summary(df).to_string())
     probs = pd.DataFrame(df.attrs.get('problems') or [], columns=['file', 'clip', 'problem'])
     if len(probs):
         empty = probs[probs['problem'].str.contains('empty anomaly window')]['clip'].nunique()
-        print(f"{probs['clip'].nunique()} clip(s) with metadata problems (listed in the warning), kept as given; {empty} of them have a reversed "
-              f"or empty anomaly window and are indexed as normal clips. Use --strict to make any problem an error.")
+        print(f"{probs['clip'].nunique()} clip(s) with metadata problems (listed in the warning), kept as given; " +
+              (f"{empty} of them have a reversed or empty anomaly window and are indexed as normal clips. " if a.dataset in ('dota', 'synth') else '') +
+              "Use --strict to make any problem an error.")
     return 0
 
 def add_cli(sub):
@@ -656,13 +891,17 @@ def add_cli(sub):
     s.add_argument('--index', action='store_true', help='also write <out>/index.csv (supervised protocol)')
     s.set_defaults(func=_cmd_synth)
     i = dsub.add_parser('index', help='write a frame index CSV for a dataset', formatter_class=fmt)
-    i.add_argument('--dataset', choices=DATASETS, required=True, help='dataset layout'); i.add_argument('--root', required=True, help='dataset folder')
+    i.add_argument('--dataset', choices=DATASETS, required=True, help='dataset layout: synth/dota (DoTA layout), ped2, folder (frames or videos + intervals.csv), '
+                   'ccd (Crash-1500.txt + videos), a3d (A3D_labels.pkl + frames), labels (a per-frame label CSV video,frame,label[,anomaly_class])')
+    i.add_argument('--root', required=True, help='dataset folder (ccd: the release root or the folder of Crash-1500.txt; a3d: the folder of A3D_labels.pkl; '
+                   'labels: the CSV or its folder with labels.csv)')
     i.add_argument('--protocol', choices=PROTOCOLS, default='supervised', help='how clips are split and which labels are kept')
     i.add_argument('--out', required=True, help='index CSV to write')
     i.add_argument('--val-frac', type=float, default=0.2, help='share of clips for val'); i.add_argument('--test-frac', type=float, default=0.3, help='share of clips for test')
     i.add_argument('--seed', type=int, default=0, help='seed of the clip split'); i.add_argument('--inclusive-end', action='store_true', help="label anomaly_end itself too (the JSD reference's rule)")
-    i.add_argument('--metadata-only', action='store_true', help='index DoTA labels without frame files (empty paths)')
+    i.add_argument('--metadata-only', action='store_true', help='index the labels without frame files (empty paths): dota, synth, ccd, a3d, labels')
+    i.add_argument('--frames-dir', default=None, help='ccd/a3d/labels: folder of extracted frames instead of frames/ in the dataset folder (ccd videos are decoded into it)')
     i.add_argument('--intervals', default=None, help='intervals CSV for --dataset folder (default <root>/intervals.csv)')
-    i.add_argument('--strict', action='store_true', help='DoTA layout: any metadata problem (e.g. a reversed anomaly window) is an error, not a warning')
+    i.add_argument('--strict', action='store_true', help='DoTA layout and a3d: any metadata problem (e.g. a reversed anomaly window) is an error, not a warning')
     i.set_defaults(func=_cmd_index)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])
