@@ -92,14 +92,25 @@ def kd_loss(student_logits:torch.Tensor, teacher_logits:torch.Tensor, T:float=4.
     return F.kl_div(log_q, log_p, reduction='batchmean', log_target=True) * T**2
 
 # %% ../nbs/03_losses.ipynb #7437470b
-def info_nce(query:torch.Tensor, keys:torch.Tensor, temperature:float=0.07, symmetric:bool=False)->torch.Tensor:
-    "InfoNCE: row `i` of `query` (B,D) should match row `i` of `keys` (M>=B, D) against all other keys."
+def info_nce(query:torch.Tensor,                # (B, D) student vectors
+             keys:torch.Tensor,                 # (M >= B, D) teacher vectors; row i is query i's positive unless `positives` says otherwise
+             temperature:float=0.07,            # tau: smaller = sharper softmax
+             symmetric:bool=False,              # also the keys -> queries direction (M == B)
+             positives:torch.Tensor|None=None,  # (B, M) bool: every key that counts as a right answer for each query
+            )->torch.Tensor:
+    "InfoNCE: row `i` of `query` (B,D) should match row `i` of `keys` (M>=B, D), or every key `positives[i]` marks, against all other keys."
     keys = keys.to(device=query.device, dtype=query.dtype)
     if query.ndim != 2 or keys.ndim != 2 or query.shape[1] != keys.shape[1] or keys.shape[0] < query.shape[0]:
         raise JsdError(f"info_nce expects query (B, D) and keys (M>=B, D); got query {tuple(query.shape)} and keys {tuple(keys.shape)}")
     if not temperature > 0: raise JsdError(f"temperature must be > 0, got {temperature}")
     q, k = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)
     logits = q @ k.T / temperature
+    if positives is not None:
+        pos = torch.as_tensor(positives, dtype=torch.bool, device=q.device)
+        if pos.shape != logits.shape: raise JsdError(f"positives must be (B, M) = {tuple(logits.shape)}, got {tuple(pos.shape)}")
+        if symmetric: raise JsdError("info_nce: symmetric=True is for one positive per query; not with positives")
+        if not pos.any(1).all(): raise JsdError(f"positives: query {int((~pos.any(1)).nonzero()[0])} has no positive key")
+        return (logits.logsumexp(1) - logits.masked_fill(~pos, float('-inf')).logsumexp(1)).mean()
     target = torch.arange(q.shape[0], device=q.device)
     loss = F.cross_entropy(logits, target)
     if symmetric:

