@@ -4,18 +4,18 @@
 
 # %% ../../nbs/13_dakd.ipynb #e40b0424
 from __future__ import annotations
-import math, time, json
+import math, time, json, itertools
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['STREAMS', 'COMPARISONS', 'PED2_FOLDS', 'DAKD_SCALES', 'DAKD_PED2', 'snippet_ids', 'pool_snippets', 'Snippets',
-           'load_snippets', 'open_caches', 'pad_batch', 'frame_scores', 'DakdConfig', 'relative_index',
+__all__ = ['STREAMS', 'COMPARISONS', 'DAKD_GRID', 'PED2_FOLDS', 'DAKD_SCALES', 'DAKD_PED2', 'snippet_ids', 'pool_snippets',
+           'Snippets', 'load_snippets', 'open_caches', 'pad_batch', 'frame_scores', 'DakdConfig', 'relative_index',
            'DisentangledAttention', 'TamBlock', 'DakdNet', 'mil_loss', 'soft_label_loss', 'snippet_classes',
            'feature_nce', 'dakd_loss', 'save_dakd', 'load_dakd', 'predict_snippets', 'score_snippets', 'subset',
            'fit_dakd', 'held_out_scores', 'teacher_targets', 'train_dakd', 'dakd_variants', 'run_dakd_experiment',
-           'standardise', 'dakd_tables', 'mixed_auc', 'summarise_dakd', 'dakd_markdown', 'ped2_weak_assignment',
-           'ped2_weak_folds', 'plot_dakd_timelines', 'add_cli', 'dakd_params', 'dakd_reproduce']
+           'standardise', 'dakd_tables', 'mixed_auc', 'summarise_dakd', 'dakd_markdown', 'choose_on_validation',
+           'ped2_weak_assignment', 'ped2_weak_folds', 'plot_dakd_timelines', 'add_cli', 'dakd_params', 'dakd_reproduce']
 
 # %% ../../nbs/13_dakd.ipynb #498dfc54
 import numpy as np
@@ -103,9 +103,9 @@ class DakdConfig:
     heads: int = 4                # attention heads
     k: int = 4                    # relative distances clipped to [-k, k): how far the position terms tell snippets apart
     tam: bool = True              # False: the streams are only averaged (the ablation without TAM)
-    dropout: float = 0.6          # chosen on validation (0.3 or 0.6)
-    topk: float = 0.125           # MIL: a video's logit is the mean of its top ceil(topk * T) snippet logits (chosen on validation)
-    steps: int = 100              # full-batch AdamW steps (chosen on validation: 100 or 300)
+    dropout: float = 0.6          # chosen on Ped2's validation, folds pooled (0.3 or 0.6)
+    topk: float = 0.125           # MIL: a video's logit is the mean of its top ceil(topk * T) snippet logits (chosen likewise)
+    steps: int = 100              # full-batch AdamW steps (chosen likewise: 100 or 300)
     lr: float = 1e-3
     weight_decay: float = 1e-2
     soft: float = 0.              # weight of prediction-level distillation (BCE to the teacher's snippet scores)
@@ -366,14 +366,16 @@ def run_dakd_experiment(folds:list,              # index CSVs (weak protocol), o
                         seeds=(0, 1, 2),         # training seeds
                         variants:dict|None=None, # `dakd_variants()` by default
                         progress:bool=True,      # a progress bar over the runs
+                        per_fold:list|None=None, # DakdConfig fields for each fold (settings chosen on that fold's own validation)
                         **base)->dict:           # DakdConfig fields shared by every run (snippet, steps, ...)
     "Train every variant for every fold and seed (finished runs are kept); return {variant: [pooled test table per seed]}."
     variants = variants or dakd_variants(); work = Path(work)
+    if per_fold is not None and len(per_fold) != len(folds): raise JsdError(f"per_fold: {len(per_fold)} entries for {len(folds)} folds")
     jobs = [(f, s, n) for f in range(len(folds)) for s in seeds for n in variants]
     for f, s, n in tqdm(jobs, desc='dakd runs', disable=not progress):
         run = work/f'fold{f}'/f'{n}_s{s}'
         if (run/'metrics.json').exists(): continue
-        o = dict(base, **variants[n], seed=s, method=n); t = o.pop('teacher', None)
+        o = dict(base, **(per_fold[f] if per_fold else {}), **variants[n], seed=s, method=n); t = o.pop('teacher', None)
         if t: o['teacher_run'] = str(work/f'fold{f}'/f'{t}_s{s}')
         train_dakd(DakdConfig(**o), folds[f], cache, run, progress=False)
     return dakd_tables(work, len(folds), seeds, list(variants))
@@ -394,7 +396,7 @@ def dakd_tables(work:str|Path, n_folds:int, seeds, names, split:str='test')->dic
     return {n: [pd.concat([one(n, f, s) for f in range(n_folds)], ignore_index=True) for s in seeds] for n in names}
 
 def mixed_auc(tables:list)->float:
-    "Mean over seeds of the micro AUC over the videos that hold both classes (as Ped2's test clips are scored); for choices on validation."
+    "Mean over seeds of the micro AUC over the videos that hold both classes (the anomalous validation clips with a normal stretch); for choices on validation."
     out = []
     for t in tables:
         both = t.groupby('video')['label'].transform(lambda y: 0 < y.mean() < 1).astype(bool)
@@ -435,6 +437,20 @@ def dakd_markdown(summary:dict)->list:
     return L
 
 # %% ../../nbs/13_dakd.ipynb #af32ddda
+DAKD_GRID = dict(steps=(100, 300), dropout=(0.3, 0.6), topk=(0.125, 0.5))   # the teacher settings compared on validation
+
+def choose_on_validation(folds:list, cache, work, seeds=(0, 1), grid:dict|None=None, **base)->dict:
+    "Teacher runs for every setting of `grid` (steps, dropout, topk), fold and seed; rows of validation AUCs, the pooled choice, each fold's own choice."
+    grid = grid or DAKD_GRID; rows = []
+    for st, dr, tk in itertools.product(grid['steps'], grid['dropout'], grid['topk']):
+        name = f'teacher_st{st}_dr{dr}_k{tk}'
+        run_dakd_experiment(folds, cache, work, seeds, {name: dict(backbones=STREAMS, steps=st, dropout=dr, topk=tk)}, progress=False, **base)
+        per = [mixed_auc([read_run_scores(Path(work)/f'fold{f}'/f'{name}_s{s}', 'val') for s in seeds]) for f in range(len(folds))]
+        rows.append(dict(steps=st, dropout=dr, topk=tk, val_mixed_auc=mixed_auc(dakd_tables(work, len(folds), seeds, [name], 'val')[name]), per_fold=per))
+    pick = lambda key: {k: max(rows, key=key)[k] for k in ('steps', 'dropout', 'topk')}
+    return dict(rows=rows, chosen=pick(lambda r: r['val_mixed_auc']), chosen_per_fold=[pick(lambda r, f=f: r['per_fold'][f]) for f in range(len(folds))])
+
+# %% ../../nbs/13_dakd.ipynb #cc1e30c1
 PED2_FOLDS = ((1, 4, 8, 12), (2, 5, 9, 11), (3, 6, 7, 10))   # test clips of each fold
 
 def ped2_weak_assignment(fold:int)->dict:
@@ -451,7 +467,7 @@ def ped2_weak_folds(root:str|Path, out:str|Path)->list:
         paths.append(out/f'index_fold{f}.csv'); write_index(apply_protocol(df, 'weak', assignment=ped2_weak_assignment(f)), paths[-1])
     return paths
 
-# %% ../../nbs/13_dakd.ipynb #cc1e30c1
+# %% ../../nbs/13_dakd.ipynb #7c1cd1d7
 def plot_dakd_timelines(tables:dict,                                   # {model: score table} (one seed)
                         videos:list,                                   # the videos to draw, one panel each
                         names=('teacher', 'single-lite0', 'student-kd'),  # which models
@@ -466,7 +482,7 @@ def plot_dakd_timelines(tables:dict,                                   # {model:
     for ax in list(axes.flat)[len(videos):]: ax.axis('off')
     fig.tight_layout(); return fig
 
-# %% ../../nbs/13_dakd.ipynb #1bb4e192
+# %% ../../nbs/13_dakd.ipynb #975a4c30
 def _cmd_folds(a)->int:
     for p in ped2_weak_folds(a.root, a.out): print(p)
     return 0
@@ -482,7 +498,7 @@ def _cmd_train(a)->int:
     print(f"val AUC {m['val']['roc_auc']:.4f}" + (f", test AUC {m['test']['roc_auc']:.4f}" if 'test' in m else ''))
     return 0
 
-# %% ../../nbs/13_dakd.ipynb #e2756377
+# %% ../../nbs/13_dakd.ipynb #2c5ed462
 def add_cli(sub):
     "Add `jsd dakd train` and `jsd dakd folds`."
     import argparse
@@ -507,12 +523,12 @@ def add_cli(sub):
     a('--threads', type=int, default=None, help='CPU threads'); a('--quiet', action='store_true', help='no progress bar')
     t.set_defaults(func=_cmd_train)
 
-# %% ../../nbs/13_dakd.ipynb #69ff0b1f
+# %% ../../nbs/13_dakd.ipynb #6885fead
 DAKD_SCALES = {
-    'smoke':   dict(synth_clips=24, synth_frames=16, synth_width=96, synth_height=54, teacher_size=48, snippet=4, steps=20, seeds=[0], n_boot=50),
-    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126, teacher_size=160, snippet=4, steps=100, seeds=[0, 1, 2], n_boot=1000),
+    'smoke':   dict(synth_clips=24, synth_frames=16, synth_width=96, synth_height=54, teacher_size=48, snippet=4, steps=20, seeds=[0], n_boot=50, per_fold=False),
+    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126, teacher_size=160, snippet=4, steps=100, seeds=[0, 1, 2], n_boot=1000, per_fold=False),
 }
-DAKD_PED2 = dict(teacher_size=None, snippet=16)   # Ped2: each backbone at its native size, the field's 16-frame snippets
+DAKD_PED2 = dict(teacher_size=None, snippet=16, per_fold=True)   # Ped2: native sizes, 16-frame snippets, settings chosen per fold
 
 def dakd_params(dataset:str, scale:str, overrides:dict|None=None)->dict:
     "The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides applied."
