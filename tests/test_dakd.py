@@ -77,3 +77,16 @@ def test_committed_scores_against_official_ground_truth():
     assert abs(roc_auc_score(y, s['score']) - res['summary']['variants']['student-kd']['auc'][0]) < 1e-6
     tl = pd.read_csv(RES/'dakd_ped2_timelines.csv', dtype={'video': str})
     assert (tl['label'].to_numpy() == y).all() and np.allclose(tl['student-kd'], s['score'], atol=1e-4)
+
+def test_any_cached_teacher_is_a_stream(tmp_path):
+    "A DINOv2 cache (a tiny model saved locally, as a user's weights would be) joins Lite0 as a teacher stream."
+    from jsdlib.data import make_synth, index_dataset, write_index
+    from jsdlib.teacher import precompute_teacher, save_tiny_dinov2
+    from jsdlib.methods.dakd import DakdConfig, train_dakd, load_dakd
+    root = make_synth(tmp_path/'s', n_clips=24, n_frames=16, size=(96, 54), seed=0, progress=False)
+    write_index(index_dataset('synth', root, protocol='weak'), tmp_path/'idx.csv')
+    precompute_teacher(tmp_path/'idx.csv', 'lite0', tmp_path/'cache', size=48, progress=False)
+    precompute_teacher(tmp_path/'idx.csv', 'dinov2', tmp_path/'cache', weights=save_tiny_dinov2(tmp_path/'tiny'), size=56, progress=False)
+    m = train_dakd(DakdConfig(backbones=('lite0', 'dinov2'), snippet=4, steps=5), tmp_path/'idx.csv', tmp_path/'cache', tmp_path/'run', progress=False)
+    assert 0 <= m['test']['roc_auc'] <= 1
+    assert load_dakd(tmp_path/'run'/'model.safetensors').dims == {'lite0': 1280, 'dinov2': 32}

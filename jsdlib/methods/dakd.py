@@ -120,7 +120,7 @@ class DakdConfig:
         self.backbones = tuple(self.backbones)
         if not self.backbones: raise JsdError("DakdConfig.backbones: give at least one stream")
         if self.dim % self.heads: raise JsdError(f"DakdConfig: dim {self.dim} must be divisible by heads {self.heads}")
-        if self.snippet < 1 or self.k < 1: raise JsdError(f"DakdConfig: snippet and k must be >= 1, got {self.snippet}, {self.k}")
+        if self.snippet < 1 or self.k < 1 or self.steps < 1: raise JsdError(f"DakdConfig: snippet, k and steps must be >= 1, got {self.snippet}, {self.k}, {self.steps}")
         if not 0 < self.topk <= 1: raise JsdError(f"DakdConfig.topk must be in (0, 1], got {self.topk}")
         if (self.soft or self.alpha) and not self.teacher_run: raise JsdError("DakdConfig: soft or alpha > 0 distils a teacher: give teacher_run")
 
@@ -284,7 +284,8 @@ def fit_dakd(cfg:DakdConfig, train:Snippets, dims:dict, teacher:dict|None=None, 
     model = DakdNet(cfg, dims, *_fit_stats(train, cfg.backbones))
     xs, mask, vl = pad_batch(train, cfg.backbones)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=max(0.1, 2 / cfg.steps)) if cfg.steps >= 4
+             else torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.))   # one-cycle needs a warm-up of >= 2 steps
     log = []
     for step in tqdm(range(1, cfg.steps + 1), desc=f'dakd {cfg.method}', disable=not progress, leave=False):
         model.train(); loss, parts = dakd_loss(model(xs, mask), mask, vl, cfg, teacher)
@@ -349,7 +350,7 @@ def train_dakd(cfg:DakdConfig,            # the run's settings
     return write_run_results(out, cfg.method, scores, seconds=round(time.perf_counter() - t0, 2), steps=cfg.steps,
                              n_train_videos=len(data['train']), n_train_snippets=int(data['train'].lengths.sum()))
 
-# %% ../../nbs/13_dakd.ipynb #6fd9ba70
+# %% ../../nbs/13_dakd.ipynb #5ffcc696
 def dakd_variants(streams=STREAMS, student:str='lite0', soft:float=1., alpha:float=1.)->dict:
     "The chapter's models: name -> DakdConfig overrides ('teacher': the run it distils). The teacher comes first."
     return {'teacher': dict(backbones=tuple(streams)), 'teacher-no-tam': dict(backbones=tuple(streams), tam=False),
@@ -380,7 +381,7 @@ def run_dakd_experiment(folds:list,              # index CSVs (weak protocol), o
         train_dakd(DakdConfig(**o), folds[f], cache, run, progress=False)
     return dakd_tables(work, len(folds), seeds, list(variants))
 
-# %% ../../nbs/13_dakd.ipynb #3660bbea
+# %% ../../nbs/13_dakd.ipynb #053fd947
 def _logit(p:np.ndarray)->np.ndarray: p = np.clip(p, 1e-6, 1 - 1e-6); return np.log(p / (1 - p))
 
 def standardise(test:pd.DataFrame, val:pd.DataFrame)->pd.DataFrame:
@@ -403,7 +404,7 @@ def mixed_auc(tables:list)->float:
         out.append(auc_ap(t.loc[both, 'label'].to_numpy(), t.loc[both, 'score'].to_numpy())[0])
     return float(np.mean(out))
 
-# %% ../../nbs/13_dakd.ipynb #63afa6e5
+# %% ../../nbs/13_dakd.ipynb #fc2aa3f9
 COMPARISONS = [  # (question, base, other): a paired difference over seeds, with a bootstrap over test videos
     *[(f'teacher vs single {b}', f'single-{b}', 'teacher') for b in STREAMS],
     *[(f'teacher without TAM vs single {b}', f'single-{b}', 'teacher-no-tam') for b in STREAMS],
@@ -436,7 +437,7 @@ def dakd_markdown(summary:dict)->list:
           f"{c['roc_auc']['difference']['p_le_0']:.3f} | {_iv(c['ap']['difference'])} |" for c in summary['comparisons']]
     return L
 
-# %% ../../nbs/13_dakd.ipynb #af32ddda
+# %% ../../nbs/13_dakd.ipynb #fd4c6ba4
 DAKD_GRID = dict(steps=(100, 300), dropout=(0.3, 0.6), topk=(0.125, 0.5))   # the teacher settings compared on validation
 
 def choose_on_validation(folds:list, cache, work, seeds=(0, 1), grid:dict|None=None, **base)->dict:
@@ -450,7 +451,7 @@ def choose_on_validation(folds:list, cache, work, seeds=(0, 1), grid:dict|None=N
     pick = lambda key: {k: max(rows, key=key)[k] for k in ('steps', 'dropout', 'topk')}
     return dict(rows=rows, chosen=pick(lambda r: r['val_mixed_auc']), chosen_per_fold=[pick(lambda r, f=f: r['per_fold'][f]) for f in range(len(folds))])
 
-# %% ../../nbs/13_dakd.ipynb #cc1e30c1
+# %% ../../nbs/13_dakd.ipynb #3ead7c60
 PED2_FOLDS = ((1, 4, 8, 12), (2, 5, 9, 11), (3, 6, 7, 10))   # test clips of each fold
 
 def ped2_weak_assignment(fold:int)->dict:
@@ -467,7 +468,7 @@ def ped2_weak_folds(root:str|Path, out:str|Path)->list:
         paths.append(out/f'index_fold{f}.csv'); write_index(apply_protocol(df, 'weak', assignment=ped2_weak_assignment(f)), paths[-1])
     return paths
 
-# %% ../../nbs/13_dakd.ipynb #7c1cd1d7
+# %% ../../nbs/13_dakd.ipynb #8efe4ce7
 def plot_dakd_timelines(tables:dict,                                   # {model: score table} (one seed)
                         videos:list,                                   # the videos to draw, one panel each
                         names=('teacher', 'single-lite0', 'student-kd'),  # which models
@@ -482,7 +483,7 @@ def plot_dakd_timelines(tables:dict,                                   # {model:
     for ax in list(axes.flat)[len(videos):]: ax.axis('off')
     fig.tight_layout(); return fig
 
-# %% ../../nbs/13_dakd.ipynb #975a4c30
+# %% ../../nbs/13_dakd.ipynb #2c5ed462
 def _cmd_folds(a)->int:
     for p in ped2_weak_folds(a.root, a.out): print(p)
     return 0
@@ -498,7 +499,7 @@ def _cmd_train(a)->int:
     print(f"val AUC {m['val']['roc_auc']:.4f}" + (f", test AUC {m['test']['roc_auc']:.4f}" if 'test' in m else ''))
     return 0
 
-# %% ../../nbs/13_dakd.ipynb #2c5ed462
+# %% ../../nbs/13_dakd.ipynb #6885fead
 def add_cli(sub):
     "Add `jsd dakd train` and `jsd dakd folds`."
     import argparse
@@ -523,7 +524,7 @@ def add_cli(sub):
     a('--threads', type=int, default=None, help='CPU threads'); a('--quiet', action='store_true', help='no progress bar')
     t.set_defaults(func=_cmd_train)
 
-# %% ../../nbs/13_dakd.ipynb #6885fead
+# %% ../../nbs/13_dakd.ipynb #cfcc727d
 DAKD_SCALES = {
     'smoke':   dict(synth_clips=24, synth_frames=16, synth_width=96, synth_height=54, teacher_size=48, snippet=4, steps=20, seeds=[0], n_boot=50, per_fold=False),
     'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126, teacher_size=160, snippet=4, steps=100, seeds=[0, 1, 2], n_boot=1000, per_fold=False),
