@@ -454,9 +454,9 @@ def partner_paths(df:pd.DataFrame, gap:int)->list[str]:
     at = {(v, int(f)): p for v, f, p in zip(df['video'], df['frame'], df['path'])}
     return [at.get((v, int(f) - gap)) or at.get((v, int(f) + gap)) or p for v, f, p in zip(df['video'], df['frame'], df['path'])]
 
-def _extract_shard(teacher, df, a, b, batch_size, num_workers, device, dtype, bar)->np.ndarray:
+def _extract_shard(teacher, df, a, b, batch_size, num_workers, device, dtype, bar, partners=None)->np.ndarray:
     paths = list(df['path'].iloc[a:b])
-    if teacher.gap: paths = list(zip(paths, partner_paths(df, teacher.gap)[a:b]))
+    if teacher.gap: paths = list(zip(paths, (partners or partner_paths(df, teacher.gap))[a:b]))
     ds = _Frames(paths, range(a, b), teacher.preprocess)
     dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=num_workers, collate_fn=_collate)
     out, bad = [], []
@@ -515,9 +515,10 @@ def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:st
     bar = tqdm(total=n_mine, unit='frame', desc=f'{teacher.name}' + (f' [{rank}/{world}]' if world > 1 else ''),
                disable=not progress, position=rank, leave=True)
     t1 = time.perf_counter()
+    partners = partner_paths(df, teacher.gap) if teacher.gap and mine else None   # a motion teacher's frame pairs, found once
     for i in mine:
         a, b = bounds[i]
-        _write_shard(d, i, _extract_shard(teacher, df, a, b, batch_size, num_workers, dev, dtype, bar), a, b, man)
+        _write_shard(d, i, _extract_shard(teacher, df, a, b, batch_size, num_workers, dev, dtype, bar, partners), a, b, man)
     bar.close(); dt = time.perf_counter() - t1
     barrier()
     done = sum(_shard_done(d, i, man) for i in range(len(bounds)))
