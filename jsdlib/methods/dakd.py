@@ -29,6 +29,7 @@ from ..teacher import FeatureCache, precompute_teacher
 from ..losses import bce_loss, info_nce
 from ..evaluate import auc_ap, seed_paired_difference, read_run_scores, plot_timeline
 from ..train import write_run_results
+from ..reproduce import _iv   # 'value [low, high]', as the JSD reproduction reports intervals
 import matplotlib.pyplot as plt
 
 # %% ../../nbs/13_dakd.ipynb #c5693870
@@ -425,8 +426,6 @@ def summarise_dakd(tables:dict, n_boot:int=1000, seed:int=0, progress:bool=False
              for q, a, b in COMPARISONS if a in tables and b in tables]
     t0 = next(iter(tables.values()))[0]
     return dict(variants=rows, comparisons=comps, n_test_frames=len(t0), n_test_videos=int(t0['video'].nunique()), n_seeds=len(next(iter(tables.values()))))
-
-def _iv(d:dict)->str: return f"{d['value']:.3f} [{d['low']:.3f}, {d['high']:.3f}]"
 
 def dakd_markdown(summary:dict)->list:
     "Markdown lines: the models (micro AUC and AP, mean of seeds) and the comparisons (paired differences with 95% intervals)."
