@@ -187,13 +187,17 @@ def evaluate_scores(df:pd.DataFrame, threshold:float=0.5, sigma:float=0.)->dict:
                 per_class=per_class, undefined=undefined)
 
 # %% ../nbs/06_evaluate.ipynb #ade59820
-THRESHOLD_METHODS = ('fixed', 'best_f1', 'youden', 'recall')
+THRESHOLD_METHODS = ('fixed', 'best_f1', 'youden', 'recall', 'normal_quantile')
 
-def choose_threshold(y_true, scores, method:str='best_f1', target_recall:float=0.9, fixed:float=0.5)->float:
+def choose_threshold(y_true, scores, method:str='best_f1', target_recall:float=0.9, fixed:float=0.5, quantile:float=0.99)->float:
     "A decision threshold from (validation) labels and scores by `method` in `THRESHOLD_METHODS`."
     if method not in THRESHOLD_METHODS: raise JsdError(f'threshold method {method!r} unknown; use one of {THRESHOLD_METHODS}')
     y, s = check_scores(y_true, scores, 'validation scores')
     if method == 'fixed': return float(fixed)
+    if method == 'normal_quantile':   # one-class validation (normal frames only): false alarms on 1 - quantile of them
+        if not 0 < quantile < 1: raise JsdError(f'quantile must be in (0, 1), got {quantile}')
+        if (y == 0).sum() == 0: raise JsdError("cannot choose a threshold by 'normal_quantile': the validation scores have no normal frames")
+        return float(np.quantile(s[y == 0], quantile))
     if y.min() == y.max(): raise JsdError(f'cannot choose a threshold by {method!r}: the validation scores have only {"normal" if y.max() == 0 else "anomalous"} frames')
     if method == 'best_f1':
         p, r, t = skm.precision_recall_curve(y, s)

@@ -1,0 +1,57 @@
+"Fast-AED chapter: the commands end to end, ONNX export, the reproduction, the committed Ped2 scores against the official ground truth, bad input."
+import json, re
+import numpy as np, pandas as pd, pytest
+from sklearn.metrics import roc_auc_score
+from conftest import ROOT, run_jsd, need_shared
+
+RES = ROOT/'nbs'/'results'
+
+def test_fast_aed_commands(tmp_path):
+    "synth -> teachers fitted and cached -> student run folder -> jsd evaluate -> ONNX export; a second teachers call reuses everything."
+    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 12, '--frames', 24, '--width', 96, '--height', 54)
+    common = ('--dataset', 'synth', '--root', tmp_path/'d', '--cache', tmp_path/'cache', '--quiet')
+    p = run_jsd('fast-aed', 'teachers', *common, '--coreset', 64)
+    assert 'patchcore:' in p.stdout and 'motion:' in p.stdout, p.stdout
+    p = run_jsd('fast-aed', 'teachers', *common, '--coreset', 64)
+    assert '4 of 4 shards already there' in p.stdout or 'shards already there' in p.stdout, p.stdout
+    p = run_jsd('fast-aed', 'train', *common, '--out', tmp_path/'run', '--size', 32, 48, '--epochs', 1, '--batch-size', 16)
+    assert 'micro_auc' in p.stdout, p.stdout
+    for f in ('config.json', 'metrics.json', 'model.safetensors', 'scores_val.csv', 'scores_test.csv', 'log.csv'): assert (tmp_path/'run'/f).exists(), f
+    m = json.loads((tmp_path/'run'/'metrics.json').read_text())
+    assert m['method'] == 'fast-aed' and set(m['teachers_test']) == {'patchcore', 'motion', 'mean'}
+    run_jsd('evaluate', '--runs', tmp_path/'run', '--out', tmp_path/'ev.json', '--n-boot', 20, '--quiet')
+    assert 'run' in json.loads((tmp_path/'ev.json').read_text())['runs']
+    run_jsd('fast-aed', 'export', '--run', tmp_path/'run', '--out', tmp_path/'s.onnx')
+    import onnxruntime as ort
+    assert [o.name for o in ort.InferenceSession(str(tmp_path/'s.onnx')).get_outputs()] == ['score', 'scalar', 'map4', 'map16']
+
+def test_fast_aed_bad_input(tmp_path):
+    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 12, '--frames', 24, '--width', 96, '--height', 54)
+    p = run_jsd('fast-aed', 'train', '--dataset', 'synth', '--root', tmp_path/'d', '--cache', tmp_path/'nocache', '--out', tmp_path/'x', check=False)
+    assert p.returncode == 2 and 'no fitted map teacher here' in p.stderr, p.stderr
+    p = run_jsd('fast-aed', 'train', '--dataset', 'synth', '--root', tmp_path/'d', '--cache', tmp_path/'nocache', '--out', tmp_path/'x', '--size', 8, 8, check=False)
+    assert p.returncode == 2 and '2**n_down' in p.stderr, p.stderr
+    p = run_jsd('reproduce', '--method', 'fast-aed', '--scale', 'smoke', '--out', tmp_path/'r', '--set', 'teacher=lite0', check=False)
+    assert p.returncode == 2 and "unknown fast-aed parameter 'teacher'" in p.stderr, p.stderr
+
+def test_reproduce_fast_aed_smoke(tmp_path):
+    out = tmp_path/'fast'
+    run_jsd('reproduce', '--method', 'fast-aed', '--scale', 'smoke', '--out', out)
+    rep = (out/'report.md').read_text()
+    assert '| teacher: patchcore |' in rep and '| student |' in rep and 'fast_aed_maps.png' in rep, rep
+    for f in ('fast_aed_timelines.png', 'fast_aed_maps.png'): assert (out/'figures'/f).exists(), f
+    again = run_jsd('reproduce', '--method', 'fast-aed', '--scale', 'smoke', '--out', out)
+    assert 'fast_aed: reused' in again.stdout, again.stdout
+
+def _ped2_gt(ped2):
+    txt = (ped2/'UCSDped2.m').read_text()
+    return [[tuple(map(int, iv.split(':'))) for iv in re.findall(r'\d+:\d+', ln)] for ln in txt.splitlines() if 'gt_frame' in ln and '=' in ln]
+
+def test_committed_scores_against_official_ground_truth():
+    "The committed per-frame Ped2 test scores of the default student give the committed AUC against UCSDped2.m, read without the library."
+    ped2 = need_shared('ucsd_ped2'); gt = _ped2_gt(ped2)
+    s = pd.read_csv(RES/'fast_aed_ped2_test_scores.csv', dtype={'video': str})
+    assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
+    y = np.array([any(a - 1 <= f <= b - 1 for a, b in gt[int(v) - 1]) for v, f in zip(s['video'], s['frame'])], int)
+    res = json.loads((RES/'fast_aed_ped2.json').read_text())
+    assert abs(roc_auc_score(y, s['score']) - res['runs'][res['default']]['post']['micro_auc']) < 1e-5
