@@ -8,7 +8,8 @@
    are skipped exactly as `nbdev_test` skips them: `#| eval: false`, the flags in settings.ini's `tst_flags`, cells
    calling `nbdev_export(`, and notebooks whose front matter says `skip_exec: true`; `IN_TEST=1` is set as nbdev_test
    sets it. A skipped cell is shown on the page with a note. The executed notebook is kept in `_build/docs/exec/`
-   under a key made of its code cells, the library's sources, `nbs/results/` and this script: an unchanged notebook is
+   under a key made of its code cells, the library's sources, `nbs/results/`, settings.ini and
+   EXEC_VERSION: an unchanged notebook is
    not run again unless `--fresh` is given (editing prose only re-renders). Because of this rule, building the site
    is also the check that every notebook runs: `make test` calls it with `--fresh` instead of `nbdev_test`.
 2. **Render.** Each executed notebook becomes a Markdown page: prose as written (TeX turned into MathML, which browsers
@@ -27,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXEC_VERSION = '1'          # bump when the execution rules below change: every cached notebook is then run again
+                            # (the key holds the code cells, jsdlib/, nbs/results/, settings.ini and this version)
 IMG_MIME = (('image/svg+xml', 'svg'), ('image/png', 'png'), ('image/jpeg', 'jpg'), ('image/gif', 'gif'))
 ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 WIDGET_VIEW, WIDGET_STATE = 'application/vnd.jupyter.widget-view+json', 'application/vnd.jupyter.widget-state+json'
@@ -90,7 +92,7 @@ def exec_key(nb_path:Path, nbs:Path)->str:
         if c.cell_type != 'markdown':
             h.update(c.cell_type.encode() + b'\0' + c.source.encode() + b'\0' + json.dumps(c.get('metadata', {}).get('tags', [])).encode())
     extra = [*sorted((ROOT/'jsdlib').rglob('*.py')), *sorted(p for p in (nbs/'results').rglob('*') if p.is_file()),
-             ROOT/'settings.ini', Path(__file__).resolve()]
+             ROOT/'settings.ini']
     for p in extra:
         if p.exists() and '__pycache__' not in p.parts: h.update(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p).encode() + hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
@@ -322,6 +324,18 @@ math[display="block"] { margin: .6rem 0; overflow-x: auto; }
 h4.jsd-api { border-top: 1px solid #ccc; padding-top: .4rem; }
 """
 
+def with_outputs(src_path:Path, executed_dir:Path):
+    "The notebook as it is now, with the outputs of its last run: prose edited since that run shows as edited."
+    import nbformat
+    nb, ex = nbformat.read(src_path, as_version=4), nbformat.read(executed_dir/src_path.name, as_version=4)
+    mine, theirs = [c for c in nb.cells if c.cell_type == 'code'], [c for c in ex.cells if c.cell_type == 'code']
+    if [c.source for c in mine] != [c.source for c in theirs]:
+        raise BuildError(f'{src_path.name}: its code changed since it was run; build again (without --only) to rerun it')
+    for a, b in zip(mine, theirs): a.outputs, a.execution_count = b.outputs, b.execution_count
+    for k in ('widgets', 'jsd_site'):
+        if k in ex.metadata: nb.metadata[k] = ex.metadata[k]
+    return nb
+
 def build_site(nbs:Path, build:Path, out:Path, executed_dir:Path):
     import nbformat
     src = build/'pages'
@@ -329,12 +343,12 @@ def build_site(nbs:Path, build:Path, out:Path, executed_dir:Path):
     src.mkdir(parents=True)
     (src/'jsd.css').write_text(EXTRA_CSS)
     api, nav = {}, []
-    home = nbformat.read(executed_dir/'index.ipynb', as_version=4)
+    home = with_outputs(nbs/'index.ipynb', executed_dir)
     (src/'index.md').write_text(render_notebook(home, 'index', src, api, True))
     nav.append({'Home': 'index.md'})
     chap = []
     for p in chapters(nbs):
-        nb = nbformat.read(executed_dir/p.name, as_version=4)
+        nb = with_outputs(p, executed_dir)
         (src/f'{p.stem}.md').write_text(render_notebook(nb, p.stem, src, api, True))
         chap.append({f'{p.stem.split("_")[0]} {title_of(nb, p.stem)}': f'{p.stem}.md'})
     nav.append({'Chapters': chap})
