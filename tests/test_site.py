@@ -5,7 +5,7 @@ those runs (each notebook's key covers its code, the library and nbs/results/) a
 temporary folder: pages, mkdocs, link check. Run alone on a machine with no earlier run it executes every chapter
 first (about as long as `make docs`). The browser part skips with the reason when Chromium or Playwright is missing,
 as tests/test_browser.py does; the build and link tests run regardless."""
-import importlib.util, json, os, re, subprocess, sys
+import importlib.util, json, os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -95,33 +95,48 @@ def test_site_pages_and_outputs(site):
     api = (site/'api.html').read_text()
     assert 'index_ped2' in api and 'threshold_explorer' in api
 
+def _serve(site):
+    "`python -m http.server -d site` on a free port of 127.0.0.1, as the README says; (process, base url)."
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, '-m', 'http.server', '-d', str(site), '-b', '127.0.0.1', str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f'http://127.0.0.1:{port}/'
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(url + 'index.html', timeout=2): return proc, url
+        except Exception: time.sleep(0.2)
+    proc.kill(); pytest.fail('python -m http.server did not answer')
+
 @pytest.mark.skipif(_no_browser() is not None, reason=str(_no_browser()))
 def test_site_in_browser(site):
     from playwright.sync_api import sync_playwright
+    server, url = _serve(site)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=60_000)
         try:
-            page = b.new_page()
-            page.goto((site/'index.html').as_uri(), wait_until='load', timeout=60_000)   # from the file, as the README says
+            page = b.new_page(viewport={'width': 1300, 'height': 1000})
+            page.goto((site/'index.html').as_uri(), wait_until='load', timeout=60_000)   # opened from the file, as the README says
             hrefs = page.eval_on_selector_all('nav.md-nav--primary a.md-nav__link[href]', 'els => els.map(e => e.getAttribute("href"))')
             listed = [re.sub(r'\.html.*$', '', h.split('/')[-1]) for h in hrefs if re.match(r'^(\./)?\d\w*\.html$', h)]
             assert listed == CHAPTERS, (listed, CHAPTERS)                   # every chapter, in course order
-            # search: the offline index finds an exported function's name and leads to its chapter
-            page.click('label.md-search__icon, .md-header__button[for="__search"]', timeout=10_000)
+            # search (served over HTTP): an exported function's name leads to its chapter
+            page.goto(url + 'index.html', wait_until='load', timeout=60_000)
             page.fill('input.md-search__input', 'index_ped2')
-            page.wait_for_selector('.md-search-result__item a[href*="01_data"]', timeout=60_000)
-            # a chapter page: a plot image that loaded, a table, a solution to unfold
+            page.wait_for_selector('.md-search-result__item a[href*="01_data.html"]', timeout=60_000)
+            # the threshold explorer: a static snapshot (its summary table and plot), how to run it live, a solution to unfold
             page.goto((site/'06_evaluate.html').as_uri(), wait_until='load', timeout=60_000)
-            imgs = page.eval_on_selector_all('article img.jsd-output-img', 'els => els.map(e => [e.complete, e.naturalWidth])')
-            assert imgs and all(ok and w > 50 for ok, w in imgs), imgs
-            assert page.locator('article .jsd-html table').count() >= 1
-            assert 'jupyter lab' in page.inner_text('.jsd-widget-snapshot')   # the explorer: a snapshot, and how to run it live
-            assert page.locator('.jsd-widget-snapshot table, .jsd-widget-snapshot img, .jsd-widget-snapshot .jsd-widget-value').count() >= 1
+            snap = page.locator('.jsd-widget-snapshot:has(.jsd-summary)')
+            assert snap.count() == 1 and 'jupyter lab nbs/06_evaluate.ipynb' in snap.inner_text()
+            assert snap.locator('table').count() >= 1 and snap.locator('img').count() >= 1
             assert page.locator('details:has(summary:text("Solution"))').count() >= 1
-            page.goto((site/'01_data.html').as_uri(), wait_until='load', timeout=60_000)
-            imgs = page.eval_on_selector_all('article img.jsd-output-img', 'els => els.map(e => [e.complete, e.naturalWidth])')
-            assert imgs and all(ok and w > 50 for ok, w in imgs), imgs
-            assert page.locator('article .jsd-html table').count() >= 1
+            # chapter pages: plots that loaded, tables, signatures and docstrings
+            for ch in ('13_dakd', '01_data'):
+                page.goto((site/f'{ch}.html').as_uri(), wait_until='load', timeout=60_000)
+                imgs = page.eval_on_selector_all('article img.jsd-output-img', 'els => els.map(e => [e.complete, e.naturalWidth])')
+                assert imgs and all(ok and w > 50 for ok, w in imgs), (ch, imgs)
+                assert page.locator('article .jsd-html table').count() >= 1, ch
             assert page.locator('h4#index_ped2').count() == 1                 # the exported function's signature and docstring
             assert 'def index_ped2(' in page.inner_text('article')
-        finally: b.close()
+        finally:
+            b.close()
+            os.killpg(server.pid, signal.SIGTERM); server.wait(10)

@@ -8,8 +8,8 @@
    are skipped exactly as `nbdev_test` skips them: `#| eval: false`, the flags in settings.ini's `tst_flags`, cells
    calling `nbdev_export(`, and notebooks whose front matter says `skip_exec: true`; `IN_TEST=1` is set as nbdev_test
    sets it. A skipped cell is shown on the page with a note. The executed notebook is kept in `_build/docs/exec/`
-   under a key made of its code cells, the library's sources, `nbs/results/`, settings.ini and
-   EXEC_VERSION: an unchanged notebook is
+   under a key made of its code cells, the library's sources, `nbs/results/`, settings.ini's
+   `tst_flags` and EXEC_VERSION: an unchanged notebook is
    not run again unless `--fresh` is given (editing prose only re-renders). Because of this rule, building the site
    is also the check that every notebook runs: `make test` calls it with `--fresh` instead of `nbdev_test`.
 2. **Render.** Each executed notebook becomes a Markdown page: prose as written (TeX turned into MathML, which browsers
@@ -19,8 +19,10 @@
    becomes a static snapshot of the widget's state at the end of the run (its HTML, values and plots), with a note on
    how to use it live.
 3. **Site.** mkdocs-material (installs from PyPI, builds offline) turns the pages into `_docs/`: home, chapters in
-   course order, the reproduction step notebooks (shown, not run), the API page, and a search box that works from
-   `file://` as well (the `offline` plugin). `mkdocs build --strict` fails on a broken link between pages, and every
+   course order, the reproduction step notebooks (shown, not run), the API page, and a search box. Pages open from
+   the file (`_docs/index.html`); the search box needs the site served over HTTP (`python -m http.server -d _docs`),
+   since browsers do not run its web worker from `file://` (mkdocs-material's `offline` plugin would fetch a shim
+   from unpkg.com, which an offline machine cannot). `mkdocs build --strict` fails on a broken link between pages, and every
    `href`/`src` in the finished HTML is checked afterwards (links inside raw HTML too); a broken one fails the build.
 """
 import argparse, base64, hashlib, html, importlib, inspect, json, os, re, shutil, subprocess, sys, time
@@ -28,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXEC_VERSION = '1'          # bump when the execution rules below change: every cached notebook is then run again
-                            # (the key holds the code cells, jsdlib/, nbs/results/, settings.ini and this version)
+                            # (the key holds the code cells, jsdlib/, nbs/results/, the tst_flags and this version)
 IMG_MIME = (('image/svg+xml', 'svg'), ('image/png', 'png'), ('image/jpeg', 'jpg'), ('image/gif', 'gif'))
 ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 WIDGET_VIEW, WIDGET_STATE = 'application/vnd.jupyter.widget-view+json', 'application/vnd.jupyter.widget-state+json'
@@ -92,7 +94,8 @@ def exec_key(nb_path:Path, nbs:Path)->str:
         if c.cell_type != 'markdown':
             h.update(c.cell_type.encode() + b'\0' + c.source.encode() + b'\0' + json.dumps(c.get('metadata', {}).get('tags', [])).encode())
     extra = [*sorted((ROOT/'jsdlib').rglob('*.py')), *sorted(p for p in (nbs/'results').rglob('*') if p.is_file()),
-             ROOT/'settings.ini']
+             ]
+    h.update(b'tst_flags:' + ' '.join(sorted(settings().get('tst_flags', '').split())).encode())
     for p in extra:
         if p.exists() and '__pycache__' not in p.parts: h.update(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p).encode() + hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
@@ -209,8 +212,8 @@ class Renderer:
     def widget(self, model_id)->str:
         body = self._widget(model_id, depth=0) if model_id in self.state else ''
         note = ('<p class="jsd-widget-note"><b>Interactive widget, shown as a static snapshot</b> of its state when the '
-                'site was built. To use it live, open this notebook in Jupyter (<code>jupyter lab nbs/</code>) and run it, or '
-                'serve it as an app with Voila (<code>voila nbs/&lt;chapter&gt;.ipynb</code>).</p>')
+                f'site was built. To use it live, open this notebook in Jupyter (<code>jupyter lab nbs/{self.page}.ipynb</code>) and '
+                f'run it, or serve it as an app with Voila (<code>voila nbs/{self.page}.ipynb</code>).</p>')
         return f'<div class="jsd-widget-snapshot" markdown="0">\n{note}\n{body or "<p>(no saved widget state)</p>"}\n</div>'
 
     def _widget(self, mid, depth)->str:
@@ -364,7 +367,7 @@ def build_site(nbs:Path, build:Path, out:Path, executed_dir:Path):
            'use_directory_urls': False, 'strict': True, 'nav': nav,
            'theme': {'name': 'material', 'features': ['navigation.sections', 'navigation.expand', 'navigation.top', 'search.highlight', 'toc.follow'],
                      'font': False},
-           'plugins': ['search', 'offline'], 'extra_css': ['jsd.css'],
+           'plugins': ['search'], 'extra_css': ['jsd.css'],
            'markdown_extensions': ['tables', 'attr_list', 'md_in_html', 'admonition', 'pymdownx.details', 'pymdownx.superfences',
                                    {'toc': {'permalink': True}}, {'pymdownx.highlight': {'use_pygments': True}}],
            'validation': {'nav': {'omitted_files': 'warn', 'not_found': 'warn'},
@@ -423,7 +426,8 @@ def main(argv=None):
     (out/'build.json').write_text(json.dumps({'executed_s': ran, 'reused': [k for k, v in times.items() if v is None],
                                               'execute_s': round(t1 - t0, 1), 'render_s': round(time.time() - t1, 1)}, indent=1))
     print(f'docs: {len(ran)} notebook(s) run, {len(times) - len(ran)} reused; executing {t1 - t0:.0f} s, rendering {time.time() - t1:.0f} s; '
-          f'site in {out} (open {out}/index.html, or `python -m http.server -d {out}`)')
+          f'site in {out}: open {out}/index.html, or serve it (search needs this) with `python -m http.server -d {out}` '
+          f'and open http://localhost:8000')
     return 0
 
 if __name__ == '__main__': sys.exit(main())
