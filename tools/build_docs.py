@@ -166,7 +166,7 @@ def render_markdown(src:str)->str:
     parts = re.split(r'(```.*?```|`[^`\n]*`)', src, flags=re.S)
     for i in range(0, len(parts), 2):
         parts[i] = MATH.sub(lambda m: ('\n\n' + tex_to_mathml(m.group(1).strip(), True) + '\n\n') if m.group(1) is not None
-                            else tex_to_mathml(m.group(2), False), parts[i])
+                            else f'<span class="jsd-math">{tex_to_mathml(m.group(2), False)}</span>', parts[i])   # <math> alone at a line's start would open an HTML block
         parts[i] = re.sub(r'<details>', '<details markdown="1">', parts[i])
         parts[i] = re.sub(r'\]\(([\w./-]+?)\.ipynb(#[\w-]*)?\)', lambda m: f']({m.group(1)}.md{m.group(2) or ""})', parts[i])
     return ''.join(parts)
