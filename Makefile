@@ -9,11 +9,12 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 DATASET ?= synth
 SCALE ?= default
 
-.PHONY: venv test reproduce export clean-nbs readme lint-sync bench help
+.PHONY: venv test docs reproduce export clean-nbs readme lint-sync bench help
 
 help:
 	@echo "make test       build/reuse $(VENV), check notebooks and library are in sync, run every test"
 	@echo "make reproduce  build/reuse $(VENV), run the JSD pipeline on the generated default data"
+	@echo "make docs       build/reuse $(VENV), run every chapter and build the course website into _docs/ (FRESH=1: rerun all)"
 
 $(STAMP): settings.ini setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,9 +30,15 @@ venv: $(STAMP)
 export: venv
 	$(BIN)/nbdev_clean && $(BIN)/nbdev_export && $(PY) tools/make_readme.py
 
+# the website: every chapter executed once (nbdev_test's skip rules), rendered with its outputs into _docs/
+docs: venv
+	$(PY) tools/build_docs.py $(if $(FRESH),--fresh)
+
+# building the site with --fresh runs every notebook (what nbdev_test did, once); tests/test_site.py then rebuilds the
+# pages from those runs and reads them in a browser
 test: venv
 	$(PY) tools/check_sync.py
-	$(BIN)/nbdev_test --n_workers 1 --timing
+	$(PY) tools/build_docs.py --fresh
 	$(BIN)/pytest -q tests
 
 reproduce: venv
