@@ -1,4 +1,4 @@
-import os, sys, shutil, subprocess
+import os, re, sys, shutil, subprocess
 from pathlib import Path
 import pytest
 
@@ -24,3 +24,9 @@ def need_shared(name):
     p = SHARED/name
     if not p.exists(): pytest.skip(f'real data {p} not found (the tests expect ../shared/data next to the repo)')
     return p
+
+def ped2_test_labels(ped2, videos, frames):
+    "0/1 labels of (test clip 'NN', 0-based frame) pairs from the official UCSDped2.m, read without the library."
+    txt = (Path(ped2)/'UCSDped2.m').read_text()
+    gt = [[tuple(map(int, iv.split(':'))) for iv in re.findall(r'\d+:\d+', ln)] for ln in txt.splitlines() if 'gt_frame' in ln and '=' in ln]
+    return [int(any(a - 1 <= f <= b - 1 for a, b in gt[int(v) - 1])) for v, f in zip(videos, frames)]

@@ -2,7 +2,7 @@
 import json, re
 import numpy as np, pandas as pd, pytest
 from sklearn.metrics import roc_auc_score
-from conftest import ROOT, run_jsd, need_shared
+from conftest import ROOT, run_jsd, need_shared, ped2_test_labels
 
 RES = ROOT/'nbs'/'results'
 
@@ -63,16 +63,12 @@ def test_ped2_folds(tmp_path):
         tests += sorted(d.loc[d.split == 'test', 'video'].unique())
     assert sorted(tests) == [f'test_{k:02d}' for k in range(1, 13)]
 
-def _ped2_gt(ped2):
-    txt = (ped2/'UCSDped2.m').read_text()
-    return [[tuple(map(int, iv.split(':'))) for iv in re.findall(r'\d+:\d+', ln)] for ln in txt.splitlines() if 'gt_frame' in ln and '=' in ln]
-
 def test_committed_scores_against_official_ground_truth():
     "The committed per-frame Ped2 test scores of the distilled student give the committed AUC against UCSDped2.m, read without the library."
-    ped2 = need_shared('ucsd_ped2'); gt = _ped2_gt(ped2)
+    ped2 = need_shared('ucsd_ped2')
     s = pd.read_csv(RES/'dakd_ped2_test_scores.csv', dtype={'video': str})
     assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
-    y = np.array([any(a - 1 <= f <= b - 1 for a, b in gt[int(v) - 1]) for v, f in zip(s['video'], s['frame'])], int)
+    y = np.array(ped2_test_labels(ped2, s['video'], s['frame']))
     res = json.loads((RES/'dakd_ped2.json').read_text())
     assert abs(roc_auc_score(y, s['score']) - res['summary']['variants']['student-kd']['auc'][0]) < 1e-6
     tl = pd.read_csv(RES/'dakd_ped2_timelines.csv', dtype={'video': str})

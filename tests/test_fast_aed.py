@@ -2,7 +2,7 @@
 import json, re
 import numpy as np, pandas as pd, pytest
 from sklearn.metrics import roc_auc_score
-from conftest import ROOT, run_jsd, need_shared
+from conftest import ROOT, run_jsd, need_shared, ped2_test_labels
 
 RES = ROOT/'nbs'/'results'
 
@@ -43,15 +43,11 @@ def test_reproduce_fast_aed_smoke(tmp_path):
     again = run_jsd('reproduce', '--method', 'fast-aed', '--scale', 'smoke', '--out', out)
     assert 'fast_aed: reused' in again.stdout, again.stdout
 
-def _ped2_gt(ped2):
-    txt = (ped2/'UCSDped2.m').read_text()
-    return [[tuple(map(int, iv.split(':'))) for iv in re.findall(r'\d+:\d+', ln)] for ln in txt.splitlines() if 'gt_frame' in ln and '=' in ln]
-
 def test_committed_scores_against_official_ground_truth():
     "The committed per-frame Ped2 test scores of the default student give the committed AUC against UCSDped2.m, read without the library."
-    ped2 = need_shared('ucsd_ped2'); gt = _ped2_gt(ped2)
+    ped2 = need_shared('ucsd_ped2')
     s = pd.read_csv(RES/'fast_aed_ped2_test_scores.csv', dtype={'video': str})
     assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
-    y = np.array([any(a - 1 <= f <= b - 1 for a, b in gt[int(v) - 1]) for v, f in zip(s['video'], s['frame'])], int)
+    y = np.array(ped2_test_labels(ped2, s['video'], s['frame']))
     res = json.loads((RES/'fast_aed_ped2.json').read_text())
     assert abs(roc_auc_score(y, s['score']) - res['runs'][res['default']]['post']['micro_auc']) < 1e-5
