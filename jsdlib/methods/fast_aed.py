@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PAPER_STUDENT', 'MAP_SIZES', 'N_MAP', 'MAP_TEACHERS', 'MAP_SIZE', 'MOTION_GAP', 'PAPER', 'FAST_SCALES', 'FAST_PED2',
+__all__ = ['PAPER_STUDENT', 'MAP_SIZES', 'N_MAP', 'MAP_TEACHERS', 'MAP_SIZE', 'PAPER', 'FAST_SCALES', 'FAST_PED2',
            'FastAedConfig', 'pyramid', 'unpack', 'map_score', 'greedy_coreset', 'PatchCoreMaps', 'MotionMaps',
            'MapTeacher', 'map_input', 'load_map_teacher', 'fit_map_teacher', 'cache_maps', 'teacher_targets',
            'teacher_scores', 'fast_index', 'synthetic_clips', 'fast_data', 'pool_to', 'ConvAttention', 'CyTran',
@@ -17,7 +17,7 @@ __all__ = ['PAPER_STUDENT', 'MAP_SIZES', 'N_MAP', 'MAP_TEACHERS', 'MAP_SIZE', 'M
            'fit_student', 'save_student', 'load_student', 'teacher_aucs', 'train_fast_aed', 'export_student', 'add_cli',
            'fast_report', 'fast_markdown', 'frame_maps', 'plot_frame_maps', 'fast_params', 'fast_reproduce']
 
-# %% ../../nbs/12_fast_aed.ipynb #a0ddc33c
+# %% ../../nbs/12_fast_aed.ipynb #9a778172
 import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -26,7 +26,7 @@ from safetensors.torch import save_file, load_file, safe_open
 from tqdm.auto import tqdm
 from ..core import JsdError, write_json, read_json, atomic_path, sha256_file, get_device, seed_everything
 from ..data import load_image, validate_index, write_index, index_dataset
-from ..teacher import Teacher, FeatureCache, precompute_teacher, build_teacher, rows_sha256, LITE0_MEAN, LITE0_STD
+from ..teacher import Teacher, FeatureCache, precompute_teacher, build_teacher, rows_sha256, LITE0_MEAN, LITE0_STD, MOTION_GAP
 from ..losses import feature_mse, generator_loss, discriminator_loss
 from ..evaluate import smooth_scores, evaluate_scores, auc_ap
 from ..train import write_run_results
@@ -161,7 +161,7 @@ class MotionMaps(nn.Module):
 
     def forward(self, x:torch.Tensor)->torch.Tensor: return pyramid((self.raw(x) / (2 * self.scale)).clamp(0, 1))
 
-# %% ../../nbs/12_fast_aed.ipynb #684a6a71
+# %% ../../nbs/12_fast_aed.ipynb #c894bab7
 MAP_TEACHERS = {'patchcore': 'appearance: Lite0 stride-8 features, nearest-neighbour distance to a coreset of normal ones',
                 'motion': 'motion: |frame t - frame t-3| per 8x8 cell, standard deviations above that cell\'s normal mean'}
 MAP_SIZE = (160, 240)    # teachers' input (H, W): Ped2 frames (240x360) at 2/3, a 20x30 grid at stride 8
@@ -180,17 +180,13 @@ class MapTeacher(Teacher):
         return dict(**d, scale='1/255', mean=list(self.mean), std=list(self.std), color='RGB')
 
     def preprocess(self, img:Image.Image, other:Image.Image|None=None)->torch.Tensor:
-        H, W = self.hw
-        if self.map_kind == 'motion':
-            if other is None: raise JsdError(f"teacher {self.name!r} needs the frame {self.gap} frames earlier too")
-            return torch.stack([torch.from_numpy(np.asarray(i.convert('L').resize((W, H), Image.BILINEAR), np.float32) / 255) for i in (img, other)])
-        x = torch.from_numpy(np.asarray(img.convert('RGB').resize((W, H), Image.BILINEAR), np.float32) / 255).permute(2, 0, 1)
-        return self.normalize(x)
+        "What this teacher reads of one frame (and, for motion, its partner): `map_input`."
+        return map_input(self.map_kind, img, other, self.hw)
 
     @torch.no_grad()
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.model(x)
 
-# %% ../../nbs/12_fast_aed.ipynb #d936bf58
+# %% ../../nbs/12_fast_aed.ipynb #246aca88
 def map_input(kind:str, img:Image.Image, other:Image.Image|None=None, size:tuple=MAP_SIZE)->torch.Tensor:
     "What teacher `kind` reads of one frame: normalised RGB (3, H, W) for PatchCore, a grey pair (2, H, W) for motion."
     H, W = size
@@ -201,7 +197,6 @@ def map_input(kind:str, img:Image.Image, other:Image.Image|None=None, size:tuple
     m, s = torch.tensor(LITE0_MEAN)[:, None, None], torch.tensor(LITE0_STD)[:, None, None]
     return (x - m) / s
 
-MOTION_GAP = 3
 
 def _batches(kind:str, df:pd.DataFrame, rows, size:tuple, batch_size:int=32, progress:bool=True, desc:str=''):
     "Teacher inputs for `rows` of `df` (partners found within `df`), in batches."
