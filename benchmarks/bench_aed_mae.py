@@ -15,7 +15,9 @@ from pathlib import Path
 import pandas as pd, torch
 from jsdlib.core import write_json, project_root
 from jsdlib.methods.aed_mae import load_model, load_frame, score_clip, component_scores, combine
-from jsdlib.inference import time_throughput, make_demo_run, score_video, hardware_info
+from jsdlib.speed import time_throughput, hardware_info
+from jsdlib.engines import make_demo_run
+from jsdlib.inference import score_video
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -60,7 +60,7 @@ def summary(out:Path)->dict:
 
 def ped2(a):
     from jsdlib.methods.fast_aed import fast_data, cache_maps, auc_intervals
-    from jsdlib.inference import hardware_info
+    from jsdlib.speed import hardware_info
     from jsdlib.core import write_json
     import pandas as pd, torch
     work = Path(a.work); torch.set_num_threads(2); t0 = time.time()
@@ -90,7 +90,8 @@ def speed(a):
     import numpy as np, torch, tempfile, onnxruntime as ort
     from jsdlib.methods.fast_aed import FastAedConfig, CyTran, PAPER_STUDENT, export_student, load_student, load_clips, clip_positions, _inputs, map_score, scale_input, fast_index
     from jsdlib.student import build_student, count_flops
-    from jsdlib.inference import time_throughput, hardware_info, _ort_options
+    from jsdlib.speed import time_throughput, hardware_info
+    from jsdlib.engines import _ort_options
     from jsdlib.core import write_json
     from jsdlib.evaluate import smooth_scores
     import pandas as pd

@@ -73,19 +73,20 @@ def test_write_onto_a_folder(tmp_path):
     refused(run_jsd('evaluate', '--runs', r, '--out', tmp_path/'out.json', '--figures', tmp_path/'f', '--n-boot', 5, '--quiet', check=False), 'out.json')
 
 def test_export_onnx_onto_a_folder(tmp_path):
-    from jsdlib.inference import make_demo_run
+    from jsdlib.engines import make_demo_run
     run = make_demo_run(tmp_path/'demo', size=64); (tmp_path/'m.onnx').mkdir()
     refused(run_jsd('export-onnx', '--checkpoint', run, '--out', tmp_path/'m.onnx', check=False), 'm.onnx')
 
 @pytest.mark.skipif(hasattr(os, 'geteuid') and os.geteuid() == 0, reason='root writes into read-only folders: the case cannot be made here')
 def test_export_onnx_read_only(tmp_path):
-    from jsdlib.inference import make_demo_run
+    from jsdlib.engines import make_demo_run
     run = make_demo_run(tmp_path/'demo', size=64); ro = tmp_path/'ro'; ro.mkdir(); ro.chmod(0o555)
     try: refused(run_jsd('export-onnx', '--checkpoint', run, '--out', ro/'m.onnx', check=False), 'ro', 'Permission denied')
     finally: ro.chmod(0o755)
 
 def test_truncated_video(tmp_path):
-    from jsdlib.inference import make_demo_run, write_video
+    from jsdlib.engines import make_demo_run
+    from jsdlib.video import write_video
     run = make_demo_run(tmp_path/'demo', size=64)
     frames = [np.full((64, 96, 3), 4 * i, np.uint8) for i in range(60)]
     raw = write_video(frames, tmp_path/'v.mkv', fps=10).read_bytes(); (tmp_path/'cut.mkv').write_bytes(raw[:len(raw) // 2])

@@ -1,4 +1,4 @@
-"Tests of jsdlib.inference: run folders, frame sources, streaming memory, scores and alarm events, ONNX export parity, the CLI."
+"Tests of jsdlib.video, .engines, .inference, .speed and .app: run folders, frame sources, streaming memory, scores and alarm events, ONNX export parity and cache, the fast path against the old one, the CLI."
 import json, tracemalloc
 from pathlib import Path
 
@@ -6,9 +6,11 @@ import numpy as np, pandas as pd, pytest, torch
 
 from jsdlib.core import JsdError, write_json
 from jsdlib.student import build_student, save_student
-from jsdlib.inference import (load_run, iter_frames, write_video, video_info, preprocess, iter_batches, score_stream, score_video,
-                              alarm_events, smooth, TorchScorer, OnnxScorer, get_scorer, export_onnx, read_onnx_metadata,
-                              quantize_onnx, accuracy_vs, synthetic_stream, prefetch, score_player, app_predict)
+from jsdlib.video import iter_frames, write_video, video_info, synthetic_stream, FrameReader
+from jsdlib.engines import load_run, TorchScorer, OnnxScorer, get_scorer, export_onnx, read_onnx_metadata, quantize_onnx, weights_sha256
+from jsdlib.inference import preprocess, iter_batches, score_stream, score_video, alarm_events, smooth, prefetch
+from jsdlib.speed import accuracy_vs
+from jsdlib.app import score_player, app_predict
 from conftest import run_jsd, SHARED
 
 SIZE = 64
@@ -134,7 +136,7 @@ def test_score_video_consistent(run_dir, clip):
     a = score_video(run_dir, clip['video'], batch_size=7, sigma=1.5)
     b = score_video(run_dir, clip['video'], batch_size=40, sigma=1.5, prefetch_depth=0)
     np.testing.assert_allclose(a.table.score, b.table.score, atol=1e-5)     # batch size and pipeline do not matter
-    assert list(a.table.columns) == ['video', 'frame', 'time_s', 'score', 'smoothed', 'alarm']
+    assert list(a.table.columns) == ['video', 'frame', 'time_s', 'score', 'smoothed', 'alarm', 'scored']
     np.testing.assert_array_equal(a.table.alarm, (a.table.smoothed >= 0.5).astype(int))
     assert a.table.time_s.iloc[-1] == pytest.approx(3.9)
     t = score_video(run_dir, clip['video'], threshold=float(a.table.smoothed.median()))
@@ -204,7 +206,7 @@ def test_cli_score_and_export(run_dir, clip, tmp_path, capsys):
     from jsdlib.cli import main
     p = run_jsd('score', '--checkpoint', run_dir, '--video', clip['video'], '--out', tmp_path/'s.csv', '--sigma', 2,
                 '--threads', 1, '--plot', tmp_path/'t.png', '--quiet')          # the installed console script
-    assert 'alarm frames' in p.stdout and 'torch threads 1' in p.stdout
+    assert 'alarm frames' in p.stdout and p.stdout.startswith('engine: onnxruntime') and '1 thread;' in p.stdout
     df = pd.read_csv(tmp_path/'s.csv'); ev = pd.read_csv(tmp_path/'s_events.csv')
     assert len(df) == 40 and df.score.between(0, 1).all() and (tmp_path/'t.png').exists()
     assert list(ev.columns)[:5] == ['start', 'end', 'frames', 'peak_frame', 'peak_score'] and ev.frames.sum() == df.alarm.sum()
@@ -227,12 +229,14 @@ def test_cli_benchmark_writes_table(run_dir, tmp_path, capsys):
                  '--threads', '1', '--repeats', '1', '--no-quant']) == 0
     out = capsys.readouterr().out
     r = json.loads((tmp_path/'b.json').read_text())
-    rows = pd.DataFrame(r['rows'])
-    assert {'model', '+preprocess', 'end-to-end', 'decode'} <= set(rows.measure)
-    assert rows.engine.str.startswith('reference').any() and (rows.fps > 0).all()
+    rows, stages = pd.DataFrame(r['rows']), pd.DataFrame(r['stages'])
+    assert {'model', 'end-to-end'} <= set(rows.measure) and set(stages.stage) == {'decode', 'preprocess', 'model', 'end to end'}
+    assert rows.engine.str.startswith('reference').any() and (rows.fps > 0).all() and (stages.fps > 0).all()
     assert {'cpu', 'cores', 'thread_options', 'loadavg_1min'} <= set(r['hardware']) and r['hardware']['thread_options'] == [1]
-    assert {'model_ratio', 'e2e_ratio', 'model_goal_met', 'e2e_goal_met'} <= set(r['goals'])
-    assert 'x_reference' in out and 'goal 10x' in out
+    g = r['goals']
+    assert {'decode_fps', 'model_gflops', 'model_vs_peak', 'matmul_peak_gflops', 'pil', 'scaler', 'goals'} <= set(g)
+    assert {'e2e_fps', 'vs_decode', 'vs_slowest', 'vs_ceiling', 'vs_reference', 'ceiling_fps'} <= set(g['pil'])
+    assert 'goal end to end >= 80% of decode-only' in out and 'of the matmul peak' in out
     assert torch.get_num_threads() == 1                                      # restored
 
 
@@ -241,3 +245,99 @@ def test_real_ped2_clip(run_dir):
     if not clip.is_dir(): pytest.skip(f'{clip} not found (UCSD Ped2 is expected in ../shared/data)')
     res = score_video(run_dir, clip, max_frames=60)
     assert len(res.table) == 60 and res.table.score.between(0, 1).all()
+
+
+@pytest.fixture(scope='module')
+def spread_run(tmp_path_factory):
+    "A 224-px run whose scores vary widely from frame to frame (the head rescaled), so that a 1e-4 agreement means something."
+    from jsdlib.engines import make_demo_run, load_run as lr
+    from jsdlib.video import bench_clip
+    d = tmp_path_factory.mktemp('spread'); clip = bench_clip(d/'clip.mp4', 64)           # 640x360 H.264, as the benchmark
+    run = lr(make_demo_run(d/'run', size=224, threshold=0.5))
+    head = [m for m in run.model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        z = run.model(torch.from_numpy(preprocess(list(iter_frames(clip, 64)), 224)))
+        a = 2 / z.std(); head.weight *= a; head.bias.copy_(a * (head.bias - z.mean()))        # logits now about N(0, 2^2)
+    save_student(run.model, d/'run'/'model.safetensors')
+    return d/'run', clip
+
+
+def _current_path(run_dir, clip):
+    "The path before the fast one, written out: PyAV to full-size RGB, PIL bilinear resize, (x/255 - mean)/std, PyTorch, one stage after another."
+    import av
+    from PIL import Image
+    run = load_run(run_dir); m, s = np.asarray(run.mean, np.float32), np.asarray(run.std, np.float32)
+    with av.open(str(clip)) as c:
+        rgb = [np.asarray(Image.fromarray(f.to_ndarray(format='rgb24')).resize((run.size, run.size), Image.BILINEAR)) for f in c.decode(video=0)]
+    x = ((np.stack(rgb).astype(np.float32) / 255. - m) / s).transpose(0, 3, 1, 2)
+    with torch.no_grad(): return torch.sigmoid(run.model(torch.from_numpy(np.ascontiguousarray(x)))).numpy()
+
+
+@pytest.fixture(scope='module')
+def trained_run(synth_root, tmp_path_factory):
+    "A student trained for a few epochs on the small generated dataset (about 10 s on one thread): scores that vary as a real student's do."
+    d = tmp_path_factory.mktemp('trained')/'run'
+    run_jsd('train', '--method', 'baseline', '--index', synth_root/'index.csv', '--out', d, '--epochs', 15, '--lr', 3e-3, '--student-size', 64,
+            '--threads', 1, '--quiet')
+    return d
+
+
+def test_fast_path_scores_equal_the_current_path(trained_run, spread_run):
+    "The default fast path (ONNX Runtime, three-thread pipeline, table-look-up normalisation) gives the old path's scores within 1e-4."
+    clip = spread_run[1]                                      # 64 frames of 640x360 H.264, as the benchmark's
+    ref = _current_path(trained_run, clip)
+    assert ref.std() > 0.02, ref.std()                        # the scores move from frame to frame: a real check
+    fast = score_video(trained_run, clip, batch_size=16)
+    assert fast.engine.startswith('onnxruntime') and fast.resize == 'pil'
+    np.testing.assert_allclose(fast.table.score.to_numpy(), ref, atol=1e-4, rtol=0)
+    # with PyTorch as the engine the pipeline is bit-for-bit the old path (same pixels, same floats)
+    np.testing.assert_allclose(score_video(trained_run, clip, engine='torch').table.score.to_numpy(), ref, atol=1e-6, rtol=0)
+    # the check can fail: the decoder's scaler is a different resize, and its scores are further away than 1e-4
+    scaler = score_video(trained_run, clip, batch_size=16, resize='scaler').table.score.to_numpy()
+    assert np.abs(scaler - ref).max() > 1e-4
+
+
+def test_every_kth_frame_and_max_side(spread_run):
+    run_dir, clip = spread_run
+    full = score_video(run_dir, clip).table
+    k3 = score_video(run_dir, clip, every=3).table
+    assert len(k3) == len(full) == 64 and k3.scored.sum() == 22 and k3.scored.iloc[::3].all()
+    np.testing.assert_allclose(k3.score.iloc[::3], full.score.iloc[::3], atol=1e-6)
+    np.testing.assert_allclose(k3.score.iloc[1], (2 * k3.score.iloc[0] + k3.score.iloc[3]) / 3, atol=1e-9)
+    assert k3.score.iloc[-1] == k3.score.iloc[63]              # after the last scored frame (63): held
+    small = score_video(run_dir, clip, max_side=320)
+    assert len(small.table) == 64 and small.table.score.between(0, 1).all()
+    assert next(iter(FrameReader(clip, max_side=320))).shape == (180, 320, 3)
+    with pytest.raises(JsdError, match='every must be an integer >= 1'): score_video(run_dir, clip, every=0)
+    with pytest.raises(JsdError, match="resize must be 'pil' or 'scaler'"): score_video(run_dir, clip, resize='cv2')
+
+
+def test_onnx_export_cached_in_the_run_folder(run_dir, tmp_path, monkeypatch):
+    import shutil
+    d = tmp_path/'run'; shutil.copytree(run_dir, d, ignore=shutil.ignore_patterns('model.onnx'))
+    a, b = get_scorer(d), get_scorer(d)
+    assert a.name.startswith(f"onnxruntime (exported to {d/'model.onnx'}") and b.name.startswith('onnxruntime (cached')
+    assert read_onnx_metadata(d/'model.onnx')['raw']['jsdlib.weights_sha256'] == weights_sha256(load_run(d))
+    x = np.random.default_rng(0).standard_normal((2, 3, SIZE, SIZE)).astype(np.float32)
+    torch.manual_seed(5); save_student(build_student().eval(), d/'model.safetensors')      # retrained: the cache is stale
+    c = get_scorer(d)
+    assert c.name.startswith('onnxruntime (exported to')
+    with torch.no_grad(): np.testing.assert_allclose(c(x), torch.sigmoid(load_run(d).model(torch.from_numpy(x))).numpy(), atol=1e-5)
+    write_json({"threshold": 0.25}, d/'metrics.json')                                   # a new threshold is read from the folder
+    assert get_scorer(d).threshold == 0.25
+    assert get_scorer(d, 'torch').name == 'torch eager + inference_mode'
+    ro = tmp_path/'ro'; shutil.copytree(run_dir, ro, ignore=shutil.ignore_patterns('model.onnx'))
+    monkeypatch.setattr('jsdlib.engines.os.access', lambda *a, **k: False)          # a folder we may not write (also as root)
+    t = get_scorer(ro)
+    assert t.name.startswith('onnxruntime (temporary export') and not (ro/'model.onnx').exists()
+    np.testing.assert_allclose(t(x), get_scorer(run_dir, 'torch')(x), atol=1e-5)
+
+
+def test_cli_score_progress_bar_shows_frames_per_second(run_dir, tmp_path):
+    "`jsd score` on a long generated clip: the bar (stderr) counts frames and shows frames/s; stdout names the engine."
+    from jsdlib.video import write_video
+    clip = write_video(synthetic_stream(900, 160, 96, seed=1), tmp_path/'long.mp4', fps=25)
+    p = run_jsd('score', '--checkpoint', run_dir, '--video', clip, '--out', tmp_path/'s.csv', '--threads', 1, '--every', 2)
+    assert 'scoring 1 frame in 2' in p.stderr and 'frames/s' in p.stderr and '450/450' in p.stderr, p.stderr[-500:]
+    assert p.stdout.startswith('engine: onnxruntime') and '900 frames scored' in p.stdout
+    assert len(pd.read_csv(tmp_path/'s.csv')) == 900
