@@ -331,7 +331,8 @@ def plot_stages(res:dict, ax=None):
     order = {'decode': 0, 'preprocess': 1, 'model': 2, 'end to end': 3}
     st = pd.DataFrame(res['stages']); best = st.loc[st.groupby(['stage', 'path']).fps.idxmax()]
     best = best.assign(o=best.stage.map(order)).sort_values(['o', 'fps'], ascending=[True, False])
-    labels = [f"{r.stage}: {r.path} ({r.threads} thread{'s' if r.threads > 1 else ''})" for r in best.itertuples()] + ['reference path, end to end']
+    th = lambda r: f"{r.threads} {'model ' if r.stage == 'end to end' else ''}thread{'s' if r.threads > 1 else ''}"
+    labels = [f'{r.stage}: {r.path} ({th(r)})' for r in best.itertuples()] + ['reference path, end to end']
     vals, colors = best.fps.tolist() + [res['goals']['reference_e2e_fps']], [f'C{order[s]}' for s in best.stage] + ['0.55']
     if ax is None: _, ax = plt.subplots(figsize=(9, 0.3 * len(vals) + 1.2))
     ax.barh(range(len(vals)), vals, color=colors); ax.set_yticks(range(len(vals)), labels, fontsize=8); ax.invert_yaxis()
