@@ -4,7 +4,7 @@
 
 # %% ../nbs/08b_app.ipynb #545eb04d
 from __future__ import annotations
-import io, os, tempfile
+import io, os, shutil, atexit, tempfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -91,8 +91,12 @@ def make_app(checkpoint, examples:dict|None=None, sigma:float=2., max_frames:int
     except ImportError: raise JsdError("the app needs Gradio: pip install gradio") from None
     scorer = get_scorer(checkpoint)                                 # load once, reuse for every request
     examples = examples if examples is not None else example_clips()
+    root = Path(tempfile.mkdtemp(prefix='jsd-app-')); atexit.register(shutil.rmtree, root, True)   # removed when the app stops
+    served = []
     def fn(video, example, sigma_):
-        try: return app_predict(scorer, video, example or None, examples, float(sigma_), max_frames=max_frames)
+        served.append(root/f'{len(served):06d}')
+        for old in served[:-20]: shutil.rmtree(old, ignore_errors=True)      # keep the last 20 requests' files (still being shown)
+        try: return app_predict(scorer, video, example or None, examples, float(sigma_), max_frames=max_frames, out_dir=served[-1])
         except JsdError as e: raise gr.Error(str(e))
     with gr.Blocks(title='jsdlib anomaly scoring', analytics_enabled=False) as demo:
         gr.Markdown(f"## Video anomaly scoring\nStudent `{checkpoint}` (threshold {scorer.threshold:.3f}, input {scorer.size}px). "

@@ -203,7 +203,7 @@ def quantize_onnx(fp32:str|Path, out_dir:str|Path, calib:np.ndarray|None=None, m
     mp = onnx.load(str(out)); src = onnx.load(str(fp32), load_external_data=False)
     del mp.metadata_props[:]; mp.metadata_props.extend(src.metadata_props)
     e = mp.metadata_props.add(); e.key, e.value = 'jsdlib.quantization', mode
-    onnx.save(mp, str(out))
+    onnx.save(mp, str(out)); pre.unlink(missing_ok=True)
     return out
 
 # %% ../nbs/07b_engines.ipynb #f846cb1c
@@ -220,8 +220,10 @@ def get_scorer(checkpoint,                # run folder, `Run`, exported `.onnx` 
                spin:bool=True):           # let ONNX Runtime's threads spin between runs (off when other threads need the cores)
     "A scorer with `.size/.mean/.std/.threshold/.name` (the name says which engine, and for ONNX where the model file came from)."
     if callable(checkpoint) and hasattr(checkpoint, 'threshold'): return checkpoint
-    if isinstance(checkpoint, (str, Path)) and Path(checkpoint).suffix == '.onnx': return OnnxScorer(checkpoint, threads, spin=spin)
     if engine not in ENGINES: raise JsdError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if isinstance(checkpoint, (str, Path)) and Path(checkpoint).suffix == '.onnx':
+        if engine not in ('auto', 'onnx'): raise JsdError(f"{checkpoint}: an .onnx file is scored with ONNX Runtime; engine {engine!r} needs a run folder")
+        return OnnxScorer(checkpoint, threads, spin=spin, name=f'onnxruntime ({checkpoint})')
     run = load_run(checkpoint)
     if engine == 'torch' or engine == 'torch_cl': return _RunScorer(run, channels_last=engine == 'torch_cl')
     try: path, how = onnx_for_run(run)
@@ -241,17 +243,17 @@ def weights_sha256(run:Run)->str|None:
     return hashlib.sha256(p.read_bytes()).hexdigest() if p and p.is_file() else None
 
 def onnx_for_run(run, cache:bool=True)->tuple[Path, str]:
-    "An ONNX export of a run's student and how it was got: `model.onnx` in the run folder if it matches the weights and input size, else exported there (or to a temporary file when the folder is read-only)."
+    "An ONNX export of a run's student and how it was got: `model.onnx` in the run folder if its metadata matches the run (weights, size, threshold, normalisation), else exported there, or to a temporary folder (the caller removes it) when the run folder is read-only."
     run = load_run(run); sha = weights_sha256(run)
     if cache and sha:
         p = run.path/'model.onnx'
         if p.is_file():
             with contextlib.suppress(JsdError):
-                md = read_onnx_metadata(p)['raw']
-                if md.get('jsdlib.weights_sha256') == sha and md.get('jsdlib.input_size') == str(run.size): return p, f'cached {p}'
+                if read_onnx_metadata(p)['raw'] == onnx_metadata(run, sha): return p, f'cached {p}'
         if os.access(run.path, os.W_OK): return export_onnx(run, p, weights_sha256=sha), f'exported to {p}'
     d = Path(tempfile.mkdtemp(prefix='jsd-onnx-'))
-    return export_onnx(run, d/'student.onnx', weights_sha256=sha), 'temporary export'
+    try: return export_onnx(run, d/'student.onnx', weights_sha256=sha), 'temporary export'
+    except BaseException: shutil.rmtree(d, ignore_errors=True); raise
 
 # %% ../nbs/07b_engines.ipynb #5689e8d4
 def _cmd_export(a):

@@ -61,7 +61,7 @@ def fit_size(width:int, height:int, max_side:int|None)->tuple[int, int]:
     "(width, height) scaled down, aspect kept, so that the longer side is at most `max_side` (None: unchanged)."
     if not max_side or max(width, height) <= max_side: return width, height
     k = max_side / max(width, height)
-    return max(2, round(width * k / 2) * 2), max(2, round(height * k / 2) * 2)   # even sizes, as video formats like
+    return max(2, round(width * k) // 2 * 2), max(2, round(height * k) // 2 * 2)   # even sizes (as video formats like), never above max_side
 
 class FrameReader:
     "The frames of a video file, a frame folder or an iterable of arrays / PIL images, as RGB uint8 (H, W, 3), decoded as they are iterated."
@@ -72,7 +72,9 @@ class FrameReader:
                  scaler_size:int|None=None,  # videos only: convert straight to scaler_size x scaler_size in FFmpeg's scaler
                  threads:int=0,              # decoder threads (0: FFmpeg decides; frame + slice threading)
                  defer:bool=False):          # videos only: yield the decoded frames as they are; `convert` them later (in another thread)
-        if not isinstance(every, int) or every < 1: raise JsdError(f"every must be an integer >= 1, got {every!r}")
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1: raise JsdError(f"every must be an integer >= 1, got {every!r}")
+        if max_frames is not None and max_frames < 1: raise JsdError(f"max_frames must be at least 1 (or None: all), got {max_frames}")
+        every = int(every)
         if max_side is not None and max_side < 16: raise JsdError(f"max_side must be at least 16 pixels, got {max_side}")
         self.src, self.max_frames, self.every, self.max_side, self.scaler_size, self.threads, self.defer = src, max_frames, every, max_side, scaler_size, threads, defer
         self.kind = _check_source(src)       # a missing file fails here, before any thread starts

@@ -338,6 +338,31 @@ def test_cli_score_progress_bar_shows_frames_per_second(run_dir, tmp_path):
     from jsdlib.video import write_video
     clip = write_video(synthetic_stream(900, 160, 96, seed=1), tmp_path/'long.mp4', fps=25)
     p = run_jsd('score', '--checkpoint', run_dir, '--video', clip, '--out', tmp_path/'s.csv', '--threads', 1, '--every', 2)
-    assert 'scoring 1 frame in 2' in p.stderr and 'frames/s' in p.stderr and '450/450' in p.stderr, p.stderr[-500:]
+    assert 'scoring 1 frame in 2' in p.stderr and 'frames/s' in p.stderr and '900/900' in p.stderr, p.stderr[-500:]     # the bar counts video frames
     assert p.stdout.startswith('engine: onnxruntime') and '900 frames scored' in p.stdout
     assert len(pd.read_csv(tmp_path/'s.csv')) == 900
+
+
+def test_pipeline_threads_stop_when_the_model_fails(clip):
+    "An error in the model stage stops the decode and preprocess threads at once (not when the exception is garbage-collected)."
+    import threading, time
+    def broken(x): raise RuntimeError('model broke')
+    kept = []
+    try: score_stream(broken, FrameReader(clip['video']), 32, batch_size=4)
+    except RuntimeError as e: kept.append(e)                              # keep the exception alive, as a notebook does
+    assert str(kept[0]) == 'model broke'
+    for _ in range(50):
+        if not any(t.name == 'jsd-prefetch' and t.is_alive() for t in threading.enumerate()): break
+        time.sleep(0.1)
+    assert not any(t.name == 'jsd-prefetch' and t.is_alive() for t in threading.enumerate())
+
+
+def test_onnx_cache_follows_threshold_and_onnx_file_engine(run_dir, tmp_path):
+    import shutil
+    d = tmp_path/'run'; shutil.copytree(run_dir, d, ignore=shutil.ignore_patterns('model.onnx'))
+    get_scorer(d); write_json({"threshold": 0.3}, d/'metrics.json')
+    assert get_scorer(d).name.startswith('onnxruntime (exported to')       # the file's metadata would be stale: exported again
+    assert read_onnx_metadata(d/'model.onnx')['threshold'] == 0.3 and get_scorer(d/'model.onnx').threshold == 0.3
+    assert str(d/'model.onnx') in get_scorer(d/'model.onnx').name
+    with pytest.raises(JsdError, match='an .onnx file is scored with ONNX Runtime'): get_scorer(d/'model.onnx', 'torch')
+    with pytest.raises(JsdError, match='max_frames must be at least 1'): score_video(d, synthetic_stream(3), max_frames=0)
