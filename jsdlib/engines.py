@@ -225,7 +225,7 @@ def get_scorer(checkpoint,                # run folder, `Run`, exported `.onnx` 
         if engine not in ('auto', 'onnx'): raise JsdError(f"{checkpoint}: an .onnx file is scored with ONNX Runtime; engine {engine!r} needs a run folder")
         return OnnxScorer(checkpoint, threads, spin=spin, name=f'onnxruntime ({checkpoint})')
     run = load_run(checkpoint)
-    if engine == 'torch' or engine == 'torch_cl': return _RunScorer(run, channels_last=engine == 'torch_cl')
+    if engine in ('torch', 'torch_cl'): return _RunScorer(run, channels_last=engine == 'torch_cl')
     try: path, how = onnx_for_run(run)
     except Exception as e:
         if engine == 'onnx': raise

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from .core import JsdError, write_json, cpu_count
 from .student import reference_student, count_flops
-from .video import FrameReader, iter_frames, bench_clip, _open_video
+from .video import FrameReader, iter_frames, bench_clip, to_rgb, _open_video
 from .engines import IMAGENET_MEAN, IMAGENET_STD, Run, load_run, make_demo_run, TorchScorer, OnnxScorer, export_onnx, quantize_onnx
 from .inference import resize_frame, normalize_batch, preprocess, score_stream
 
@@ -156,8 +156,7 @@ def decode_pass(video, n:int, threads:int=0, rgb:bool=False)->int:
 
 def prep_pass(frames:list, size:int, mean, std, batch_size:int=32, resize:str='pil')->list:
     "Preprocess decoded frames into model batches: 'pil' (full-size RGB, PIL resize, as in training) or 'scaler' (FFmpeg converts and resizes in one step)."
-    conv = ((lambda f: resize_frame(f.to_ndarray(format='rgb24'), size)) if resize == 'pil' else
-            (lambda f: f.reformat(size, size, 'rgb24', interpolation='BILINEAR').to_ndarray()))
+    conv = (lambda f: resize_frame(to_rgb(f), size)) if resize == 'pil' else (lambda f: to_rgb(f, size))
     return [normalize_batch(np.stack([conv(f) for f in frames[i:i + batch_size]]), mean, std) for i in range(0, len(frames), batch_size)]
 
 # %% ../nbs/08a_speed.ipynb #d9b3b079

@@ -12,8 +12,8 @@ from fastcore.basics import patch
 from .core import JsdError, atomic_path
 
 # %% auto #0
-__all__ = ['VIDEO_EXT', 'IMAGE_EXT', 'list_frames', 'video_info', 'fit_size', 'FrameReader', 'iter_frames', 'write_video',
-           'synthetic_stream', 'bench_clip', 'thumbnails']
+__all__ = ['VIDEO_EXT', 'IMAGE_EXT', 'list_frames', 'video_info', 'fit_size', 'FrameReader', 'to_rgb', 'iter_frames',
+           'write_video', 'synthetic_stream', 'bench_clip', 'thumbnails']
 
 # %% ../nbs/07a_video.ipynb #b90c1e58
 VIDEO_EXT = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.ts')
@@ -108,14 +108,17 @@ def _iterable(self:FrameReader):
         if self.max_side and max(a.shape[:2]) > self.max_side: a = np.asarray(self._shrink(Image.fromarray(a)))
         yield a
 
-@patch
-def convert(self:FrameReader, fr)->np.ndarray:
-    "A decoded frame (YUV) -> RGB in FFmpeg's scaler: straight to the model size, or shrunk to max_side, or as it is; an array is returned as it is."
-    if isinstance(fr, np.ndarray): return fr
-    if self.scaler_size: return fr.reformat(self.scaler_size, self.scaler_size, 'rgb24', interpolation='BILINEAR').to_ndarray()
-    w, h = fit_size(fr.width, fr.height, self.max_side)
+def to_rgb(fr, scaler_size:int|None=None, max_side:int|None=None)->np.ndarray:
+    "A decoded PyAV frame (YUV) -> RGB uint8 in FFmpeg's scaler: straight to `scaler_size` square, or shrunk to `max_side`, or at its size."
+    if scaler_size: return fr.reformat(scaler_size, scaler_size, 'rgb24', interpolation='BILINEAR').to_ndarray()
+    w, h = fit_size(fr.width, fr.height, max_side)
     if (w, h) != (fr.width, fr.height): return fr.reformat(w, h, 'rgb24', interpolation='BILINEAR').to_ndarray()
     return fr.to_ndarray(format='rgb24')
+
+@patch
+def convert(self:FrameReader, fr)->np.ndarray:
+    "A decoded frame -> RGB with the reader's options (`to_rgb`); an array is returned as it is."
+    return fr if isinstance(fr, np.ndarray) else to_rgb(fr, self.scaler_size, self.max_side)
 
 @patch
 def _video(self:FrameReader):
