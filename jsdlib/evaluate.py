@@ -8,12 +8,14 @@ import io, json, math, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['SCORE_COLUMNS', 'METRICS', 'THRESHOLD_METHODS', 'TABLE_COLUMNS', 'check_scores', 'check_score_frame', 'read_scores',
-           'synth_scores', 'confusion_counts', 'auc_ap', 'frame_metrics', 'smooth_scores', 'video_classes',
-           'per_video_metrics', 'evaluate_scores', 'choose_threshold', 'bootstrap_multi', 'bootstrap_runs',
-           'seed_paired_difference', 'detection_delay', 'make_fake_run', 'read_run', 'read_run_scores', 'evaluate_runs',
-           'results_table', 'results_markdown', 'plot_curves', 'plot_timeline', 'plot_timelines', 'save_figure',
-           'write_evaluation', 'add_cli', 'ThresholdExplorer', 'threshold_explorer']
+__all__ = ['SCORE_COLUMNS', 'METRICS', 'THRESHOLD_METHODS', 'POST_RECIPES', 'FD_RECIPES', 'TABLE_COLUMNS', 'check_scores',
+           'check_score_frame', 'read_scores', 'synth_scores', 'confusion_counts', 'auc_ap', 'frame_metrics',
+           'smooth_scores', 'video_classes', 'per_video_metrics', 'evaluate_scores', 'choose_threshold',
+           'bootstrap_multi', 'bootstrap_runs', 'seed_paired_difference', 'detection_delay', 'grey_frames',
+           'frame_difference', 'minmax_scores', 'post_process', 'frame_difference_results', 'frame_difference_table',
+           'frame_difference_markdown', 'baseline_verdict', 'ped2_results_markdown', 'make_fake_run', 'read_run',
+           'read_run_scores', 'evaluate_runs', 'results_table', 'results_markdown', 'plot_curves', 'plot_timeline',
+           'plot_timelines', 'save_figure', 'write_evaluation', 'add_cli', 'ThresholdExplorer', 'threshold_explorer']
 
 # %% ../nbs/06_evaluate.ipynb #eedb6c4c
 import numpy as np
@@ -143,14 +145,21 @@ def frame_metrics(y_true, scores, threshold:float=0.5, with_reasons:bool=False, 
     return (out, why | rwhy) if with_reasons else out
 
 # %% ../nbs/06_evaluate.ipynb #07143e3a
-def smooth_scores(df:pd.DataFrame, sigma:float=0.)->pd.DataFrame:
+def _causal_gaussian(s:np.ndarray, sigma:float)->np.ndarray:
+    "One-sided Gaussian: frames t, t-1, ... t-4 sigma, weights exp(-j^2/2s^2); before 0: frame 0."
+    r = int(4 * sigma + 0.5); w = np.exp(-0.5 * (np.arange(r + 1) / sigma) ** 2)
+    return np.convolve(np.r_[np.full(r, s[0]), s], w / w.sum(), mode='valid')
+
+def smooth_scores(df:pd.DataFrame, sigma:float=0., causal:bool=False)->pd.DataFrame:
     "A copy of a scores table whose `score` is Gaussian-smoothed over `frame` within each video (sigma in frames, 0 = none)."
     df = check_score_frame(df)
     if sigma is None or sigma == 0: return df
     if not np.isfinite(sigma) or sigma < 0: raise JsdError(f'smoothing sigma must be >= 0 frames, got {sigma}')
     s = df['score'].to_numpy(float).copy()
     for idx in df.groupby('video', sort=False).indices.values():   # rows of a video, already in frame order
-        s[idx] = gaussian_filter1d(s[idx], sigma, mode='nearest')
+        x = s[idx]
+        s[idx] = (_causal_gaussian(x, sigma) if causal
+                  else gaussian_filter1d(x, sigma, mode='nearest'))
     df['score'] = s
     return df
 
@@ -358,6 +367,172 @@ def detection_delay(df:pd.DataFrame, threshold:float, fps:float=10.0)->dict:
                 undefined=({} if len(det) else {'mean_delay_frames': 'no anomalous video detected'}) |
                           ({} if minutes else {'false_alarms_per_min': 'no normal frame'}),
                 per_video=per.to_dict('records'))
+
+# %% ../nbs/06_evaluate.ipynb #361e2c6d
+def grey_frames(paths:list,                  # image files, in frame order
+                size:tuple|None=None,        # (W, H) to resize to first; None: as stored
+               )->np.ndarray:                # (T, H, W) float32 in [0, 1]
+    "Grey images (the mean of R, G and B) of image files; frames of different sizes are an error."
+    from jsdlib.data import load_image
+    ims = [np.asarray(load_image(p, size), np.float32).mean(2) / 255 for p in paths]
+    bad = next((i for i, a in enumerate(ims) if a.shape != ims[0].shape), None)
+    if bad is not None:
+        (h, w), (h0, w0) = ims[bad].shape, ims[0].shape
+        raise JsdError(f'{paths[bad]}: {w}x{h} px, but {paths[0]} is {w0}x{h0}; '
+                       'give a size to resize the frames to')
+    return np.stack(ims)
+
+def frame_difference(index:pd.DataFrame,     # frame index (video, frame, path, label) of a reader
+                     k:int=1,                # gap in frames: grey(t) - grey(t - k)
+                     size:tuple|None=None,   # (W, H) to resize frames to first; None: as stored
+                     progress:bool=False,    # a progress bar over videos
+                    )->pd.DataFrame:         # scores table (`SCORE_COLUMNS`), not post-processed
+    "Per frame, the pixels' mean |grey(t) - grey(t-k)|; a video's first k frames get frame k's."
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise JsdError(f'frame_difference: k must be an integer >= 1, got {k!r}')
+    miss = [c for c in ('video', 'frame', 'path', 'label') if c not in index.columns]
+    if miss: raise JsdError(f'frame_difference: the index has no column(s) {miss}; '
+                            'give a frame index (jsdlib.data readers, or `jsd data index`)')
+    if index.empty: raise JsdError('frame_difference: the index has no frames')
+    out = []
+    for v, g in tqdm(index.sort_values(['video', 'frame']).groupby('video', sort=True),
+                     desc=f'frame difference k={k}', disable=not progress, leave=False):
+        if len(g) <= k:
+            raise JsdError(f'frame_difference: video {v!r} has {len(g)} frame(s), k={k} needs more')
+        x = grey_frames(g['path'].tolist(), size)
+        d = np.abs(x[k:] - x[:-k]).mean((1, 2))
+        cls = g['anomaly_class'] if 'anomaly_class' in g else ''
+        out.append(pd.DataFrame(dict(video=str(v), frame=g['frame'].to_numpy(),
+                                     label=g['label'].to_numpy(), anomaly_class=cls,
+                                     score=np.r_[np.full(k, d[0]), d])))
+    return check_score_frame(pd.concat(out, ignore_index=True), 'frame difference')
+
+# %% ../nbs/06_evaluate.ipynb #6c4db870
+POST_RECIPES = {   # name: min-max ('video', 'running', None), Gaussian sigma, one-sided?, what
+    'raw': dict(minmax=None, sigma=0., causal=False, note='none'),
+    'offline': dict(minmax='video', sigma=11., causal=False,
+                    note="per-video min-max + Gaussian sigma 11 (AED-MAE's); offline"),
+    'causal': dict(minmax='running', sigma=11., causal=True,
+                   note='running min-max (frames 0..t) + one-sided Gaussian sigma 11; online'),
+    'fast-aed': dict(minmax=None, sigma=21., causal=False,
+                     note="Gaussian sigma 21, no normalisation (Fast-AED's); offline"),
+}
+
+def minmax_scores(df:pd.DataFrame,           # scores table
+                  running:bool=False,        # by the min and max of frames 0..t, not of the video
+                 )->pd.DataFrame:            # a copy, scores in [0, 1]
+    "Per video, scores scaled to [0, 1] by their min and max; a flat stretch (max = min) gives 0."
+    df = check_score_frame(df); s = df['score'].to_numpy(float).copy()
+    for idx in df.groupby('video', sort=False).indices.values():
+        x = s[idx]
+        lo, hi = ((np.minimum.accumulate(x), np.maximum.accumulate(x)) if running
+                  else (x.min(), x.max()))
+        r = np.broadcast_to(hi - lo, x.shape)
+        s[idx] = np.where(r > 0, (x - lo) / np.where(r > 0, r, 1.), 0.)
+    return df.assign(score=s)
+
+def post_process(df:pd.DataFrame,            # scores table
+                 recipe:str|dict='raw',      # a name of `POST_RECIPES`, or a dict like its values
+                )->pd.DataFrame:             # a copy, post-processed
+    "A scores table after a declared post-processing: min-max (per video or running), smoothing."
+    if isinstance(recipe, str):
+        if recipe not in POST_RECIPES:
+            raise JsdError(f'post-processing {recipe!r} unknown; use one of {list(POST_RECIPES)}')
+        recipe = POST_RECIPES[recipe]
+    if recipe.get('minmax') not in (None, 'video', 'running'):
+        raise JsdError(f"minmax must be None, 'video' or 'running', got {recipe.get('minmax')!r}")
+    if recipe.get('minmax'): df = minmax_scores(df, running=recipe['minmax'] == 'running')
+    return smooth_scores(df, recipe.get('sigma', 0.), causal=recipe.get('causal', False))
+
+# %% ../nbs/06_evaluate.ipynb #b89400dd
+def frame_difference_results(path:str|Path|None=None)->dict|None:
+    "The committed Ped2 frame-difference baseline (nbs/results/frame_difference_ped2.json) or None."
+    import jsdlib
+    p = Path(path) if path else (Path(jsdlib.__file__).resolve().parent.parent/'nbs'/'results'/
+                                  'frame_difference_ped2.json')
+    return json.loads(p.read_text()) if p.exists() else None
+
+def _fd_iv(d:dict)->str: return f"{d['value']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
+
+FD_RECIPES = ('offline', 'causal', 'raw', 'fast-aed')   # the post-processings a report shows
+
+def frame_difference_table(split:str='official',   # 'official' (12 test clips), 'supervised' (5)
+                           recipes:tuple=FD_RECIPES, # post-processings shown
+                           ks:tuple=(1, 3),          # frame gaps shown
+                           res:dict|None=None,       # the results; None: the committed file
+                          )->pd.DataFrame:           # a row per (k, recipe): micro, macro [95%]
+    "The no-model baseline's Ped2 test AUC, read from the committed results; empty if absent."
+    res = res or frame_difference_results()
+    cols = ['micro AUC [95%]', 'macro AUC [95%]']
+    if res is None: return pd.DataFrame(columns=cols)
+    v = res['splits'][split]['variants']
+    rows = {f'no model: frame difference k={k}, {POST_RECIPES[r]["note"]}':
+            dict(zip(cols, (_fd_iv(v[f'k{k}/{r}'][m]) for m in ('micro', 'macro'))))
+            for k in ks for r in recipes}
+    return pd.DataFrame(rows).T.rename_axis('detector')
+
+def frame_difference_markdown(split:str='official', recipes:tuple=FD_RECIPES, ks:tuple=(1,),
+                              res:dict|None=None)->list:
+    "Markdown lines: a table `| no-model baseline | micro [95%] | macro [95%] |` of the baseline."
+    t = frame_difference_table(split, recipes, ks, res)
+    if t.empty: return ['(no-model baseline: nbs/results/frame_difference_ped2.json not found)']
+    head = '| no-model baseline (chapter 06) | micro AUC [95%] | macro AUC [95%] |'
+    return [head, '|---|---|---|'] + [f'| {i} | {a} | {b} |' for i, (a, b) in t.iterrows()]
+
+def baseline_verdict(name:str,                # the method, as the table names it
+                     micro:float,             # its micro test AUC
+                     macro:float|None=None,   # its macro test AUC, if measured
+                     recipe:str='offline',    # the baseline's post-processing: the method's own
+                     split:str='official', k:int=1, res:dict|None=None)->str:
+    "One sentence: is `name` above or below the no-model baseline (frame difference, same recipe)?"
+    res = res or frame_difference_results()
+    if res is None: return ''
+    b = res['splits'][split]['variants'][f'k{k}/{recipe}']
+    ours_ = (('micro', micro), ('macro', macro))
+    below = [m for m, x in ours_ if x is not None and x < b[m]['value']]
+    both = macro is not None
+    ref = (f"frame difference k={k}, {recipe} post-processing: micro {b['micro']['value']:.3f}"
+           + (f", macro {b['macro']['value']:.3f}" if both else ''))
+    ours = f"{micro:.3f}" + (f" and {macro:.3f}" if both else '')
+    if not below: return f"{name} is above the no-model baseline ({ref}) with {ours}."
+    what = ' and '.join(below) + ' AUC' + ('' if len(below) == 2 or not both else ' only')
+    return f"**{name} is below the no-model baseline** ({ref}) in {what} ({ours})."
+
+# %% ../nbs/06_evaluate.ipynb #2f14cd06
+def _ivs(d:dict)->str:
+    lo, hi = d.get('lo', d.get('low')), d.get('hi', d.get('high'))
+    return f"{d['value']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+def ped2_results_markdown(res_dir:str|Path|None=None)->str:
+    "The course's Ped2 test AUCs beside the no-model baseline, from the committed results."
+    import jsdlib
+    d = Path(res_dir) if res_dir else Path(jsdlib.__file__).resolve().parent.parent/'nbs'/'results'
+    fd = frame_difference_results(d/'frame_difference_ped2.json')
+    if fd is None: return '(nbs/results/frame_difference_ped2.json not found)'
+    v, rows = fd['splits']['official']['variants'], []
+    for r in ('offline', 'causal', 'raw', 'fast-aed'):
+        rows.append(('no model: frame difference k=1 (chapter 06)', POST_RECIPES[r]['note'],
+                     _ivs(v[f'k1/{r}']['micro']), _ivs(v[f'k1/{r}']['macro'])))
+    get = lambda f: json.loads((d/f).read_text()) if (d/f).exists() else None
+    if (a := get('aed_mae_ped2.json')):
+        for k, note in (('paper', "the paper's: per-video min-max + Gaussian sigma 11; offline"),
+                        ('raw', 'none')):
+            t = a['test'][k]
+            rows.append(('AED-MAE (chapter 11)', note, _ivs(t['micro']), _ivs(t['macro'])))
+    if (f := get('fast_aed_ped2.json')):
+        s = f['intervals']['student']
+        rows.append(('Fast-AED student (chapter 12), one seed',
+                     "the paper's: Gaussian sigma 21; offline", _ivs(s['micro']), _ivs(s['macro'])))
+    if (k := get('dakd_ped2.json')):
+        c = next(c for c in k['summary']['comparisons'] if c['question'].startswith('distillation'))
+        rows.append(('DAKD Lite0 student (chapter 13), weak labels, mean of 3 seeds, out-of-fold',
+                     'none', _ivs(c['roc_auc']['other']), '-'))
+    L = ['| UCSD Ped2 test, 12 clips | post-processing | micro AUC [95%] | macro AUC [95%] |',
+         '|---|---|---|---|'] + [f'| {a} | {b} | {c} | {e} |' for a, b, c, e in rows]
+    n, nb = fd['splits']['official']['n_frames'], fd['n_boot']
+    return '\n'.join(L + ['', f'Micro AUC pools the {n:,} test frames; macro AUC is the mean over the test',
+                          f'clips holding both classes; 95% intervals from {nb:,} resamples of the test clips.',
+                          'Read from `nbs/results/`.'])
 
 # %% ../nbs/06_evaluate.ipynb #df24f01d
 def make_fake_run(run_dir, method:str='baseline', n_videos:int=16, n_frames:int=60, seed:int=0, score_seed:int=0,

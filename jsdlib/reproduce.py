@@ -9,8 +9,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['SCALES', 'DATASETS', 'SUMMARY_METRICS', 'METHODS', 'run_config', 'notebooks_dir', 'plan_steps', 'step_key',
-           'run_step', 'versions', 'hardware', 'seed_summary', 'seeds_markdown', 'transfer_markdown', 'write_report',
-           'reproduce', 'method_step', 'method_params', 'method_report', 'add_cli']
+           'run_step', 'versions', 'hardware', 'seed_summary', 'seeds_markdown', 'transfer_markdown',
+           'ped2_baseline_markdown', 'write_report', 'reproduce', 'method_step', 'method_params', 'method_report',
+           'add_cli']
 
 # %% ../nbs/09_reproduce.ipynb #56ca3d39
 import pandas as pd
@@ -233,6 +234,27 @@ def transfer_markdown(rows:list[dict])->list[str]:
             '`student_probe_auc`: test AUC of a linear probe on the student backbone features. `head_auc`: the student head itself. '
             'Means over seeds; per run in `evaluation/transfer.json`.']
 
+def ped2_baseline_markdown(comp:dict,        # `seeds_comparison` of a Ped2 reproduction
+                           summary:list,      # its data summary (rows with split, clips)
+                          )->list[str]:
+    "Report lines: which models are below the no-model baseline on the supervised split's test clips."
+    from jsdlib.evaluate import frame_difference_results, frame_difference_markdown, baseline_verdict
+    fd = frame_difference_results()
+    if fd is None: return []
+    sp = fd['splits']['supervised']
+    n_test = {r.get('split'): r.get('clips') for r in summary}.get('test')
+    if n_test != len(sp['videos']): return []     # another split: the committed baseline does not apply
+    c0 = next(iter(comp['methods'].values()))
+    models = {'baseline': c0['base']['value'], **{n: c['other']['value'] for n, c in comp['methods'].items()}}
+    if 'reference' in c0: models['teacher probe'] = c0['reference']['value']
+    L = ['## The no-model baseline on the same test clips', '']
+    L += [baseline_verdict(f'`{n}` (mean test AUC over seeds)', v, None, 'raw', 'supervised') for n, v in models.items()]
+    L += ['', *frame_difference_markdown('supervised', ('raw', 'causal', 'offline', 'fast-aed')), '',
+          f"A frame difference (chapter 06) on the {len(sp['videos'])} test clips of the supervised split "
+          f"({', '.join(sp['videos'])}; {sp['n_frames']} frames). The students' scores are not smoothed, so the "
+          f"like-for-like row is `raw`; macro AUC is over the {len(sp['macro_videos'])} clips holding both classes.", '']
+    return L
+
 def write_report(results:dict, run_dir)->Path:
     "`report.md`: setting, teacher probe, the comparison over seeds, transfer, per-seed tables with intervals, step times, figures."
     from jsdlib.evaluate import results_markdown
@@ -257,6 +279,7 @@ def write_report(results:dict, run_dir)->Path:
               "`jsd` is the paper's method; any other name is an extension of it (training chapter, `VARIANTS`: "
               + '; '.join(f"`{m}`: {VARIANTS[m][2]}" for m in p.get('methods', [])[2:] if m in VARIANTS) + ').', '',
               *seeds_markdown(results['seeds_comparison']), '']
+        if c['dataset'] == 'ped2': L += ped2_baseline_markdown(results['seeds_comparison'], results['data']['summary'])
     if results.get('transfer'):
         L += ["## Did the teacher's knowledge arrive? (transfer measures)", '', *transfer_markdown(results['transfer']), '']
     for s, res in results['evaluation'].items():

@@ -290,10 +290,10 @@ def render_notebook(nb, page:str, out:Path, api:dict, executed:bool)->str:
         if 'hide' in d or 'default_exp' in d: continue
         src = strip_directives(c.source)
         if not src: continue
-        code = fence(src, 'python')
+        code = '' if d.get('echo:', [''])[:1] == ['false'] else fence(src, 'python')   # echo: false shows the output only
         if 'code-fold:' in d and d['code-fold:'][:1] == ['true']:
             code = f'<details class="jsd-fold" markdown="1">\n<summary>Code</summary>\n\n{code}\n\n</details>'
-        blocks.append(code)
+        if code: blocks.append(code)
         if str(i) in skipped: blocks.append(f'<p class="jsd-skipped">This cell is not run when the site is built: {html.escape(skipped[str(i)]).replace("`", "")}.</p>')
         if 'hide_output' not in d and 'output: false' not in c.source:
             blocks += [x for x in map(r.output, c.get('outputs', [])) if x]

@@ -647,7 +647,8 @@ def jsd_ped2_reference(path:str|Path|None=None)->dict|None:
     return {k: dict(value=v['value'], lo=v['low'], hi=v['high']) for k, v in ref.items()}
 
 def aed_markdown(ev:dict, dataset:str, on_jsd_clips:dict|None=None, jsd:dict|None=None)->list:
-    "Report lines: AED-MAE's micro/macro AUC (post-processed and raw) beside the paper's, and beside JSD when given."
+    "Report lines: AED-MAE's micro/macro AUC (post-processed and raw) beside the paper's and, on Ped2, the no-model baseline; beside JSD when given."
+    from jsdlib.evaluate import frame_difference_results, frame_difference_table, baseline_verdict
     paper = dataset == 'ped2'
     L = ['| score | val AUC | micro test AUC [95%] | macro test AUC [95%] |', '|---|---|---|---|']
     names = [k for k in POST if k in ev] + ['raw']
@@ -655,6 +656,9 @@ def aed_markdown(ev:dict, dataset:str, on_jsd_clips:dict|None=None, jsd:dict|Non
         va = ev.get('val_auc', {}).get(k); tag = ' **(chosen on val)**' if k == ev.get('chosen') else ''
         L.append(f"| AED-MAE, {k}{' post-processing' if k != 'raw' else ''}{tag} | {'-' if va is None else f'{va:.3f}'} | {_iv(ev[k]['micro'])} | {_iv(ev[k]['macro'])} |")
     if paper: L.append(f"| AED-MAE as published (post-processed; macro with sentinel padding; checkpoint chosen on test) | - | {PAPER_PED2['micro']:.3f} | {PAPER_PED2['macro']:.3f} |")
+    if paper and frame_difference_results() is not None:   # the no-model baseline of chapter 06, from its committed results
+        L += [f"| {i} | - | {a} | {b} |" for i, (a, b) in frame_difference_table(recipes=('offline', 'causal', 'raw')).iterrows()]
+        if 'paper' in ev: L = [baseline_verdict("AED-MAE with the paper's post-processing", ev['paper']['micro']['value'], ev['paper']['macro']['value']), ''] + L
     L += ['', f"{ev['n_frames']} test frames of {ev['n_videos']} videos; intervals from resampling the videos. Macro AUC: mean of per-video "
           "AUCs over videos holding both classes. The paper's numbers are post-processed (per-video min-max, temporal smoothing)."]
     if on_jsd_clips and jsd:

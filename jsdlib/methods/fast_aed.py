@@ -15,7 +15,8 @@ __all__ = ['PAPER_STUDENT', 'MAP_SIZES', 'N_MAP', 'MAP_TEACHERS', 'MAP_SIZE', 'P
            'teacher_scores', 'fast_index', 'synthetic_clips', 'fast_data', 'pool_to', 'ConvAttention', 'CyTran',
            'scale_input', 'MapDiscriminator', 'student_loss', 'discriminators_loss', 'clip_positions', 'student_scores',
            'fit_student', 'save_student', 'load_student', 'teacher_aucs', 'train_fast_aed', 'export_student', 'add_cli',
-           'fast_report', 'fast_markdown', 'frame_maps', 'plot_frame_maps', 'fast_params', 'fast_reproduce']
+           'fast_report', 'fast_markdown', 'frame_maps', 'plot_frame_maps', 'fast_params', 'fast_baseline',
+           'fast_reproduce']
 
 # %% ../../nbs/12_fast_aed.ipynb #9a778172
 import numpy as np
@@ -715,6 +716,15 @@ def fast_params(dataset:str, scale:str, overrides:dict|None=None)->dict:
     from jsdlib.reproduce import method_params
     return method_params('fast-aed', FAST_SCALES, scale, FAST_PED2 if dataset == 'ped2' else None, overrides)
 
+def fast_baseline(ev:dict, dataset:str)->list:
+    "On Ped2: whether the student is below the no-model baseline, and the baseline's table (chapter 06)."
+    from jsdlib.evaluate import frame_difference_results, frame_difference_markdown, baseline_verdict
+    if dataset != 'ped2' or frame_difference_results() is None: return []
+    iv = ev['student_interval']; mi, ma = iv['micro']['value'], iv['macro']['value']
+    return [baseline_verdict('The student (its own post-processing, Gaussian sigma 21)', mi, ma, 'fast-aed'),
+            baseline_verdict('The student (against AED-MAE\'s offline post-processing)', mi, ma, 'offline'),
+            '', *frame_difference_markdown(recipes=('fast-aed', 'raw', 'causal', 'offline')), '']
+
 def fast_reproduce(dataset:str='synth', out='runs/fast-aed', root=None, scale:str='default', overrides:dict|None=None, device:str='auto',
                    verbose:bool=True, command:str|None=None)->dict:
     "Data, teachers' cache, student, report and figures of Fast-AED into `out`, through the step notebook."
@@ -723,7 +733,8 @@ def fast_reproduce(dataset:str='synth', out='runs/fast-aed', root=None, scale:st
     p = fast_params(dataset, scale, overrides)
     res = method_step('fast-aed', '12_fast_aed.ipynb', ['evaluation/fast_aed.json'], p, dataset, out, root, device, command, verbose)
     body = [f"Student {p['size'][0]}x{p['size'][1]}, {p['epochs']} epochs; teachers fitted on the normal training frames at "
-            f"{p['map_size'][0]}x{p['map_size'][1]}.", '', '## Test AUC', '', *res['evaluation']['markdown'], '',
+            f"{p['map_size'][0]}x{p['map_size'][1]}.", '', '## Test AUC', '', *fast_baseline(res['evaluation'], dataset),
+            *res['evaluation']['markdown'], '',
             '## Figures', '', '![timelines](figures/fast_aed_timelines.png)', '', '![maps](figures/fast_aed_maps.png)', '']
     method_report(res, f'Fast-AED reproduction ({dataset})', body)
     return res
