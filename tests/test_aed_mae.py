@@ -76,7 +76,7 @@ def test_resume_is_bit_identical(tmp_path):
     idx = aed_index('synth', root, seed=0)
     cfg = AedMaeConfig(size=(32, 48), channels=3, dim=32, dec_dim=16, heads=2, dec_heads=2, epochs=2, student_epochs=1,
                        batch_size=8, lr=1e-3, warmup_steps=5, sigma=2.)
-    train = lambda out, c=cfg, **kw: train_aed_mae(c, idx, tmp_path/out, progress=False, eval_test_every=1, **kw)
+    train = lambda out, c=cfg, **kw: train_aed_mae(c, idx, tmp_path/out, progress=False, **kw)
     train('whole')
     def stop(row):
         if row['epoch'] == 1: raise KeyboardInterrupt('stopped after epoch 1')
