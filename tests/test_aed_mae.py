@@ -65,3 +65,31 @@ def test_bad_input(tmp_path):
     with pytest.raises(JsdError, match='one-class'): train_aed_mae(AedMaeConfig(size=(32, 48)), df, tmp_path/'r', progress=False)
     p = run_jsd('aed-mae', 'train', '--dataset', 'ped2', '--root', tmp_path/'nope', '--out', tmp_path/'o', check=False)
     assert p.returncode == 2 and 'nope' in p.stderr and 'not found' in p.stderr, p.stderr
+
+def test_resume_is_bit_identical(tmp_path):
+    "A run stopped after epoch 1 and resumed equals one that never stopped: weights, log (but seconds) and scores."
+    from safetensors.torch import load_file
+    from jsdlib.core import JsdError
+    from jsdlib.data import make_synth
+    from jsdlib.methods.aed_mae import AedMaeConfig, aed_index, train_aed_mae, RESUME_DIR
+    root = make_synth(tmp_path/'synth', n_clips=8, n_frames=24, size=(96, 54), seed=0, progress=False)
+    idx = aed_index('synth', root, seed=0)
+    cfg = AedMaeConfig(size=(32, 48), channels=3, dim=32, dec_dim=16, heads=2, dec_heads=2, epochs=2, student_epochs=1,
+                       batch_size=8, lr=1e-3, warmup_steps=5, sigma=2.)
+    train = lambda out, c=cfg, **kw: train_aed_mae(c, idx, tmp_path/out, progress=False, **kw)
+    train('whole')
+    def stop(row):
+        if row['epoch'] == 1: raise KeyboardInterrupt('stopped after epoch 1')
+    with pytest.raises(KeyboardInterrupt): train('resumed', on_epoch=stop)
+    assert sorted(p.name for p in (tmp_path/'resumed'/RESUME_DIR).iterdir()) == ['epoch_0001.pt', 'epoch_0001.safetensors']
+    with pytest.raises(JsdError, match=r'unfinished run \(epoch 1 saved\)'): train('resumed')
+    other = AedMaeConfig(**{**cfg.__dict__, 'lr': 2e-3, 'batch_size': 4})
+    with pytest.raises(JsdError, match='batch_size: 8 saved, 4 now; lr: 0.001 saved, 0.002 now'): train('resumed', other, resume=True)
+    train('resumed', resume=True)
+    a, b = (load_file(str(tmp_path/r/'model.safetensors')) for r in ('whole', 'resumed'))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    logs = [pd.read_csv(tmp_path/r/'log.csv') for r in ('whole', 'resumed')]
+    assert len(logs[0]) == 3 and logs[0].drop(columns='seconds').equals(logs[1].drop(columns='seconds'))
+    assert pd.read_csv(tmp_path/'whole'/'scores_test.csv').equals(pd.read_csv(tmp_path/'resumed'/'scores_test.csv'))
+    assert not (tmp_path/'resumed'/RESUME_DIR).exists()
+    with pytest.raises(JsdError, match='holds a finished run'): train('resumed', resume=True)

@@ -4,18 +4,18 @@
 
 # %% ../../nbs/11_aed_mae.ipynb #8f94081e
 from __future__ import annotations
-import math, time, json
+import math, time, json, random, shutil, hashlib
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['POST', 'PAPER_PED2', 'JSD_PED2_TEST', 'AED_SCALES', 'AED_PED2', 'AedMaeConfig', 'sincos_2d', 'CvtAttention',
-           'CvtBlock', 'AedMae', 'visible_places', 'test_mask', 'load_frame', 'segments', 'load_clips', 'triplet',
-           'gradient_weights', 'cut_objects', 'make_shape', 'paste', 'make_sample', 'aed_loss', 'plan_events',
-           'render_events', 'ped2_index', 'aed_index', 'score_clip', 'component_scores', 'combine',
-           'location_reference', 'score_split', 'save_model', 'load_model', 'train_aed_mae', 'rescore_run', 'add_cli',
-           'auc_intervals', 'evaluate_aed_run', 'jsd_ped2_reference', 'aed_markdown', 'aed_params', 'aed_reproduce',
-           'unpatchify', 'frame_maps', 'plot_maps']
+__all__ = ['POST', 'RESUME_DIR', 'PAPER_PED2', 'JSD_PED2_TEST', 'AED_SCALES', 'AED_PED2', 'AedMaeConfig', 'sincos_2d',
+           'CvtAttention', 'CvtBlock', 'AedMae', 'visible_places', 'test_mask', 'load_frame', 'segments', 'load_clips',
+           'triplet', 'gradient_weights', 'cut_objects', 'make_shape', 'paste', 'make_sample', 'aed_loss',
+           'plan_events', 'render_events', 'ped2_index', 'aed_index', 'score_clip', 'component_scores', 'combine',
+           'location_reference', 'score_split', 'save_model', 'load_model', 'run_key', 'last_saved', 'save_state',
+           'load_state', 'train_aed_mae', 'rescore_run', 'add_cli', 'auc_intervals', 'evaluate_aed_run',
+           'jsd_ped2_reference', 'aed_markdown', 'aed_params', 'aed_reproduce', 'unpatchify', 'frame_maps', 'plot_maps']
 
 # %% ../../nbs/11_aed_mae.ipynb #83cc4fe4
 import numpy as np
@@ -483,29 +483,113 @@ def load_model(path:str|Path, device='cpu')->AedMae:
     model = AedMae(AedMaeConfig(**json.loads(meta['config'])))
     model.load_state_dict(load_file(str(path))); return model.to(device).eval()
 
+# %% ../../nbs/11_aed_mae.ipynb #a1e5b0c2
+def _rng_states(g:torch.Generator,          # the run's torch generator (sample order, masks)
+                rng:np.random.Generator,    # the run's numpy generator (synthetic anomalies)
+               )->dict:
+    "Every random state a run draws from, as tensors and plain values (for `weights_only=True`)."
+    from jsdlib.train import _np_state
+    ver, st, gauss = random.getstate()
+    return dict(python=[ver, list(st), gauss], numpy=_np_state(), torch=torch.get_rng_state(),
+                g=g.get_state(), rng=json.dumps(rng.bit_generator.state))
+
+def _set_rng_states(s:dict,                   # what `_rng_states` returned
+                    g:torch.Generator,        # set in place
+                    rng:np.random.Generator): # set in place
+    "Put every random state back as `_rng_states` found it."
+    random.setstate((s['python'][0], tuple(s['python'][1]), s['python'][2]))
+    n = s['numpy']
+    np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'],
+                         n['gauss']))
+    torch.set_rng_state(s['torch']); g.set_state(s['g'])
+    rng.bit_generator.state = json.loads(s['rng'])
+
+
+# %% ../../nbs/11_aed_mae.ipynb #a1e5b0c5
+RESUME_DIR = 'resume'    # the sub-folder of a run folder holding its last finished epoch
+
+def run_key(cfg:AedMaeConfig,    # the run's settings
+            df:pd.DataFrame,     # its frame index
+           )->dict:
+    "What must match for a run to be resumed: the configuration and a digest of the frame index."
+    h = pd.util.hash_pandas_object(df[['video', 'frame', 'split', 'label']], index=False).to_numpy()
+    digest = hashlib.sha256(h.tobytes()).hexdigest()[:16]
+    return dict(json.loads(json.dumps(asdict(cfg))), index=digest)
+
+def last_saved(out:str|Path)->int:
+    "The last epoch whose two state files are both complete in run folder `out`; 0 if none."
+    d = Path(out)/RESUME_DIR
+    done = [int(p.stem[6:]) for p in d.glob('epoch_*.pt') if p.with_suffix('.safetensors').exists()]
+    return max(done, default=0)
+
+def save_state(out:Path,                 # the run folder
+               epoch:int,                # epochs finished so far (both phases)
+               model:AedMae, opt, g:torch.Generator, rng:np.random.Generator,
+               log:list,                 # the log rows so far
+               key:dict):                # `run_key`
+    "Keep epoch `epoch`: weights (safetensors), then the rest (torch file); then drop older epochs."
+    d = out/RESUME_DIR; name = f'epoch_{epoch:04d}'
+    save_model(model, d/f'{name}.safetensors', epoch=epoch)
+    with atomic_path(d/f'{name}.pt') as tmp:
+        torch.save(dict(epoch=epoch, opt=opt.state_dict(), steps=opt.state_steps,
+                        rng=_rng_states(g, rng), log=log, key=key), tmp)
+    for p in d.iterdir():                # earlier epochs, temporary files a killed run left behind
+        if p.stem != name: p.unlink()
+
+def load_state(out:Path, key:dict)->tuple:
+    "(weights, state) of the last epoch saved in `out`; refused if saved under another `run_key`."
+    from jsdlib.train import _load_resume
+    f = out/RESUME_DIR/f'epoch_{last_saved(out):04d}'
+    st = _load_resume(f.with_suffix('.pt'))
+    was = st['key']
+    diff = [f"{k}: {was.get(k)!r} saved, {key.get(k)!r} now"
+            for k in {**was, **key} if was.get(k) != key.get(k)]
+    if diff: raise JsdError(f"{out}: its saved epochs used other settings ({'; '.join(diff)}); "
+                            "resume with the same settings, or start again with overwrite=True")
+    return load_file(str(f.with_suffix('.safetensors'))), st
+
+
 # %% ../../nbs/11_aed_mae.ipynb #ffe9f61e
 def train_aed_mae(cfg:AedMaeConfig,             # the run's settings
                   index:pd.DataFrame,            # frame index with train / val / test (`aed_index`)
                   out:str|Path,                  # the run folder to write
                   progress:bool=True,            # progress bars
                   eval_test_every:int=0,         # also log test AUC every k epochs (curves only; 0 = never)
-                  overwrite:bool=False)->dict:   # replace a finished run in `out`
+                  overwrite:bool=False,          # replace a finished run; unfinished: unless resume
+                  resume:bool=False,             # continue from the last epoch in `out/resume/`
+                  on_epoch=None)->dict:          # called with each epoch's log row once it is saved
     "Train AED-MAE (teacher phase, then student phase), score val and test, write the standard run folder; return metrics."
     cfg.check(); out = Path(out); t0 = time.perf_counter()
     if (out/'metrics.json').exists() and not overwrite: raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) or use another folder")
     df = validate_index(index); torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed); rng = np.random.default_rng(cfg.seed)
     if (df.loc[df['split'] == 'train', 'label'] == 1).any(): raise JsdError("AED-MAE is one-class: the training split must hold normal frames only")
+    key, saved = run_key(cfg, df), last_saved(out)
+    if saved and not resume and not overwrite:
+        raise JsdError(f"{out}: holds an unfinished run (epoch {saved} saved); pass resume=True "
+                       "(--resume) to continue it, or overwrite=True (--overwrite) to start again")
+    if (out/'metrics.json').exists() or not resume:
+        shutil.rmtree(out/RESUME_DIR, ignore_errors=True); saved = 0
+    weights, state = load_state(out, key) if saved else (None, None)    # refused before decoding
     clips, train_segs, bank, (vclips, vlabels, events) = _prepare(cfg, df, rng, progress)
     samples = [(s, t) for s in train_segs for t in range(len(clips[s]))]
-    model = AedMae(cfg); dev = get_device(cfg.device); model.to(dev)
+    model = AedMae(cfg); dev = get_device(cfg.device)
+    log, done = ([], 0) if state is None else (state['log'], state['epoch'])
+    if state is not None:
+        model.load_state_dict(weights); _set_rng_states(state['rng'], g, rng)
+        t0 -= log[-1]['seconds']                      # seconds count on from the last session
+    model.to(dev)
     steps = len(samples) // cfg.batch_size
-    log = []; out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True); before = 0
     for phase, n_ep in ((1, cfg.epochs), (2, cfg.student_epochs)):
-        if n_ep == 0: continue
+        skip = min(max(done - before, 0), n_ep); before += n_ep     # this phase's epochs done
+        if n_ep == 0 or skip == n_ep: continue
         params = [p for n_, p in model.named_parameters() if not n_.startswith('s_')] if phase == 1 else _freeze_for_student(model)
         opt = _optimizer(params, cfg, steps * n_ep)
-        with tqdm(total=steps * n_ep, desc=f'AED-MAE phase {phase} ({"teacher" if phase == 1 else "student"})', disable=not progress, leave=False) as bar:
-            for ep in range(n_ep):
+        if skip: opt.load_state_dict(state['opt']); opt.state_steps = state['steps']
+        desc = f'AED-MAE phase {phase} ({"teacher" if phase == 1 else "student"})'
+        with tqdm(total=steps * n_ep, initial=steps * skip, desc=desc, disable=not progress,
+                  leave=False) as bar:
+            for ep in range(skip, n_ep):
                 parts = _epoch(model, opt, samples, clips, bank, cfg, phase, rng, g, bar)
                 row = dict(epoch=len(log) + 1, phase=phase, **parts, seconds=round(time.perf_counter() - t0, 1))
                 last = ep == n_ep - 1
@@ -516,8 +600,14 @@ def train_aed_mae(cfg:AedMaeConfig,             # the run's settings
                         row[f'val_auc_{post}'] = _auc(combine(vc, cfg.weights, sigma=cfg.sigma, post=post))
                         if tc is not None: row[f'test_auc_{post}'] = _auc(combine(tc, cfg.weights, sigma=cfg.sigma, post=post))
                 log.append(row)
-                pd.DataFrame(log).to_csv(out/'log.csv', index=False)
-    return _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, out, time.perf_counter() - t0, progress)
+                with atomic_write(out/'log.csv', 'w', newline='') as fh:
+                    pd.DataFrame(log).to_csv(fh, index=False)
+                save_state(out, len(log), model, opt, g, rng, log, key)
+                if on_epoch: on_epoch(row)
+    metrics = _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, out,
+                      time.perf_counter() - t0, progress)
+    shutil.rmtree(out/RESUME_DIR, ignore_errors=True)     # finished: metrics.json guards it now
+    return metrics
 
 def _prepare(cfg:AedMaeConfig, df:pd.DataFrame, rng:np.random.Generator, progress:bool)->tuple:
     "(clips, training segments, object bank, (validation clips, labels, events)): all a run needs before its first step."
@@ -579,7 +669,8 @@ def _cmd_train(a)->int:
     if a.threads: torch.set_num_threads(a.threads)
     root = Path(a.root)
     if not root.exists(): raise JsdError(f"{root}: dataset folder not found")
-    m = train_aed_mae(cfg, aed_index(a.dataset, root, cfg.val_clips, cfg.seed), a.out, progress=not a.quiet, overwrite=a.overwrite)
+    m = train_aed_mae(cfg, aed_index(a.dataset, root, cfg.val_clips, cfg.seed), a.out,
+                      progress=not a.quiet, overwrite=a.overwrite, resume=a.resume)
     print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; trained in {m['seconds']:.0f} s)")
     print(pd.DataFrame({f'{k} ({s})': v for k in ('post', 'raw') for s, v in m[k].items()}).T.round(4).to_string())
     return 0
@@ -606,7 +697,10 @@ def add_cli(sub):
     a('--seed', type=int, default=d.seed, help='seed of weights, masks, samples and synthetic anomalies')
     a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
     a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
-    a('--overwrite', action='store_true', help='replace a finished run in --out'); a('--quiet', action='store_true', help='no progress bars')
+    a('--resume', action='store_true', help='continue an unfinished run in --out')
+    a('--overwrite', action='store_true',
+      help='replace a finished run in --out (or an unfinished one, without --resume)')
+    a('--quiet', action='store_true', help='no progress bars')
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/11_aed_mae.ipynb #da9bdfbc
