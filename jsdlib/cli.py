@@ -11,7 +11,7 @@ from .core import JsdError
 __all__ = ['CLI_MODULES', 'build_parser', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
-CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'evaluate', 'visualize', 'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae', 'methods.fast_aed', 'methods.dakd']
+CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'evaluate', 'visualize', 'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae', 'methods.fast_aed', 'methods.dakd', 'methods.objects']
 
 def build_parser()->argparse.ArgumentParser:
     "The `jsd` parser with every chapter's subcommands."

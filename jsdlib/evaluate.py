@@ -527,6 +527,12 @@ def ped2_results_markdown(res_dir:str|Path|None=None)->str:
         c = next(c for c in k['summary']['comparisons'] if c['question'].startswith('distillation'))
         rows.append(('DAKD Lite0 student (chapter 13), weak labels, mean of 3 seeds, out-of-fold',
                      'none', _ivs(c['roc_auc']['other']), '-'))
+    if (o := get('objects_ped2.json')):
+        c, t = o['chosen'], o['test']['chosen (score)']
+        post = ('per-video min-max' if c['post'] == 'minmax' else 'none') + f", Gaussian sigma {c['sigma']:g}"
+        rows.append(('object teacher (chapter 14), one-class, chosen on validation',
+                     post + ('; offline' if c['post'] == 'minmax' or c['sigma'] else ''),
+                     _ivs(t['micro']), _ivs(t['macro'])))
     L = ['| UCSD Ped2 test, 12 clips | post-processing | micro AUC [95%] | macro AUC [95%] |',
          '|---|---|---|---|'] + [f'| {a} | {b} | {c} | {e} |' for a, b, c, e in rows]
     n, nb = fd['splits']['official']['n_frames'], fd['n_boot']

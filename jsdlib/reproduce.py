@@ -399,7 +399,8 @@ def method_report(res:dict, title:str, body:list)->Path:
     return run/'report.md'
 
 METHODS = {'aed-mae': ('jsdlib.methods.aed_mae', 'aed_reproduce'), 'dakd': ('jsdlib.methods.dakd', 'dakd_reproduce'),
-           'fast-aed': ('jsdlib.methods.fast_aed', 'fast_reproduce')}   # --method -> its function
+           'fast-aed': ('jsdlib.methods.fast_aed', 'fast_reproduce'),
+           'objects': ('jsdlib.methods.objects', 'objects_reproduce')}   # --method -> its function
 
 # %% ../nbs/09_reproduce.ipynb #01df9493
 def _cmd_reproduce(a)->int:
@@ -424,7 +425,7 @@ def _cmd_reproduce(a)->int:
 def add_cli(sub):
     "Add `jsd reproduce`."
     p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, evaluation, figures; or a method chapter\'s) through papermill')
-    p.add_argument('--method', choices=('jsd', *METHODS), default='jsd', help="jsd: baseline vs JSD (the course's centre); aed-mae, fast-aed, dakd: those chapters")
+    p.add_argument('--method', choices=('jsd', *METHODS), default='jsd', help="jsd: baseline vs JSD (the course's centre); aed-mae, fast-aed, dakd, objects: those chapters")
     p.add_argument('--dataset', choices=DATASETS, default='synth'); p.add_argument('--root', default=None, help='dataset folder (ped2, dota)')
     p.add_argument('--scale', choices=list(SCALES), default='default'); p.add_argument('--out', required=True, help='the run folder')
     p.add_argument('--seeds', type=int, nargs='+', default=None, help="seeds (default: the scale's)")

@@ -33,7 +33,7 @@ def test_reproduce_smoke_synth(tmp_path):
     assert inj and 'method = "jsd"' in inj[0]
     # nothing is written next to the step notebooks
     src = Path(__file__).resolve().parents[1]/'nbs'/'reproduce'
-    assert sorted(p.name for p in src.iterdir() if not p.name.startswith('.')) == sorted(f'{n}.ipynb' for n in ('01_data', '02_teacher', '03_train', '04_evaluate', '05_visualize', '11_aed_mae', '12_fast_aed', '13_dakd'))
+    assert sorted(p.name for p in src.iterdir() if not p.name.startswith('.')) == sorted(f'{n}.ipynb' for n in ('01_data', '02_teacher', '03_train', '04_evaluate', '05_visualize', '11_aed_mae', '12_fast_aed', '13_dakd', '14_objects'))
     # a second call reuses every step and reports the same numbers
     p2 = run_jsd('reproduce', '--dataset', 'synth', '--scale', 'smoke', '--out', out)
     res2 = json.loads((out/'results.json').read_text())
