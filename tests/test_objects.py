@@ -33,11 +33,11 @@ def test_objects_fit_evaluate_cache(tmp_path):
     assert {'score', 'score_raw', 'score_smooth', 'score_minmax', 'score_velocity'} <= set(te.columns)
     assert len(te) == 90 and te['label'].nunique() == 2
     # the run folder contract: the course's evaluation reads it unchanged
-    run_jsd('evaluate', run, '--out', tmp_path/'eval.json')
+    run_jsd('evaluate', '--runs', run, '--out', tmp_path/'eval.json')
     assert json.loads((tmp_path/'eval.json').read_text())
     # a finished run is not replaced without --overwrite
-    p = run_jsd('objects', 'fit', '--dataset', 'index', '--root', idx, '--out', run, '--no-appearance', check=False)
-    assert p.returncode == 2 and 'finished run' in p.stderr, p.stderr
+    from jsdlib.cli import main
+    assert main(['objects', 'fit', '--dataset', 'index', '--root', str(idx), '--out', str(run), '--no-appearance']) == 2
     # its maps through the chapter-02 cache
     p = run_jsd('objects', 'cache', '--run', run, '--dataset', 'index', '--root', idx, '--cache', tmp_path/'cache',
                 '--quiet')
@@ -47,11 +47,17 @@ def test_objects_fit_evaluate_cache(tmp_path):
     assert c.features[:].shape == (len(pd.read_csv(idx)), 273)
 
 
-def test_objects_bad_input(tmp_path):
-    p = run_jsd('objects', 'fit', '--dataset', 'ped2', '--root', tmp_path/'nowhere', '--out', tmp_path/'r', check=False)
-    assert p.returncode == 2 and 'nowhere' in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
-    p = run_jsd('objects', 'fit', '--dataset', 'ped2', '--root', 'x', '--out', tmp_path/'r', '--min-area', 0, check=False)
-    assert p.returncode == 2 and 'min_area must be >= 1' in p.stderr, p.stderr
+def _jsd(capsys, *args):
+    "Run `jsd` in this process (no start-up cost): (exit code, stderr)."
+    from jsdlib.cli import main
+    rc = main([str(a) for a in args]); return rc, capsys.readouterr().err
+
+
+def test_objects_bad_input(tmp_path, capsys):
+    rc, err = _jsd(capsys, 'objects', 'fit', '--dataset', 'ped2', '--root', tmp_path/'nowhere', '--out', tmp_path/'r')
+    assert rc == 2 and 'nowhere' in err and len(err.strip().splitlines()) == 1, err
+    rc, err = _jsd(capsys, 'objects', 'fit', '--dataset', 'ped2', '--root', 'x', '--out', tmp_path/'r', '--min-area', 0)
+    assert rc == 2 and 'min_area must be >= 1' in err, err
     # a moving camera: frames of a panning street
     rng = np.random.default_rng(0)
     street = np.kron(rng.integers(0, 255, (12, 60)), np.ones((8, 8))).astype(np.uint8)
@@ -63,14 +69,14 @@ def test_objects_bad_input(tmp_path):
             rows.append(dict(video=v, frame=t, path=str(d/f'{t:03d}.png'), label=0, anomaly_class='', split=split,
                              video_label=0))
     pd.DataFrame(rows).to_csv(tmp_path/'pan.csv', index=False)
-    p = run_jsd('objects', 'fit', '--dataset', 'index', '--root', tmp_path/'pan.csv', '--out', tmp_path/'r',
-                '--no-appearance', '--quiet', check=False)
-    assert p.returncode == 2 and 'the camera moves' in p.stderr, p.stderr
+    args = ('objects', 'fit', '--dataset', 'index', '--root', tmp_path/'pan.csv', '--out', tmp_path/'r',
+            '--no-appearance', '--quiet')
+    rc, err = _jsd(capsys, *args)
+    assert rc == 2 and 'the camera moves' in err, err
     # frames of mixed sizes
     Image.fromarray(street[:40, :100]).save(tmp_path/'pan'/'c'/'005.png')
-    p = run_jsd('objects', 'fit', '--dataset', 'index', '--root', tmp_path/'pan.csv', '--out', tmp_path/'r',
-                '--no-appearance', '--quiet', check=False)
-    assert p.returncode == 2 and '005.png' in p.stderr and 'one frame size' in p.stderr, p.stderr
+    rc, err = _jsd(capsys, *args)
+    assert rc == 2 and '005.png' in err and 'one frame size' in err, err
     assert not (tmp_path/'r'/'metrics.json').exists()
 
 
