@@ -57,7 +57,7 @@ def main():
     for gr in [('velocity',), ('velocity_rel',), ('appearance',), ('size',), ('velocity', 'appearance'),
                ('velocity_rel', 'appearance'), ('velocity', 'size'), ('velocity_rel', 'size'),
                ('velocity', 'size', 'appearance'), ('velocity_rel', 'size', 'appearance')]:
-        t = te.assign(score_raw=sum(te[f'score_{g}'] for g in gr))
+        t = te.assign(score_raw=te['score_' + '+'.join(gr)])   # max over objects of the groups' sum
         s = postprocess(t, 'score_raw', conf['sigma'], conf['post'])
         abl['+'.join(gr)] = auc_intervals(te.assign(score=s), n_boot=a.n_boot)
     # exploratory, after the choice: the velocity group alone under each smoothing and scaling, and per test clip
