@@ -10,13 +10,13 @@ RES = Path(__file__).resolve().parents[1]/'nbs'/'results'
 
 
 def _small_index(tmp_path, ped2, train=('train_01', 'train_02'), val=('train_09',), test=('test_02',)):
-    "A CSV index over the first 60 frames of a few Ped2 clips, for fast command tests."
+    "A CSV index over frames 60-119 of a few Ped2 clips, for fast command tests."
     from jsdlib.methods.objects import objects_index
     from jsdlib.data import write_index
     df = objects_index('ped2', ped2)
     df = df[df['video'].isin([*train, *val, *test])].copy()
     df.loc[df['video'].isin(val), 'split'] = 'val'; df.loc[df['video'].isin(train), 'split'] = 'train'
-    df = df[df['frame'] < 60]
+    df = df[(df['frame'] >= 60) & (df['frame'] < 120)]
     return write_index(df, tmp_path/'index.csv')
 
 
