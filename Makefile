@@ -39,7 +39,7 @@ docs: venv
 test: venv
 	$(PY) tools/check_sync.py
 	$(PY) tools/build_docs.py --fresh
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests --durations=15
 
 reproduce: venv
 	$(BIN)/jsd reproduce --dataset $(DATASET) --scale $(SCALE) --out runs/$(DATASET)-$(SCALE)

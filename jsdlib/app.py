@@ -18,89 +18,135 @@ __all__ = ['ScorePlayer', 'score_player', 'example_clips', 'app_predict', 'make_
 
 # %% ../nbs/08b_app.ipynb #7e1fde45
 class ScorePlayer:
-    "An ipywidgets player: frame slider, the frame, its score and alarm state, and the timeline with a marker."
-    def __init__(self, res:VideoScores, source=None, labels=None, width:int=320, max_frames:int=5000):
+    ("An ipywidgets player: frame slider, the frame, its score and alarm state, and the timeline "
+     "with a marker.")
+    def __init__(self, res:VideoScores, source=None, labels=None, width:int=320,
+                 max_frames:int=5000):
         import ipywidgets as W, matplotlib.pyplot as plt
         self.res, n = res, len(res.table)
-        if n > max_frames: raise JsdError(f"the player keeps thumbnails in memory: {n} frames > max_frames={max_frames}")
+        if n > max_frames:
+            raise JsdError(
+                f"the player keeps thumbnails in memory: {n} frames > max_frames={max_frames}")
         self.thumbs = thumbnails(source or res.source, width=width, max_frames=n)
         self.fig, self.ax = plt.subplots(figsize=(8, 2.4)); plot_scores(res, labels, ax=self.ax)
         self.marker = self.ax.axvline(0, color='k', lw=1.2); plt.close(self.fig)
-        self.slider = W.IntSlider(0, 0, n - 1, description='frame', continuous_update=False, layout=W.Layout(width='95%'))
-        self.play = W.Play(value=0, min=0, max=n - 1, interval=150); W.jslink((self.play, 'value'), (self.slider, 'value'))
-        self.image, self.label, self.timeline = W.Image(format='jpeg'), W.HTML(), W.Image(format='png')
+        self.slider = W.IntSlider(0, 0, n - 1, description='frame', continuous_update=False,
+                                  layout=W.Layout(width='95%'))
+        self.play = W.Play(value=0, min=0, max=n - 1, interval=150)
+        W.jslink((self.play, 'value'), (self.slider, 'value'))
+        self.image, self.label = W.Image(format='jpeg'), W.HTML()
+        self.timeline = W.Image(format='png')
         self.slider.observe(lambda ch: self.show(ch['new']), names='value')
-        self.widget = W.VBox([W.HBox([self.play, self.slider]), W.HBox([self.image, self.label]), self.timeline])
+        self.widget = W.VBox([W.HBox([self.play, self.slider]), W.HBox([self.image, self.label]),
+                              self.timeline])
         self.show(0)
     def show(self, i:int):
         r = self.res.table.iloc[int(i)]
         self.image.value = self.thumbs.get(int(i), b'')
         col = 'crimson' if r.alarm else 'seagreen'
-        self.label.value = (f"<div style='padding:8px;font-family:monospace'>frame {int(r.frame)}<br>score {r.score:.4f}<br>"
+        state = 'ALARM' if r.alarm else 'normal'
+        self.label.value = (f"<div style='padding:8px;font-family:monospace'>"
+                            f"frame {int(r.frame)}<br>score {r.score:.4f}<br>"
                             f"smoothed {r.smoothed:.4f}<br>threshold {self.res.threshold:.4f}<br>"
-                            f"<b style='color:{col}'>{'ALARM' if r.alarm else 'normal'}</b></div>")
-        self.marker.set_xdata([i, i]); b = io.BytesIO(); self.fig.savefig(b, format='png', dpi=80, bbox_inches='tight')
+                            f"<b style='color:{col}'>{state}</b></div>")
+        self.marker.set_xdata([i, i])
+        b = io.BytesIO()
+        self.fig.savefig(b, format='png', dpi=80, bbox_inches='tight')
         self.timeline.value = b.getvalue()
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
 
-def score_player(res:VideoScores, source=None, labels=None, **kw)->ScorePlayer:
+def score_player(res:VideoScores, # what `score_video` returns
+                 source=None,     # the video or frame folder to show; None: `res.source`
+                 labels=None,     # per-frame ground truth for the timeline; None: none
+                 **kw,            # `ScorePlayer` options: width, max_frames
+                )->ScorePlayer:   # the player; show `.widget`
     "The player widget for a scored clip (`source` defaults to the scored video/folder)."
     return ScorePlayer(res, source, labels, **kw)
 
 # %% ../nbs/08b_app.ipynb #591db498
-def example_clips(n:int=3)->dict[str, str]:
-    "Example inputs for the app: name -> frame folder or video (generated clips from `data/synth`, else one rendered; Ped2 01)."
+def example_clips(n:int=3,          # generated clips to offer at most
+                 )->dict[str, str]: # name -> frame folder or video file
+    ("Example inputs for the app: name -> frame folder or video (generated clips from "
+     "`data/synth`, else one rendered; Ped2 01).")
     ex = {}
     synth = data_dir()/'synth'/'frames'
     if synth.is_dir():
-        for d in sorted(p for p in synth.iterdir() if (p/'images').is_dir())[:n]: ex[f'synth {d.name}'] = str(d/'images')
+        for d in sorted(p for p in synth.iterdir() if (p/'images').is_dir())[:n]:
+            ex[f'synth {d.name}'] = str(d/'images')
     if not ex:
         d = Path(tempfile.gettempdir())/'jsdlib-app-examples'/'synth_clip.mp4'
         if not d.exists():
-            from jsdlib.data import render_clip
+            from jsdlib.dashcam import render_clip
             write_video(render_clip(0, 48, (320, 180), clip=3)[0], d, fps=10)
         ex['generated dashcam clip'] = str(d)
     ped2 = project_root().parent/'shared'/'data'/'ucsd_ped2'/'testing'/'frames'/'01'
     if ped2.is_dir(): ex['UCSD Ped2 test 01'] = str(ped2)
     return ex
 
-def app_predict(checkpoint, video:str|None, example:str|None, examples:dict, sigma:float=2., batch_size:int=32,
-                max_frames:int|None=3000, n_flagged:int=8, out_dir:str|Path|None=None):
-    "The app's function: (timeline PNG path, events table, [(flagged frame JPEG path, caption)], summary markdown)."
+# %% ../nbs/08b_app.ipynb #ff2780be
+def app_predict(
+    checkpoint,                 # run folder, `.onnx` file, or a scorer from `get_scorer`
+    video:str|None,             # path of an uploaded video; None: use the example
+    example:str|None,           # name of an example clip in `examples`
+    examples:dict,              # name -> frame folder or video
+    sigma:float=2.,             # Gaussian smoothing of the scores in frames
+    batch_size:int=32,          # frames per model call
+    max_frames:int|None=3000,   # score at most this many frames
+    n_flagged:int=8,            # events whose peak frame is shown, at most
+    out_dir:str|Path|None=None, # folder for the PNG and JPEGs; None: a new temporary folder
+):
+    ("The app's function: (timeline PNG path, events table, [(flagged frame JPEG path, caption)], "
+     "summary markdown).")
     src = video or (examples.get(example) if example else None)
     if not src: raise JsdError("upload a video or pick an example clip")
     res = score_video(checkpoint, src, batch_size=batch_size, sigma=sigma, max_frames=max_frames)
-    out_dir = Path(out_dir or tempfile.mkdtemp(prefix='jsd-app-')); out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir or tempfile.mkdtemp(prefix='jsd-app-'))
+    out_dir.mkdir(parents=True, exist_ok=True)
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(10, 3)); plot_scores(res, ax=ax, title=f"{Path(str(src)).name}: {len(res.events)} alarm event(s)")
+    fig, ax = plt.subplots(figsize=(10, 3))
+    plot_scores(res, ax=ax, title=f"{Path(str(src)).name}: {len(res.events)} alarm event(s)")
     png = out_dir/'timeline.png'; fig.savefig(png, dpi=90, bbox_inches='tight'); plt.close(fig)
     ev = res.events.sort_values('peak_score', ascending=False).head(n_flagged)
     th = thumbnails(src, ev.peak_frame.tolist(), width=320)
     gallery = []
     for _, e in ev.iterrows():
         p = out_dir/f'frame_{int(e.peak_frame):06d}.jpg'; p.write_bytes(th[int(e.peak_frame)])
-        gallery.append((str(p), f"frame {int(e.peak_frame)}: score {e.peak_score:.3f} (event {int(e.start)}-{int(e.end) - 1})"))
+        caption = (f"frame {int(e.peak_frame)}: score {e.peak_score:.3f} "
+                   f"(event {int(e.start)}-{int(e.end) - 1})")
+        gallery.append((str(p), caption))
     return str(png), res.events.round(4), gallery, res.summary()
 
-def make_app(checkpoint, examples:dict|None=None, sigma:float=2., max_frames:int|None=3000):
+# %% ../nbs/08b_app.ipynb #670e9965
+def make_app(checkpoint,               # run folder or `.onnx` file (loaded once)
+             examples:dict|None=None,  # name -> frame folder or video; None: `example_clips()`
+             sigma:float=2.,           # initial Gaussian smoothing in frames
+             max_frames:int|None=3000, # frames scored per upload at most
+            ):
     "The Gradio Blocks app (not launched); analytics off."
     os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
     try: import gradio as gr
     except ImportError: raise JsdError("the app needs Gradio: pip install gradio") from None
-    scorer = get_scorer(checkpoint)                                 # load once, reuse for every request
+    # load once, reuse for every request
+    scorer = get_scorer(checkpoint)
     examples = examples if examples is not None else example_clips()
-    root = Path(tempfile.mkdtemp(prefix='jsd-app-')); atexit.register(shutil.rmtree, root, True)   # removed when the app stops
+    # removed when the app stops
+    root = Path(tempfile.mkdtemp(prefix='jsd-app-')); atexit.register(shutil.rmtree, root, True)
     served = []
     def fn(video, example, sigma_):
         served.append(root/f'{len(served):06d}')
-        for old in served[:-20]: shutil.rmtree(old, ignore_errors=True)      # keep the last 20 requests' files (still being shown)
-        try: return app_predict(scorer, video, example or None, examples, float(sigma_), max_frames=max_frames, out_dir=served[-1])
+        # keep the last 20 requests' files (still being shown)
+        for old in served[:-20]: shutil.rmtree(old, ignore_errors=True)
+        try: return app_predict(scorer, video, example or None, examples, float(sigma_),
+                                max_frames=max_frames, out_dir=served[-1])
         except JsdError as e: raise gr.Error(str(e))
     with gr.Blocks(title='jsdlib anomaly scoring', analytics_enabled=False) as demo:
-        gr.Markdown(f"## Video anomaly scoring\nStudent `{checkpoint}` (threshold {scorer.threshold:.3f}, input {scorer.size}px). "
-                    "Upload a video **or** pick an example clip, then press *Score*.")
+        gr.Markdown(
+            f"## Video anomaly scoring\nStudent `{checkpoint}` (threshold {scorer.threshold:.3f},"
+            f" input {scorer.size}px). Upload a video **or** pick an example clip, then press"
+            " *Score*."
+        )
         with gr.Row():
             video = gr.Video(label='video', sources=['upload'], format=None, include_audio=True)
             with gr.Column():
@@ -114,11 +160,17 @@ def make_app(checkpoint, examples:dict|None=None, sigma:float=2., max_frames:int
         btn.click(fn, [video, example, sig], [plot, events, flagged, summary], api_name='score')
     return demo
 
-def serve_app(checkpoint, port:int=7860, examples:dict|None=None, block:bool=True, **kw):
+# %% ../nbs/08b_app.ipynb #c6c7a78a
+def serve_app(checkpoint,              # run folder or `.onnx` file
+              port:int=7860,           # port on 127.0.0.1
+              examples:dict|None=None, # name -> frame folder or video; None: `example_clips()`
+              block:bool=True,         # wait until the server stops
+              **kw,                    # `make_app` options: sigma, max_frames
+             ):
     "Launch the app on 127.0.0.1:`port` (never shared publicly)."
     demo = make_app(checkpoint, examples, **kw)
-    demo.launch(server_name='127.0.0.1', server_port=int(port), share=False, prevent_thread_lock=not block, inbrowser=False,
-                footer_links=['api'], quiet=False)
+    demo.launch(server_name='127.0.0.1', server_port=int(port), share=False,
+                prevent_thread_lock=not block, inbrowser=False, footer_links=['api'], quiet=False)
     return demo
 
 # %% ../nbs/08b_app.ipynb #e4c26182
@@ -128,10 +180,16 @@ def _cmd_app(a):
     serve_app(a.checkpoint, a.port, sigma=a.sigma, max_frames=a.max_frames)
     return 0
 
-def add_cli(sub):
+def add_cli(sub, # the subparsers of the `jsd` argument parser
+           ):
     "Add `app` to the `jsd` command."
     import argparse
-    p = sub.add_parser('app', help='local Gradio demo on 127.0.0.1', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder'); p.add_argument('--port', type=int, default=7860, help='port on 127.0.0.1')
-    p.add_argument('--sigma', type=float, default=2., help='Gaussian smoothing in frames'); p.add_argument('--max-frames', type=int, default=3000, help='frames scored per upload at most')
-    p.add_argument('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)'); p.set_defaults(func=_cmd_app)
+    p = sub.add_parser('app', help='local Gradio demo on 127.0.0.1',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--checkpoint', required=True, help='run folder')
+    p.add_argument('--port', type=int, default=7860, help='port on 127.0.0.1')
+    p.add_argument('--sigma', type=float, default=2., help='Gaussian smoothing in frames')
+    p.add_argument('--max-frames', type=int, default=3000, help='frames scored per upload at most')
+    p.add_argument('--threads', type=int, default=None,
+                   help='CPU threads (default: PyTorch decides)')
+    p.set_defaults(func=_cmd_app)

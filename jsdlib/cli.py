@@ -11,12 +11,15 @@ from .core import JsdError
 __all__ = ['CLI_MODULES', 'build_parser', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
-CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'evaluate', 'visualize', 'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae', 'methods.fast_aed', 'methods.dakd', 'methods.objects']
+CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
+               'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
+               'methods.fast_aed', 'methods.dakd', 'methods.objects']
 
 def build_parser()->argparse.ArgumentParser:
     "The `jsd` parser with every chapter's subcommands."
     import jsdlib
-    p = argparse.ArgumentParser(prog='jsd', description='jsdlib: knowledge distillation for video anomaly detection')
+    p = argparse.ArgumentParser(
+        prog='jsd', description='jsdlib: knowledge distillation for video anomaly detection')
     p.add_argument('--version', action='version', version=f'jsd (jsdlib) {jsdlib.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     for m in CLI_MODULES:
@@ -27,16 +30,24 @@ def build_parser()->argparse.ArgumentParser:
         if hasattr(mod, 'add_cli'): mod.add_cli(sub)
     return p
 
-_HINTS = {errno.ENOSPC: 'the disk is full: free some space or write elsewhere', errno.EROFS: 'read-only file system: write elsewhere',
-          errno.EACCES: 'no permission: write elsewhere or change the permissions', errno.EISDIR: 'a folder, where a file was expected',
+_HINTS = {errno.ENOSPC: 'the disk is full: free some space or write elsewhere',
+          errno.EROFS: 'read-only file system: write elsewhere',
+          errno.EACCES: 'no permission: write elsewhere or change the permissions',
+          errno.EISDIR: 'a folder, where a file was expected',
           errno.ENOTDIR: 'a file, where a folder was expected'}
 
-def os_error_line(e:OSError)->str:
+# %% ../nbs/10_cli.ipynb #a1fa855d
+def os_error_line(
+    e:OSError, # an OSError, e.g. from writing a file (its filename and errno are used)
+)->str:
     "One line for an operating-system error about a file: the file, what happened, what to do."
     what = e.strerror or str(e)
     hint = _HINTS.get(e.errno)
-    return f"{e.filename + ': ' if e.filename else ''}{what}" + (f' ({hint})' if hint and hint.split(':')[0].lower() != what.lower() else '')
+    where = e.filename + ': ' if e.filename else ''
+    new_hint = hint and hint.split(':')[0].lower() != what.lower()
+    return f"{where}{what}" + (f' ({hint})' if new_hint else '')
 
+# %% ../nbs/10_cli.ipynb #d1c6dacf
 def _close_bars():
     "Close progress bars still drawn, so an error message starts on its own line."
     try:
@@ -44,7 +55,10 @@ def _close_bars():
         for b in list(getattr(tqdm, '_instances', [])): b.close()
     except Exception: pass
 
-def main(argv:list[str]|None=None)->int:
+# %% ../nbs/10_cli.ipynb #dac6bbab
+def main(
+    argv:list[str]|None=None, # the arguments after `jsd`; None: `sys.argv[1:]`
+)->int: # exit status: the command's (else 0), 2 on an error (one line on stderr), 130 interrupted
     "Entry point of the `jsd` command."
     p = build_parser()
     args = p.parse_args(argv)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'FULL_SCALE', 'JsdError', 'project_root', 'data_dir', 'figures_dir', 'seed_everything', 'get_device',
-           'cpu_count', 'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json', 'sha256_file']
+           'cpu_count', 'cpu_model', 'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json',
+           'sha256_file']
 
 # %% ../nbs/00_core.ipynb #cf27e2c0
 import numpy as np
@@ -18,11 +19,14 @@ import torch
 
 # %% ../nbs/00_core.ipynb #07322e15
 class JsdError(ValueError):
-    "A user-facing error: bad input, a mismatched cache, an impossible setting. The message says what to fix."
+    """A user-facing error: bad input, a mismatched cache, an impossible setting. The message says
+    what to fix."""
 
 # %% ../nbs/00_core.ipynb #7e3d5dca
-def project_root(start:str|Path|None=None)->Path:
-    "The nearest folder at or above `start` (default: cwd) holding `settings.ini`, else `start` itself."
+def project_root(start:str|Path|None=None, # folder to search up from; None: the current directory
+                )->Path: # the project folder, or `start` itself when none is found
+    """The nearest folder at or above `start` (default: cwd) holding `settings.ini`, else `start`
+    itself."""
     p = Path(start or os.getcwd()).resolve()
     for q in [p, *p.parents]:
         if (q/'settings.ini').exists(): return q
@@ -39,7 +43,8 @@ def figures_dir()->Path:
     return p
 
 # %% ../nbs/00_core.ipynb #c1b58027
-def seed_everything(seed:int=0)->int:
+def seed_everything(seed:int=0, # the seed for `random`, NumPy, PyTorch and `PYTHONHASHSEED`
+                   )->int: # the same seed
     "Seed `random`, NumPy and PyTorch (all devices); return the seed."
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
@@ -47,29 +52,44 @@ def seed_everything(seed:int=0)->int:
     return seed
 
 # %% ../nbs/00_core.ipynb #004c7a5f
-def get_device(pref:str='auto')->torch.device:
-    "The device to compute on: 'auto' (cuda > mps > cpu), or an explicit 'cuda', 'cuda:1', 'mps', 'cpu'."
+def get_device(pref:str='auto', # 'auto' (or None), or a device: 'cuda', 'cuda:1', 'mps', 'cpu'
+              )->torch.device:
+    """The device to compute on: 'auto' (cuda > mps > cpu), or an explicit 'cuda', 'cuda:1', 'mps',
+    'cpu'."""
     if pref in (None, 'auto'):
         if torch.cuda.is_available(): return torch.device('cuda')
-        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+        if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+            return torch.device('mps')
         return torch.device('cpu')
     d = torch.device(pref)
-    if d.type == 'cuda' and not torch.cuda.is_available(): raise JsdError(f"device={pref!r} asked for, but CUDA is not available here; use 'auto' or 'cpu'")
-    if d.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
-        raise JsdError(f"device={pref!r} asked for, but MPS is not available here; use 'auto' or 'cpu'")
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        raise JsdError(f"device={pref!r} asked for, but CUDA is "
+                       "not available here; use 'auto' or 'cpu'")
+    mps_available = getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()
+    if d.type == 'mps' and not mps_available:
+        raise JsdError(f"device={pref!r} asked for, but MPS is "
+                       "not available here; use 'auto' or 'cpu'")
     return d
 
 def cpu_count()->int:
     "CPU cores this process may use (its affinity mask where the OS has one)."
-    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    if hasattr(os, 'sched_getaffinity'): return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
+def cpu_model()->str|None:
+    "The CPU's model name from `/proc/cpuinfo` (Linux), None where there is none."
+    with contextlib.suppress(OSError):
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    return None
 
 # %% ../nbs/00_core.ipynb #f29dd218
 @dataclass(frozen=True)
 class Defaults:
     "Shared defaults. Override per call or with `dataclasses.replace(DEFAULTS, ...)`."
     seed:int = 0
-    teacher:str = 'lite0'           # offline default: ImageNet EfficientNet-Lite0 (DINOv2 when its weights are available)
+    # offline default: ImageNet EfficientNet-Lite0 (DINOv2 when its weights are available)
+    teacher:str = 'lite0'
     teacher_size:int = 224          # teacher input size
     student_size:int = 160          # student input size (the paper uses 224)
     cache_dtype:str = 'float16'
@@ -85,15 +105,20 @@ class Defaults:
     synth_size:tuple = (320, 180)   # (W, H) of generated frames
 
 DEFAULTS = Defaults()
-FULL_SCALE = dict(teacher='dinov2_vitb14', teacher_size=224, student_size=224, batch_size=64, epochs=10, lr=1e-3)
+FULL_SCALE = dict(teacher='dinov2_vitb14', teacher_size=224, student_size=224, batch_size=64,
+                  epochs=10, lr=1e-3)
 
 # %% ../nbs/00_core.ipynb #a5eb84c5
 def _umask_mode(path):
-    "mkstemp creates files readable by their owner only; give them the mode `open` would have (0666 minus the umask)."
+    """mkstemp creates files readable by their owner only; give them the mode `open` would have
+    (0666 minus the umask)."""
     um = os.umask(0); os.umask(um); os.chmod(path, 0o666 & ~um)
 
 @contextlib.contextmanager
-def atomic_write(path:str|Path, mode:str='w', **kw):
+def atomic_write(path:str|Path, # the file to write; its folder is created if missing
+                 mode:str='w', # `open` mode: 'w' for text, 'wb' for bytes
+                 **kw, # more `open` arguments, e.g. `encoding`
+                ):
     "Open a temp file next to `path`; on success rename it onto `path`, on error delete it."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
@@ -106,8 +131,9 @@ def atomic_write(path:str|Path, mode:str='w', **kw):
         raise
 
 @contextlib.contextmanager
-def atomic_path(path:str|Path):
-    "Yield a temp path next to `path` for libraries that write by file name; rename it onto `path` on success."
+def atomic_path(path:str|Path): # the file to write; the temp path has the same suffix
+    """Yield a temp path next to `path` for libraries that write by file name; rename it onto `path`
+    on success."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'+path.suffix)
     os.close(fd); _umask_mode(tmp)
@@ -118,21 +144,32 @@ def atomic_path(path:str|Path):
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
-def read_json(path:str|Path, what:str='file'):
-    "Parse a JSON file; a missing, unreadable or malformed one is a `JsdError` naming it (`what`: what the file is, for the message)."
+# %% ../nbs/00_core.ipynb #8e5ab3c6
+def read_json(path:str|Path, # the JSON file
+              what:str='file', # what the file is, e.g. 'the run config': named in the error message
+             ): # the parsed JSON value
+    """Parse a JSON file; a missing, unreadable or malformed one is a `JsdError` naming it (`what`:
+    what the file is, for the message)."""
     path = Path(path)
     try: return json.loads(path.read_bytes())
     except FileNotFoundError: raise JsdError(f"{path}: {what} missing") from None
-    except json.JSONDecodeError as e: raise JsdError(f"{path}: {what} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); damaged or cut short?") from None
-    except UnicodeDecodeError: raise JsdError(f"{path}: {what} is not valid JSON (not UTF-8 text); damaged?") from None
+    except json.JSONDecodeError as e:
+        raise JsdError(f"{path}: {what} is not valid JSON ({e.msg} at line "
+                       f"{e.lineno}, column {e.colno}); damaged or cut short?") from None
+    except UnicodeDecodeError:
+        raise JsdError(f"{path}: {what} is not valid JSON (not UTF-8 text); damaged?") from None
     except IsADirectoryError: raise JsdError(f"{path}: {what} expected, found a folder") from None
 
-def write_json(obj, path:str|Path):
+def write_json(obj, # JSON-serialisable value; other objects are written as `str(obj)`
+               path:str|Path, # the file to (over)write; its folder is created if missing
+              ): # `path`
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path) as f: json.dump(obj, f, indent=2, default=str)
     return Path(path)
 
-def sha256_file(path:str|Path, chunk:int=1<<20)->str:
+def sha256_file(path:str|Path, # the file to hash
+                chunk:int=1<<20, # bytes read at a time (1 MiB)
+               )->str: # 64 hex digits
     "Hex SHA-256 of a file's bytes."
     h = hashlib.sha256()
     with open(path, 'rb') as f:

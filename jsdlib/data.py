@@ -13,9 +13,9 @@ __all__ = ['INDEX_COLUMNS', 'SPLITS', 'DOTA_FRAME', 'SYNTH_FILES', 'CCD_FRAMES',
            'A3D_FIELDS', 'PED2_SUPERVISED', 'PROTOCOLS', 'DATASETS', 'validate_index', 'write_index', 'read_index',
            'index_summary', 'load_image', 'frame_labels', 'normal_intervals', 'check_dota_record', 'read_dota_metadata',
            'index_dota', 'parse_ucsd_m', 'index_ped2', 'show_frames', 'extract_frames', 'read_intervals',
-           'index_folder', 'render_clip', 'make_synth', 'plot_label_timeline', 'parse_ccd_line', 'read_ccd_annotations',
-           'index_ccd', 'SafeUnpickler', 'safe_load_pickle', 'read_a3d_labels', 'index_a3d', 'index_labels',
-           'apply_protocol', 'index_dataset', 'add_cli']
+           'index_folder', 'make_synth', 'plot_label_timeline', 'parse_ccd_line', 'read_ccd_annotations', 'index_ccd',
+           'SafeUnpickler', 'safe_load_pickle', 'read_a3d_labels', 'index_a3d', 'index_labels', 'apply_protocol',
+           'index_dataset', 'add_cli']
 
 # %% ../nbs/01_data.ipynb #2e258996
 import numpy as np
@@ -24,17 +24,22 @@ from PIL import Image, ImageDraw, ImageFilter
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from .core import JsdError, atomic_write, write_json, data_dir, project_root
+from .dashcam import render_clip   # the generator has its own chapter, 01a_dashcam
 
 # %% ../nbs/01_data.ipynb #ed1bea30
 INDEX_COLUMNS = ['video', 'frame', 'path', 'label', 'anomaly_class', 'split', 'video_label']
 SPLITS = ('train', 'val', 'test')
 
-def validate_index(df:pd.DataFrame, source:str='index')->pd.DataFrame:
+def validate_index(df:pd.DataFrame, # a frame index, one row per frame
+                   source:str='index', # where it comes from, for the error messages
+                  )->pd.DataFrame: # the checked index, columns in `INDEX_COLUMNS` order
     "Check an index's columns and values; return it with canonical dtypes and column order."
     missing = [c for c in INDEX_COLUMNS if c not in df.columns]
-    if missing: raise JsdError(f"{source}: missing column(s) {missing}; an index needs {INDEX_COLUMNS}")
+    if missing:
+        raise JsdError(f"{source}: missing column(s) {missing}; an index needs {INDEX_COLUMNS}")
     if len(df) == 0: raise JsdError(f"{source}: the index is empty (no frames)")
-    df = df[INDEX_COLUMNS + [c for c in df.columns if c not in INDEX_COLUMNS]].copy()   # extra (metadata) columns kept, after these
+    # extra (metadata) columns kept, after these
+    df = df[INDEX_COLUMNS + [c for c in df.columns if c not in INDEX_COLUMNS]].copy()
     df['video'] = df['video'].astype(str)
     df['path'] = df['path'].fillna('').astype(str)
     df['anomaly_class'] = df['anomaly_class'].fillna('').astype(str)
@@ -42,35 +47,50 @@ def validate_index(df:pd.DataFrame, source:str='index')->pd.DataFrame:
         v = pd.to_numeric(df[c], errors='coerce')
         if v.isna().any():
             i = int(np.flatnonzero(v.isna().to_numpy())[0])
-            raise JsdError(f"{source}: column {c!r} must be an integer, row {i} has {df[c].iloc[i]!r}")
+            raise JsdError(f"{source}: column {c!r} must be an "
+                           f"integer, row {i} has {df[c].iloc[i]!r}")
         df[c] = v.astype(int)
     bad = ~df['label'].isin([0, 1, -1])
-    if bad.any(): raise JsdError(f"{source}: column 'label' must be 0, 1 (or -1 = hidden, weak protocol); row {int(np.flatnonzero(bad)[0])} has {df['label'][bad].iloc[0]}")
+    if bad.any():
+        raise JsdError(f"{source}: column 'label' must be 0, 1 (or -1 = hidden, weak protocol); "
+                       f"row {int(np.flatnonzero(bad)[0])} has {df['label'][bad].iloc[0]}")
     bad = ~df['split'].isin(SPLITS)
-    if bad.any(): raise JsdError(f"{source}: column 'split' must be one of {SPLITS}; found {sorted(set(df['split'][bad].astype(str)))}")
+    if bad.any():
+        raise JsdError(f"{source}: column 'split' must be one of {SPLITS}; "
+                       f"found {sorted(set(df['split'][bad].astype(str)))}")
     if df.duplicated(['video', 'frame']).any():
         d = df[df.duplicated(['video', 'frame'], keep=False)].iloc[0]
         raise JsdError(f"{source}: frame {d['frame']} of video {d['video']!r} appears twice")
     leak = df.groupby('video')['split'].nunique()
-    if (leak > 1).any(): raise JsdError(f"{source}: video(s) {list(leak[leak > 1].index[:5])} appear in more than one split; splits must be clip-disjoint")
+    if (leak > 1).any():
+        raise JsdError(f"{source}: video(s) {list(leak[leak > 1].index[:5])} "
+                       "appear in more than one split; splits must be clip-disjoint")
     return df.reset_index(drop=True)
 
-def write_index(df:pd.DataFrame, path:str|Path)->Path:
+def write_index(df:pd.DataFrame, # a frame index
+                path:str|Path, # the CSV file to (over)write
+               )->Path: # `path`
     "Validate and write an index CSV atomically."
     df = validate_index(df, str(path))
     with atomic_write(path, 'w', newline='') as f: df.to_csv(f, index=False)
     return Path(path)
 
-def read_index(path:str|Path)->pd.DataFrame:
+def read_index(path:str|Path, # an index CSV
+              )->pd.DataFrame:
     "Read and validate an index CSV written by `write_index`."
     path = Path(path)
-    if not path.exists(): raise JsdError(f"{path}: index file not found (make one with `jsd data index`)")
-    try: df = pd.read_csv(path, dtype={'video': str, 'path': str, 'anomaly_class': str, 'split': str}, keep_default_na=False)
+    if not path.exists():
+        raise JsdError(f"{path}: index file not found (make one with `jsd data index`)")
+    try:
+        df = pd.read_csv(path,
+                         dtype={'video': str, 'path': str, 'anomaly_class': str, 'split': str},
+                         keep_default_na=False)
     except Exception as e: raise JsdError(f"{path}: not a readable CSV index ({e})") from e
     return validate_index(df, str(path))
 
 # %% ../nbs/01_data.ipynb #121461a8
-def index_summary(df:pd.DataFrame)->pd.DataFrame:
+def index_summary(df:pd.DataFrame, # a frame index
+                 )->pd.DataFrame: # one row per split present
     "Clips, frames, anomalous frames and fraction per split (hidden labels count as unknown)."
     rows = []
     for s in [s for s in SPLITS if s in set(df['split'])]:
@@ -78,30 +98,46 @@ def index_summary(df:pd.DataFrame)->pd.DataFrame:
         rows.append(dict(split=s, clips=d['video'].nunique(), frames=len(d),
                          anomalous_clips=int(d.groupby('video')['video_label'].max().sum()),
                          anomalous_frames=int((d['label'] == 1).sum()),
-                         anomalous_fraction=round(float((d['label'][known] == 1).mean()), 4) if known.any() else float('nan')))
+                         anomalous_fraction=(round(float((d['label'][known] == 1).mean()), 4)
+                                             if known.any() else float('nan'))))
     return pd.DataFrame(rows).set_index('split')
 
 # %% ../nbs/01_data.ipynb #bf41cc35
-def load_image(path:str|Path, size:int|tuple|None=None)->Image.Image:
-    "Open an image as RGB, optionally resized to `size` (int: square, or (W, H)); clear error if unreadable."
+def load_image(path:str|Path, # an image file
+               size:int|tuple|None=None, # side of a square, or (W, H); None: keep the size
+              )->Image.Image: # RGB
+    """Open an image as RGB, optionally resized to `size` (int: square, or (W, H)); clear error if
+    unreadable."""
     try:
         with Image.open(path) as im: im = im.convert('RGB')
-    except Exception as e: raise JsdError(f"{path}: cannot read image ({type(e).__name__}: {e})") from e
+    except Exception as e:
+        raise JsdError(f"{path}: cannot read image ({type(e).__name__}: {e})") from e
     if size is not None:
         im = im.resize((size, size) if isinstance(size, int) else tuple(size), Image.BILINEAR)
     return im
 
 # %% ../nbs/01_data.ipynb #ec6b9266
-def frame_labels(num_frames:int, start:int|None, end:int|None, inclusive_end:bool=False)->np.ndarray:
-    "0/1 labels for `num_frames` frames; anomalous = [start, end) (or [start, end] with `inclusive_end`). Frames past the clip are ignored."
+def frame_labels(num_frames:int, # frames in the clip
+                 start:int|None, # first anomalous frame (0-based); None: a normal clip
+                 end:int|None, # end of the anomaly (exclusive unless `inclusive_end`); None: normal
+                 inclusive_end:bool=False, # label frame `end` too (the JSD reference's rule)
+                )->np.ndarray: # (num_frames,) int64 0/1
+    """0/1 labels for `num_frames` frames; anomalous = [start, end) (or [start, end] with
+    `inclusive_end`). Frames past the clip are ignored."""
     y = np.zeros(int(num_frames), dtype=np.int64)
     if start is None or end is None: return y
     y[max(int(start), 0):max(int(end) + (1 if inclusive_end else 0), 0)] = 1
     return y
 
 # %% ../nbs/01_data.ipynb #3616de11
-def normal_intervals(num_frames:int, start:int|None, end:int|None, margin:int=5, min_len:int=6)->list[tuple[int,int]]:
-    "Normal-only [s, e) intervals of a clip: outside [start-margin, end+margin), segments shorter than `min_len` dropped."
+def normal_intervals(num_frames:int, # frames in the clip
+                     start:int|None, # first anomalous frame; None: the whole clip is normal
+                     end:int|None, # end of the anomaly (exclusive); None: normal clip
+                     margin:int=5, # frames left out on each side of the anomaly
+                     min_len:int=6, # shortest interval kept, in frames
+                    )->list[tuple[int,int]]: # [start, end) frame intervals
+    """Normal-only [s, e) intervals of a clip: outside [start-margin, end+margin), segments shorter
+    than `min_len` dropped."""
     if start is None or end is None: segs = [(0, num_frames)]
     else: segs = [(0, max(0, start - margin)), (min(num_frames, end + margin), num_frames)]
     return [(s, e) for s, e in segs if e - s >= min_len]
@@ -109,35 +145,54 @@ def normal_intervals(num_frames:int, start:int|None, end:int|None, margin:int=5,
 # %% ../nbs/01_data.ipynb #b098081d
 _DOTA_FIELDS = ('num_frames', 'anomaly_start', 'anomaly_end', 'anomaly_class')
 
-def check_dota_record(clip:str, rec:dict, source:str='metadata')->list[str]:
-    "Problems with one DoTA metadata record (empty list when consistent). Raises on a record that cannot be used at all."
-    if not isinstance(rec, dict): raise JsdError(f"{source}: record {clip!r} must be an object, got {type(rec).__name__}")
+def check_dota_record(clip:str, # the clip's name (its key in the metadata)
+                      rec:dict, # its metadata record
+                      source:str='metadata', # the file it comes from, for the messages
+                     )->list[str]: # one line per problem
+    """Problems with one DoTA metadata record (empty list when consistent). Raises on a record that
+    cannot be used at all."""
+    if not isinstance(rec, dict):
+        raise JsdError(f"{source}: record {clip!r} must be an object, got {type(rec).__name__}")
     miss = [k for k in _DOTA_FIELDS if k not in rec]
     if miss: raise JsdError(f"{source}: record {clip!r} lacks field(s) {miss}")
     n, s, e = rec['num_frames'], rec['anomaly_start'], rec['anomaly_end']
-    if not isinstance(n, int) or n <= 0: raise JsdError(f"{source}: record {clip!r} field 'num_frames' must be a positive integer, got {n!r}")
-    if (s is None) != (e is None): raise JsdError(f"{source}: record {clip!r}: 'anomaly_start' and 'anomaly_end' must both be null (normal clip) or both integers")
+    if not isinstance(n, int) or n <= 0:
+        raise JsdError(f"{source}: record {clip!r} field 'num_frames' "
+                       f"must be a positive integer, got {n!r}")
+    if (s is None) != (e is None):
+        raise JsdError(f"{source}: record {clip!r}: 'anomaly_start' and 'anomaly_end' "
+                       "must both be null (normal clip) or both integers")
     probs = []
     if s is not None:
-        if not (isinstance(s, int) and isinstance(e, int)): raise JsdError(f"{source}: record {clip!r}: anomaly_start/anomaly_end must be integers, got {s!r}/{e!r}")
+        if not (isinstance(s, int) and isinstance(e, int)):
+            raise JsdError(f"{source}: record {clip!r}: anomaly_start/anomaly_end "
+                           f"must be integers, got {s!r}/{e!r}")
         if s < 0 or s >= n: probs.append(f"anomaly_start={s} outside [0, num_frames={n})")
         if e > n: probs.append(f"anomaly_end={e} > num_frames={n}")
         if e <= s: probs.append(f"anomaly_end={e} <= anomaly_start={s} (empty anomaly window)")
-    if 'video_start' in rec and 'video_end' in rec and rec['video_end'] - rec['video_start'] + 1 != n:
-        probs.append(f"video_end-video_start+1={rec['video_end'] - rec['video_start'] + 1} != num_frames={n}")
+    if ('video_start' in rec and 'video_end' in rec
+            and rec['video_end'] - rec['video_start'] + 1 != n):
+        probs.append(f"video_end-video_start+1={rec['video_end'] - rec['video_start'] + 1} "
+                     f"!= num_frames={n}")
     return probs
 
-def read_dota_metadata(root:str|Path, subsets=('train', 'val'))->tuple[dict, pd.DataFrame]:
+def read_dota_metadata(root:str|Path, # a DoTA-layout dataset folder
+                       subsets=('train', 'val'), # which `metadata_<subset>.json` files to read
+                      )->tuple[dict, pd.DataFrame]:
     "Read `metadata_<subset>.json` files: ({clip: record with 'subset'}, problems table)."
     root = Path(root); meta, probs = {}, []
     for sub in subsets:
         f = root/f'metadata_{sub}.json'
-        if not f.exists(): raise JsdError(f"{f}: DoTA metadata file not found (expected metadata_train.json / metadata_val.json in {root})")
+        if not f.exists():
+            raise JsdError(f"{f}: DoTA metadata file not found (expected "
+                           f"metadata_train.json / metadata_val.json in {root})")
         try: d = json.loads(f.read_text())
         except json.JSONDecodeError as e: raise JsdError(f"{f}: malformed JSON ({e})") from e
-        if not isinstance(d, dict): raise JsdError(f"{f}: expected an object mapping clip ids to records")
+        if not isinstance(d, dict):
+            raise JsdError(f"{f}: expected an object mapping clip ids to records")
         for clip, rec in d.items():
-            for p in check_dota_record(clip, rec, str(f)): probs.append(dict(file=f.name, clip=clip, problem=p))
+            for p in check_dota_record(clip, rec, str(f)):
+                probs.append(dict(file=f.name, clip=clip, problem=p))
             meta[clip] = {**rec, 'subset': sub}
     if not meta: raise JsdError(f"{root}: the DoTA metadata lists no clips")
     return meta, pd.DataFrame(probs, columns=['file', 'clip', 'problem'])
@@ -148,18 +203,28 @@ DOTA_FRAME = 'frames/{clip}/images/{frame:06d}.jpg'
 def _labels_rows(clip, n, s, e, cls, split, paths, inclusive_end):
     y = frame_labels(n, s, e, inclusive_end)
     return pd.DataFrame(dict(video=clip, frame=np.arange(n), path=paths, label=y,
-                             anomaly_class=np.where(y == 1, cls, ''), split=split, video_label=int(y.max())))
+                             anomaly_class=np.where(y == 1, cls, ''), split=split,
+                             video_label=int(y.max())))
 
-def index_dota(root:str|Path, inclusive_end:bool=False, metadata_only:bool=False, frames_root:str|Path|None=None,
-               strict:bool=False, subsets=('train', 'val'))->pd.DataFrame:
-    "Frame index of a DoTA-layout dataset; problems found in the metadata are warned about and kept in `df.attrs['problems']` (a list of records)."
+def index_dota(root:str|Path, # a DoTA-layout dataset folder
+               inclusive_end:bool=False, # label `anomaly_end` itself too (the JSD reference's rule)
+               metadata_only:bool=False, # index the labels without frame files (empty paths)
+               frames_root:str|Path|None=None, # folder holding frames/; None: `root`
+               strict:bool=False, # any metadata problem is an error, not a warning
+               subsets=('train', 'val'), # metadata files to read: official train and val
+              )->pd.DataFrame:
+    """Frame index of a DoTA-layout dataset; problems found in the metadata are warned about and
+    kept in `df.attrs['problems']` (a list of records)."""
     root = Path(root); frames_root = Path(frames_root or root).resolve()
     meta, probs = read_dota_metadata(root, subsets)
     if len(probs):
-        msg = f"{root}: {len(probs)} metadata problem(s), kept as given (labels beyond num_frames are cut to the clip):\n" + probs.to_string(index=False)
+        msg = (f"{root}: {len(probs)} metadata problem(s), kept as given "
+               "(labels beyond num_frames are cut to the clip):\n" + probs.to_string(index=False))
         if strict:
-            listed = '; '.join(f"{r.file} {r.clip}: {r.problem}" for r in probs.head(5).itertuples())
-            raise JsdError(f"{root}: {len(probs)} metadata problem(s) in {probs['clip'].nunique()} clip(s) (strict): {listed}{' ...' if len(probs) > 5 else ''}")
+            listed = '; '.join(f"{r.file} {r.clip}: {r.problem}"
+                               for r in probs.head(5).itertuples())
+            raise JsdError(f"{root}: {len(probs)} metadata problem(s) in {probs['clip'].nunique()} "
+                           f"clip(s) (strict): {listed}{' ...' if len(probs) > 5 else ''}")
         warnings.warn(msg)
     parts, missing = [], {}
     for clip, r in meta.items():
@@ -169,18 +234,24 @@ def index_dota(root:str|Path, inclusive_end:bool=False, metadata_only:bool=False
             paths = [str(frames_root/DOTA_FRAME.format(clip=clip, frame=i)) for i in range(n)]
             miss = [p for p in paths if not os.path.exists(p)]
             if miss: missing[clip] = len(miss)
-        parts.append(_labels_rows(clip, n, r['anomaly_start'], r['anomaly_end'], r.get('anomaly_class') or '',
-                                  'train' if r['subset'] == 'train' else 'test', paths, inclusive_end))
+        parts.append(_labels_rows(clip, n, r['anomaly_start'], r['anomaly_end'],
+                                  r.get('anomaly_class') or '',
+                                  'train' if r['subset'] == 'train' else 'test', paths,
+                                  inclusive_end))
     if missing:
         clips = list(missing)
-        raise JsdError(f"{frames_root}: {sum(missing.values())} frame file(s) missing in {len(clips)} of {len(meta)} clip(s), "
-                       f"e.g. {clips[:5]} (expected {DOTA_FRAME}); pass metadata_only=True (--metadata-only) to index labels without frames")
+        raise JsdError(f"{frames_root}: {sum(missing.values())} frame file(s) "
+                       f"missing in {len(clips)} of {len(meta)} clip(s), "
+                       f"e.g. {clips[:5]} (expected {DOTA_FRAME}); pass metadata_only=True "
+                       "(--metadata-only) to index labels without frames")
     df = validate_index(pd.concat(parts, ignore_index=True), str(root))
-    df.attrs['problems'] = probs.to_dict('records')   # plain records: pandas compares attrs when concatenating
+    # plain records: pandas compares attrs when concatenating
+    df.attrs['problems'] = probs.to_dict('records')
     return df
 
 # %% ../nbs/01_data.ipynb #d42922d3
-def parse_ucsd_m(path:str|Path)->list[list[tuple[int,int]]]:
+def parse_ucsd_m(path:str|Path, # the official `UCSDped2.m` ground-truth file
+                )->list[list[tuple[int,int]]]: # per test clip, (first, last) frame ranges
     "Per test clip, the 1-based inclusive anomalous ranges listed in an official `UCSDpedN.m` file."
     path = Path(path)
     if not path.exists(): raise JsdError(f"{path}: ground-truth file not found")
@@ -197,7 +268,8 @@ def parse_ucsd_m(path:str|Path)->list[list[tuple[int,int]]]:
             if b < a: raise JsdError(f"{path}:{ln}: range {a}:{b} ends before it starts")
             ranges.append((a, b))
         clips.append(ranges)
-    if not clips: raise JsdError(f"{path}: no 'gt_frame' lines found; is this an official UCSDped .m file?")
+    if not clips:
+        raise JsdError(f"{path}: no 'gt_frame' lines found; is this an official UCSDped .m file?")
     return clips
 
 # %% ../nbs/01_data.ipynb #958a354f
@@ -210,23 +282,32 @@ def _find_ped2(root:Path):
     "(train clip dirs, test clip dirs, .m file) for either supported layout."
     if (root/'training'/'frames').is_dir():
         tr, te = root/'training'/'frames', root/'testing'/'frames'
-        m = next((p for p in [root/'UCSDped2.m', te.parent/'UCSDped2.m', te/'UCSDped2.m'] if p.exists()), root/'UCSDped2.m')
+        m = next((p for p in [root/'UCSDped2.m', te.parent/'UCSDped2.m', te/'UCSDped2.m']
+                  if p.exists()), root/'UCSDped2.m')
         name = lambda d: d.name
     else:
         base = root/'UCSDped2' if (root/'UCSDped2').is_dir() else root
         tr, te, m = base/'Train', base/'Test', base/'Test'/'UCSDped2.m'
-        if not tr.is_dir(): raise JsdError(f"{root}: not a UCSD Ped2 folder (expected training/frames/ and testing/frames/, or UCSDped2/Train and UCSDped2/Test)")
+        if not tr.is_dir():
+            raise JsdError(f"{root}: not a UCSD Ped2 folder (expected training/frames/ "
+                           "and testing/frames/, or UCSDped2/Train and UCSDped2/Test)")
         name = lambda d: re.sub(r'^(Train|Test)', '', d.name)
-    dirs = lambda p: sorted(d for d in p.iterdir() if d.is_dir() and not d.name.endswith('_gt')) if p.is_dir() else []
+    def dirs(p):
+        if not p.is_dir(): return []
+        return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.endswith('_gt'))
     return [(name(d), d) for d in dirs(tr)], [(name(d), d) for d in dirs(te)], m
 
-def index_ped2(root:str|Path)->pd.DataFrame:
-    "Frame index of UCSD Ped2 (jpg or official layout): official train clips -> 'train', test clips -> 'test'."
+def index_ped2(root:str|Path, # UCSD Ped2 folder (Train/ and Test/, jpg or official .tif)
+              )->pd.DataFrame:
+    """Frame index of UCSD Ped2 (jpg or official layout): official train clips -> 'train', test
+    clips -> 'test'."""
     root = Path(root).resolve()
     if not root.is_dir(): raise JsdError(f"{root}: Ped2 root folder not found")
     train, test, mfile = _find_ped2(root)
     gt = parse_ucsd_m(mfile)
-    if len(gt) != len(test): raise JsdError(f"{mfile}: lists {len(gt)} test clips but {len(test)} test clip folders were found")
+    if len(gt) != len(test):
+        raise JsdError(f"{mfile}: lists {len(gt)} test clips but "
+                       f"{len(test)} test clip folders were found")
     parts = []
     for split, clips in (('train', train), ('test', test)):
         for k, (name, d) in enumerate(clips):
@@ -235,14 +316,24 @@ def index_ped2(root:str|Path)->pd.DataFrame:
             y = np.zeros(len(frames), dtype=np.int64)
             if split == 'test':
                 for a, b in gt[k]:
-                    if b > len(frames): raise JsdError(f"{mfile}: gt_frame of test clip {k + 1} ({a}:{b}) goes past its {len(frames)} frames")
+                    if b > len(frames):
+                        raise JsdError(f"{mfile}: gt_frame of test clip {k + 1} "
+                                       f"({a}:{b}) goes past its {len(frames)} frames")
                     y[a - 1:b] = 1
-            parts.append(pd.DataFrame(dict(video=f'{split}_{name}', frame=np.arange(len(frames)), path=[str(p) for p in frames],
-                                           label=y, anomaly_class='', split=split, video_label=int(y.max()))))
+            parts.append(pd.DataFrame(dict(video=f'{split}_{name}', frame=np.arange(len(frames)),
+                                           path=[str(p) for p in frames],
+                                           label=y, anomaly_class='', split=split,
+                                           video_label=int(y.max()))))
     return validate_index(pd.concat(parts, ignore_index=True), str(root))
 
 # %% ../nbs/01_data.ipynb #d9a746d3
-def show_frames(df:pd.DataFrame, n:int=8, ncols:int=4, size:float=2.6, title:str|None=None, seed:int=0):
+def show_frames(df:pd.DataFrame, # a frame index with frame files
+                n:int=8, # frames to show
+                ncols:int=4, # frames per row
+                size:float=2.6, # height of a frame in inches
+                title:str|None=None, # the figure's title
+                seed:int=0, # seed of the frame sample
+               ): # the figure
     "A grid of `n` frames sampled from an index, titled with video, frame and label."
     rows = df.sample(min(n, len(df)), random_state=seed).sort_values(['video', 'frame'])
     nrows = math.ceil(len(rows) / ncols)
@@ -250,7 +341,8 @@ def show_frames(df:pd.DataFrame, n:int=8, ncols:int=4, size:float=2.6, title:str
     for ax in axs.flat: ax.axis('off')
     for ax, (_, r) in zip(axs.flat, rows.iterrows()):
         ax.imshow(load_image(r['path']))
-        ax.set_title(f"{r['video']} #{r['frame']}\n{'ANOMALY ' + r['anomaly_class'] if r['label'] == 1 else 'normal'}",
+        what = 'ANOMALY ' + r['anomaly_class'] if r['label'] == 1 else 'normal'
+        ax.set_title(f"{r['video']} #{r['frame']}\n{what}",
                      fontsize=8, color='crimson' if r['label'] == 1 else 'black')
     if title: fig.suptitle(title)
     fig.tight_layout()
@@ -259,12 +351,18 @@ def show_frames(df:pd.DataFrame, n:int=8, ncols:int=4, size:float=2.6, title:str
 # %% ../nbs/01_data.ipynb #cdb5eab0
 _VID_EXT = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 
-def extract_frames(video:str|Path, out_dir:str|Path, quality:int=90, max_frames:int|None=None)->list[Path]:
-    "Decode a video file to JPEG frames `out_dir/%06d.jpg` with PyAV; reuses a complete earlier decode."
+def extract_frames(video:str|Path, # a video file PyAV can read
+                   out_dir:str|Path, # folder for the JPEG frames
+                   quality:int=90, # JPEG quality, 1-95
+                   max_frames:int|None=None, # stop after this many frames; None: all
+                  )->list[Path]: # the frame files, in order
+    """Decode a video file to JPEG frames `out_dir/%06d.jpg` with PyAV; reuses a complete earlier
+    decode."""
     import av
     video, out_dir = Path(video), Path(out_dir)
     if (out_dir/'.complete').exists(): return _frames_in(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)          # decode next to the destination: the final rename stays on one file system
+    # decode next to the destination: the final rename stays on one file system
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f'.{out_dir.name}.'))
     try:
         try: container = av.open(str(video))
@@ -282,237 +380,117 @@ def extract_frames(video:str|Path, out_dir:str|Path, quality:int=90, max_frames:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return _frames_in(out_dir)
 
-def read_intervals(path:str|Path)->pd.DataFrame:
+def read_intervals(path:str|Path, # an intervals CSV; a missing file means no anomalies
+                  )->pd.DataFrame: # video, start, end, anomaly_class
     "Anomalous intervals CSV: video,start,end[,anomaly_class] (0-based, end-exclusive)."
     path = Path(path)
     if not path.exists(): return pd.DataFrame(columns=['video', 'start', 'end', 'anomaly_class'])
     try: iv = pd.read_csv(path, dtype={'video': str}, keep_default_na=False)
     except Exception as e: raise JsdError(f"{path}: not a readable CSV ({e})") from e
     miss = [c for c in ('video', 'start', 'end') if c not in iv.columns]
-    if miss: raise JsdError(f"{path}: missing column(s) {miss}; expected video,start,end[,anomaly_class]")
+    if miss:
+        raise JsdError(f"{path}: missing column(s) {miss}; "
+                       "expected video,start,end[,anomaly_class]")
     for c in ('start', 'end'):
         v = pd.to_numeric(iv[c], errors='coerce')
         bad = v.isna() | (v != v.round())
-        if bad.any(): raise JsdError(f"{path}: field {c!r} must be an integer frame number, got {iv[c][bad].iloc[0]} (row {int(bad.idxmax()) + 2} of the file)")
+        if bad.any():
+            raise JsdError(f"{path}: field {c!r} must be an integer frame number, got "
+                           f"{iv[c][bad].iloc[0]} (row {int(bad.idxmax()) + 2} of the file)")
         iv[c] = v.astype(int)
     if 'anomaly_class' not in iv.columns: iv['anomaly_class'] = 'anomaly'
     return iv
 
-def index_folder(root:str|Path, intervals:str|Path|None=None, frames_cache:str|Path|None=None)->pd.DataFrame:
+def index_folder(root:str|Path, # folder of frame folders and/or video files, one per clip
+                 intervals:str|Path|None=None, # intervals CSV; None: `root`/intervals.csv
+                 frames_cache:str|Path|None=None, # folder videos are decoded to; None: in `root`
+                )->pd.DataFrame:
     "Frame index of a folder of frame folders and/or video files, labelled from an intervals CSV."
     root = Path(root).resolve()
     if not root.is_dir(): raise JsdError(f"{root}: folder not found")
     ivf = Path(intervals) if intervals else root/'intervals.csv'
-    if intervals and not ivf.is_file(): raise JsdError(f"{ivf}: intervals file not found (expected a CSV video,start,end[,anomaly_class])")
+    if intervals and not ivf.is_file():
+        raise JsdError(f"{ivf}: intervals file not found (expected "
+                       "a CSV video,start,end[,anomaly_class])")
     iv = read_intervals(ivf)
     cache = Path(frames_cache or root/'frames_cache')
-    subsets = [(s, root/s) for s in ('train', 'val', 'test') if (root/s).is_dir()] or [('train', root)]
+    subsets = ([(s, root/s) for s in ('train', 'val', 'test') if (root/s).is_dir()]
+               or [('train', root)])
     parts, seen = [], set()
     for split, d in subsets:
         for item in sorted(d.iterdir()):
             if item.name.startswith('.') or item.resolve() == cache.resolve(): continue
             if item.is_dir(): frames, vid = _frames_in(item), item.name
-            elif item.suffix.lower() in _VID_EXT: vid = item.stem; frames = extract_frames(item, cache/vid)
+            elif item.suffix.lower() in _VID_EXT:
+                vid = item.stem
+                frames = extract_frames(item, cache/vid)
             else: continue
             if not frames: continue
-            seen.add(vid); n = len(frames); y = np.zeros(n, dtype=np.int64); cls = np.array([''] * n, dtype=object)
+            seen.add(vid)
+            n = len(frames)
+            y = np.zeros(n, dtype=np.int64)
+            cls = np.array([''] * n, dtype=object)
             for _, r in iv[iv.video == vid].iterrows():
                 if r.end <= r.start:
-                    raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} of video {vid!r} is empty or reversed (end must be > start; 0-based, end-exclusive)")
+                    raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} "
+                                   f"of video {vid!r} is empty or reversed (end "
+                                   "must be > start; 0-based, end-exclusive)")
                 if not (0 <= r.start < r.end <= n):
-                    raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} of video {vid!r} is outside the clip's {n} frames (0-based, end-exclusive)")
+                    raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} of video {vid!r} "
+                                   f"is outside the clip's {n} frames (0-based, end-exclusive)")
                 y[r.start:r.end] = 1; cls[r.start:r.end] = r.anomaly_class
             split_ = 'test' if split == 'val' and False else split
-            parts.append(pd.DataFrame(dict(video=vid, frame=np.arange(n), path=[str(p) for p in frames], label=y,
-                                           anomaly_class=cls, split='test' if split_ == 'test' else ('val' if split_ == 'val' else 'train'), video_label=int(y.max()))))
-    if not parts: raise JsdError(f"{root}: no frame folders or video files ({', '.join(_VID_EXT)}) found")
+            split_name = 'test' if split_ == 'test' else ('val' if split_ == 'val' else 'train')
+            parts.append(pd.DataFrame(dict(video=vid, frame=np.arange(n),
+                                           path=[str(p) for p in frames], label=y,
+                                           anomaly_class=cls,
+                                           split=split_name, video_label=int(y.max()))))
+    if not parts:
+        raise JsdError(f"{root}: no frame folders or video files ({', '.join(_VID_EXT)}) found")
     unknown = sorted(set(iv.video) - seen)
     if unknown: raise JsdError(f"{ivf}: field 'video' names {unknown[:5]} which are not in {root}")
     return validate_index(pd.concat(parts, ignore_index=True), str(root))
 
-# %% ../nbs/01_data.ipynb #505664b1
-_F, _CAM_H = 0.95, 1.4      # focal length (in frame heights) and camera height (m)
-
-class _Cam:
-    "Pinhole projection of road coordinates (X lateral m, Z ahead m) into a W x H frame."
-    def __init__(self, W, H, horizon, cx, shake=(0., 0.)):
-        self.W, self.H, self.f = W, H, _F * H
-        self.hy, self.cx = horizon + shake[1], cx + shake[0]
-    def p(self, X, Z, Y=0.):
-        Z = max(Z, 0.3)
-        return (self.cx + self.f * X / Z, self.hy + self.f * (_CAM_H - Y) / Z)
-
-def _rect(d, x0, y0, x1, y1, **kw): d.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], **kw)
-
-def _box(d, cam, X, Z, w, h, color, night, kind='car', tilt=0.):
-    "A vehicle or object as a shaded box seen from behind."
-    if Z < 0.8: return
-    (x0, yb), (x1, _) = cam.p(X - w / 2, Z), cam.p(X + w / 2, Z)
-    yt = cam.p(X, Z, h)[1]
-    sh = tilt * (x1 - x0)
-    body = [(x0, yb), (x1, yb + sh * .3), (x1 + sh, yt + sh * .3), (x0 + sh, yt)]
-    c = tuple(int(v * (0.35 if night else 1)) for v in color)
-    d.polygon(body, fill=c)
-    if kind == 'car':
-        wy0, wy1 = yt + (yb - yt) * .08, yt + (yb - yt) * .45
-        d.polygon([(x0 + (x1 - x0) * .12 + sh, wy0), (x1 - (x1 - x0) * .12 + sh, wy0), (x1 - (x1 - x0) * .08 + sh * .6, wy1), (x0 + (x1 - x0) * .08 + sh * .6, wy1)],
-                  fill=(25, 30, 40) if not night else (8, 8, 12))
-        lh = max(1, (yb - yt) * .12); lw = max(1, (x1 - x0) * .14)
-        tl = (255, 40, 30) if night else (170, 30, 30)
-        for lx in (x0 + (x1 - x0) * .04, x1 - (x1 - x0) * .04 - lw):
-            _rect(d, lx + sh * .4, yb - (yb - yt) * .42, lx + lw + sh * .4, yb - (yb - yt) * .42 + lh, fill=tl)
-        _rect(d, x0 + 1, yb - max(1, (yb - yt) * .06), x1 - 1, yb, fill=(15, 15, 15))
-    elif kind == 'obstacle':   # a fallen load: orange with white reflective bands, lit by the headlights at night
-        d.polygon(body, fill=color)
-        for f in (.3, .65): _rect(d, x0 + sh * f, yt + (yb - yt) * f, x1 + sh * f, yt + (yb - yt) * (f + .14), fill=(235, 235, 225))
-
-def _smoke(im, x, y, r, t, rng):
-    "A grey plume rising from (x, y): the sign of a crash that a single frame shows."
-    ov = Image.new('RGBA', im.size, (0, 0, 0, 0)); d = ImageDraw.Draw(ov)
-    for k in range(6):
-        rr = r * (0.6 + 0.25 * k); cy = y - r * 0.9 * k - t * 0.3 * r; cx = x + rng.normal(0, r * 0.15)
-        d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=(70, 70, 70, 150))
-    return Image.alpha_composite(im.convert('RGBA'), ov).convert('RGB')
-
-def _cracks(W, H, rng):
-    "Radial cracks of a broken windscreen around an impact point (drawn once per clip, then kept)."
-    cx, cy = float(rng.uniform(.3, .7)) * W, float(rng.uniform(.3, .7)) * H; lines = []
-    for a in np.linspace(0, 2 * math.pi, 9)[:-1] + rng.uniform(0, .6):
-        pts, x, y = [(cx, cy)], cx, cy
-        for _ in range(4): a += rng.normal(0, .35); x += math.cos(a) * W * .09; y += math.sin(a) * W * .09; pts.append((x, y))
-        lines.append(pts)
-    return lines
-
-def _person(d, cam, X, Z, color, night, phase=0.):
-    if Z < 0.8: return
-    xb, yb = cam.p(X, Z); yt = cam.p(X, Z, 1.7)[1]; h = yb - yt; w = max(1, h * .28)
-    c = tuple(int(v * (0.4 if night else 1)) for v in color)
-    leg = math.sin(phase) * w * .5
-    d.line([(xb, yb - h * .45), (xb - leg, yb)], fill=c, width=max(1, int(w * .3)))
-    d.line([(xb, yb - h * .45), (xb + leg, yb)], fill=c, width=max(1, int(w * .3)))
-    _rect(d, xb - w / 2, yt + h * .18, xb + w / 2, yb - h * .42, fill=c)
-    r = h * .09; d.ellipse([xb - r, yt, xb + r, yt + 2 * r], fill=(200, 160, 130) if not night else (70, 55, 45))
-
-_ANOMALIES = ('ego: collision', 'ego: cut_in', 'ego: obstacle', 'other: crash', 'other: pedestrian')
-
-@dataclass
-class _Agent:
-    kind:str; X:float; Z:float; vz:float; color:tuple; vx:float = 0.; tilt:float = 0.; phase:float = 0.; role:str = ''
-
-def _plan_clip(rng, n, p_normal):
-    "Random scene plan for one clip: nuisances, traffic, anomaly class and interval."
-    cls = None if rng.random() < p_normal else _ANOMALIES[rng.integers(len(_ANOMALIES))]
-    start = int(rng.integers(int(n * .25), int(n * .55))) if cls else None
-    dur = int(rng.integers(int(n * .25), int(n * .45))) if cls else None
-    return dict(cls=cls, start=start, end=min(n, start + dur) if cls else None,
-                night=rng.random() < .3, blur=rng.random() < .35, noise=float(rng.choice([0, 4, 10])),
-                wiper=rng.random() < .2, speed=float(rng.uniform(8, 16)), curve=float(rng.uniform(-.25, .25)),
-                brake_at=int(rng.integers(0, n)) if rng.random() < .4 else None)
-
-def _car_color(rng): return tuple(int(v) for v in rng.choice([[200, 200, 205], [40, 60, 140], [150, 20, 25], [30, 30, 30], [220, 190, 40], [90, 100, 95]], 1)[0] + rng.integers(-15, 15, 3))
-
-def render_clip(seed:int, n_frames:int=48, size:tuple=(320, 180), p_normal:float=0.3, clip:int=0):
-    "Render one synthetic dashcam clip: (list of PIL frames, plan dict with 'cls', 'start', 'end')."
-    rng = np.random.default_rng([seed, clip]); W, H = size
-    P = _plan_clip(rng, n_frames, p_normal); night = P['night']; dt = 0.1
-    agents = [_Agent('car', float(rng.choice([-3.5, 3.5])), float(rng.uniform(8, 60)), float(rng.uniform(-3, 3)), _car_color(rng)) for _ in range(rng.integers(1, 4))]
-    agents.append(_Agent('car', 0., float(rng.uniform(14, 30)), 0., _car_color(rng), role='lead'))
-    agents += [_Agent('person', float(rng.choice([-6.5, 6.5]) + rng.uniform(-.5, .5)), float(rng.uniform(6, 40)), -P['speed'] * 0 , tuple(int(v) for v in rng.integers(40, 200, 3)), phase=float(rng.uniform(0, 6))) for _ in range(rng.integers(0, 3))]
-    if rng.random() < .35:   # harmless close pass in the next lane (normal look-alike of a cut-in)
-        agents.append(_Agent('car', float(rng.choice([-3.5, 3.5])), float(rng.uniform(2, 5)), float(rng.uniform(1, 4)), _car_color(rng)))
-    cls, s, e = P['cls'], P['start'], P['end']
-    if cls == 'ego: cut_in': agents.append(_Agent('car', float(rng.choice([-3.5, 3.5])), 9., 0., _car_color(rng), role='cutter'))
-    if cls == 'ego: obstacle': agents.append(_Agent('obstacle', float(rng.uniform(-.6, .6)), P['speed'] * (s * dt) + float(rng.uniform(10, 20)), -P['speed'], (230, 120, 20), role='obstacle'))
-    if cls == 'other: crash':
-        agents += [_Agent('car', -3.5, 13., 0., _car_color(rng), role='crashL'), _Agent('car', 3.5, 14., 0., _car_color(rng), role='crashR')]
-    if cls == 'other: pedestrian': agents.append(_Agent('person', -7.5 * float(rng.choice([-1, 1])), 7., 0., (240, 60, 200), role='runner'))
-    sky = np.array([20, 24, 40] if night else [150, 185, 220]); road = (28, 28, 32) if night else (95, 95, 100)
-    grass = (15, 25, 15) if night else (70, 110, 60)
-    frames, travelled, debris, cracks = [], 0., [], None
-    for t in range(n_frames):
-        a = cls is not None and s <= t < e; since = t - s if cls else -1
-        shake = rng.normal(0, .6, 2)
-        if P['brake_at'] is not None and 0 <= t - P['brake_at'] < 5: shake += rng.normal(0, 2.5, 2)   # ordinary braking
-        speed = P['speed']
-        for g in agents:
-            g.Z += (g.vz) * dt; g.phase += .6
-            if g.kind == 'person' and not g.role: g.Z -= speed * dt; g.Z = g.Z if g.Z > 3 else g.Z + 40
-            if g.role == 'lead':
-                if cls == 'ego: collision' and t >= s: g.Z = max(1.6, g.Z * .8) if t < e else min(30., g.Z + 1.5)   # impact, then traffic moves on
-                else: g.Z = float(np.clip(g.Z + rng.normal(0, .15), 10, 35))
-            if g.role == 'cutter':
-                if t >= e: g.Z += 1.
-                elif t >= s: g.X += (0 - g.X) * .35; g.Z = max(2.5, g.Z - .5); g.tilt = .6 * math.copysign(1, -g.X) if abs(g.X) > .3 else .3
-            if g.role == 'obstacle': g.Z = max(g.Z, 1.5) if t < e else -1.   # after the event we have steered round it
-            if g.role in ('crashL', 'crashR') and t >= e: g.tilt *= .9   # the wreck comes to rest (and stays in view)
-            elif g.role in ('crashL', 'crashR') and t >= s:
-                g.X += (0.4 if g.role == 'crashL' else -0.4) * (1 if abs(g.X) > 1 else 0); g.tilt = (.9 if g.role == 'crashL' else -.9) * min(1, since / 3)
-            if g.role == 'runner':
-                if cls and t >= s: g.X += .9 * math.copysign(1, -g.X0 if hasattr(g, 'X0') else -g.X) if abs(g.X) < 8 else 0
-                g.X0 = getattr(g, 'X0', g.X)
-        if cls == 'ego: collision' and a and since >= 3: shake += rng.normal(0, 5, 2)
-        if cls == 'ego: obstacle' and a: shake += rng.normal(0, 1.5, 2); speed *= .6
-        travelled += speed * dt
-        im = Image.new('RGB', (W, H), tuple(int(v) for v in sky)); d = ImageDraw.Draw(im)
-        cam = _Cam(W, H, H * .42, W / 2 + P['curve'] * W * math.sin(t / 15), shake)
-        d.rectangle([0, cam.hy, W, H], fill=grass)
-        far, near = 80., 0.9
-        d.polygon([cam.p(-7, far), cam.p(7, far), cam.p(7, near), cam.p(-7, near)], fill=road)
-        for X in (-5.25, 5.25):
-            d.polygon([cam.p(X - .08, far), cam.p(X + .08, far), cam.p(X + .08, near), cam.p(X - .08, near)], fill=(200, 200, 190) if not night else (90, 90, 85))
-        for X in (-1.75, 1.75):
-            z0 = 1.0 - (travelled % 9.)
-            while z0 < far:
-                if z0 + 3 > near: d.polygon([cam.p(X - .07, max(z0, near)), cam.p(X + .07, max(z0, near)), cam.p(X + .07, z0 + 3), cam.p(X - .07, z0 + 3)], fill=(230, 230, 220) if not night else (120, 120, 110))
-                z0 += 9.
-        for g in sorted(agents, key=lambda g: -g.Z):
-            if g.kind == 'car': _box(d, cam, g.X, g.Z, 1.8, 1.5, g.color, night, tilt=g.tilt)
-            elif g.kind == 'obstacle': _box(d, cam, g.X, g.Z, 2.0, .9, g.color, False, kind='obstacle')
-            else: _person(d, cam, g.X, g.Z, g.color, night and g.role != 'runner', g.phase)
-        if cls in ('ego: collision', 'other: crash') and a and since >= 2:
-            if not debris: debris = [(float(rng.uniform(.2, .8)) * W, float(rng.uniform(.45, .9)) * H, float(rng.uniform(2, 8))) for _ in range(12)]
-            for x, y, r in debris: d.polygon([(x, y - r), (x + r, y), (x, y + r * .5)], fill=(120, 120, 120) if cls == 'other: crash' else (200, 200, 200))
-            debris = [(x + rng.normal(0, 3), y + rng.normal(0, 3), r) for x, y, r in debris]
-            wreck = next(g for g in agents if g.role in ('lead', 'crashL'))
-            im = _smoke(im, *cam.p(wreck.X + (1.75 if cls == 'other: crash' else 0), max(wreck.Z, 2.), 1.4), H * .05 * min(3, 10 / max(wreck.Z, 2)), since, rng)
-            d = ImageDraw.Draw(im)
-        if cls == 'ego: collision' and a and since >= 3:
-            cracks = cracks or _cracks(W, H, rng)
-            for pts in cracks: d.line(pts, fill=(235, 235, 235), width=max(1, H // 90))
-        if night:
-            arr = np.asarray(im).astype(np.float32)
-            yy, xx = np.mgrid[0:H, 0:W]
-            beam = np.exp(-(((xx - W / 2) / (W * .35)) ** 2) - (((yy - H) / (H * .45)) ** 2))
-            im = Image.fromarray(np.clip(arr * (0.5 + 1.3 * beam[..., None]), 0, 255).astype(np.uint8))
-        if P['wiper'] and (t % 12) < 3:
-            d = ImageDraw.Draw(im); ang = math.pi * ((t % 12) / 3)
-            d.line([(W * .5, H * 1.1), (W * .5 - math.cos(ang) * W * .9, H * 1.1 - math.sin(ang) * H * 1.2)], fill=(10, 10, 10), width=max(3, H // 18))
-        if P['blur'] or np.abs(shake).max() > 3: im = im.filter(ImageFilter.GaussianBlur(float(1.2 + min(2., np.abs(shake).max() / 4))))
-        if P['noise']:
-            arr = np.asarray(im).astype(np.int16) + rng.normal(0, P['noise'], (H, W, 1)).astype(np.int16)
-            im = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-        frames.append(im)
-    return frames, P
-
 # %% ../nbs/01_data.ipynb #c31077f1
-SYNTH_FILES = ('frames', 'metadata_train.json', 'metadata_val.json', 'synth.json')   # everything `make_synth` writes
+# everything `make_synth` writes
+SYNTH_FILES = ('frames', 'metadata_train.json', 'metadata_val.json', 'synth.json')
 
-def make_synth(out:str|Path|None=None, n_clips:int=32, n_frames:int=48, size:tuple=(320, 180), seed:int=0,
-               p_normal:float=0.3, val_frac:float=0.3, quality:int=90, overwrite:bool=False, progress:bool=True)->Path:
-    "Generate the default dashcam dataset in DoTA layout under `out` (default `data/synth`); returns `out`."
+def make_synth(out:str|Path|None=None, # folder to write; None: `data_dir()`/synth
+               n_clips:int=32, # number of clips
+               n_frames:int=48, # frames per clip
+               size:tuple=(320, 180), # frame (width, height) in pixels
+               seed:int=0, # the same seed gives the same frames
+               p_normal:float=0.3, # share of clips without an anomaly
+               val_frac:float=0.3, # share of clips in the official val subset
+               quality:int=90, # JPEG quality of the frames
+               overwrite:bool=False, # replace a dataset generated with other settings
+               progress:bool=True, # show a progress bar
+              )->Path: # `out`
+    """Generate the default dashcam dataset in DoTA layout under `out` (default `data/synth`);
+    returns `out`."""
     out = Path(out or data_dir()/'synth')
-    cfg = dict(generator='jsdlib.make_synth v1', n_clips=n_clips, n_frames=n_frames, size=list(size), seed=seed, p_normal=p_normal, val_frac=val_frac, quality=quality)
-    if n_clips < 2 or n_frames < 8: raise JsdError(f"make_synth: need n_clips >= 2 and n_frames >= 8, got {n_clips}, {n_frames}")
+    cfg = dict(generator='jsdlib.make_synth v2', n_clips=n_clips, n_frames=n_frames,
+               size=list(size), seed=seed, p_normal=p_normal, val_frac=val_frac, quality=quality)
+    if n_clips < 2 or n_frames < 8:
+        raise JsdError("make_synth: need n_clips >= 2 and n_frames >= 8, "
+                       f"got {n_clips}, {n_frames}")
     if (out/'synth.json').exists() and not overwrite:
         old = json.loads((out/'synth.json').read_text())
         if old == cfg: return out
-        raise JsdError(f"{out}: already holds a generated dataset with other settings ({ {k: v for k, v in old.items() if cfg.get(k) != v} }); pass overwrite=True (--overwrite) or another folder")
+        raise JsdError(f"{out}: already holds a generated dataset with other "
+                       f"settings ({ {k: v for k, v in old.items() if cfg.get(k) != v} }); "
+                       "pass overwrite=True (--overwrite) or another folder")
     if out.exists() and any(out.iterdir()) and not (out/'synth.json').exists():
-        raise JsdError(f"{out}: folder exists and is not a generated dataset; refusing to overwrite it")
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in SYNTH_FILES) if out.exists() else []
-    if foreign:                                   # a cache, an index, a user's notes: not ours to delete, and stale once the frames change
-        raise JsdError(f"{out}: holds files the generator did not write: {', '.join(foreign[:8])}{' ...' if len(foreign) > 8 else ''}; "
-                       f"move or delete them first (a teacher cache or index of the old frames would no longer match them), or generate into another folder")
+        raise JsdError(f"{out}: folder exists and is not a "
+                       "generated dataset; refusing to overwrite it")
+    foreign = (sorted(p.name for p in out.iterdir() if p.name not in SYNTH_FILES)
+               if out.exists() else [])
+    # a cache, an index, a user's notes: not ours to delete, and stale once the frames change
+    if foreign:
+        raise JsdError(f"{out}: holds files the generator did not write: "
+                       f"{', '.join(foreign[:8])}{' ...' if len(foreign) > 8 else ''}; "
+                       "move or delete them first (a teacher cache or index of the old "
+                       "frames would no longer match them), or generate into another folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.'))
     try:
@@ -525,9 +503,11 @@ def make_synth(out:str|Path|None=None, n_clips:int=32, n_frames:int=48, size:tup
             d = tmp/'frames'/clip/'images'; d.mkdir(parents=True)
             for i, im in enumerate(frames): im.save(d/f'{i:06d}.jpg', quality=quality)
             sub = 'val' if k in set(order[:n_val].tolist()) else 'train'
-            meta[sub][clip] = dict(video_start=0, video_end=n_frames - 1, anomaly_start=P['start'], anomaly_end=P['end'],
-                                   anomaly_class=P['cls'] or 'normal', num_frames=n_frames, subset=sub,
-                                   night=bool(P['night']), blur=bool(P['blur']), wiper=bool(P['wiper']))
+            meta[sub][clip] = dict(video_start=0, video_end=n_frames - 1,
+                                   anomaly_start=P['start'], anomaly_end=P['end'],
+                                   anomaly_class=P['cls'] or 'normal', num_frames=n_frames,
+                                   subset=sub, night=bool(P['night']), blur=bool(P['blur']),
+                                   wiper=bool(P['wiper']))
         for sub, m in meta.items(): write_json(m, tmp/f'metadata_{sub}.json')
         write_json(cfg, tmp/'synth.json')
         if out.exists(): shutil.rmtree(out)
@@ -537,7 +517,10 @@ def make_synth(out:str|Path|None=None, n_clips:int=32, n_frames:int=48, size:tup
     return out
 
 # %% ../nbs/01_data.ipynb #6ffa7a3c
-def plot_label_timeline(df:pd.DataFrame, max_videos:int=30, ax=None):
+def plot_label_timeline(df:pd.DataFrame, # a frame index
+                        max_videos:int=30, # rows to draw: the first videos of the index
+                        ax=None, # matplotlib axes to draw on; None: a new figure
+                       ): # the axes
     "One row per video, anomalous frames in red, coloured by split."
     vids = list(dict.fromkeys(df['video']))[:max_videos]
     if ax is None: _, ax = plt.subplots(figsize=(9, 0.22 * len(vids) + 1))
@@ -545,36 +528,55 @@ def plot_label_timeline(df:pd.DataFrame, max_videos:int=30, ax=None):
         g = df[df.video == v]
         ax.broken_barh([(0, len(g))], (i - .4, .8), color='#dddddd')
         y = g['label'].to_numpy(); on = np.flatnonzero(np.diff(np.r_[0, (y == 1).astype(int), 0]))
-        ax.broken_barh([(a, b - a) for a, b in zip(on[::2], on[1::2])], (i - .4, .8), color='crimson')
+        ax.broken_barh([(a, b - a) for a, b in zip(on[::2], on[1::2])], (i - .4, .8),
+                       color='crimson')
         cls = g.loc[g['label'] == 1, 'anomaly_class']; cls = cls[cls != '']
-        ax.text(len(g) + 1, i, f"{g['split'].iloc[0]} {cls.iloc[0] if len(cls) else ('anomaly' if (y == 1).any() else '')}", va='center', fontsize=7)
+        ax.text(len(g) + 1, i,
+                f"{g['split'].iloc[0]} "
+                f"{cls.iloc[0] if len(cls) else ('anomaly' if (y == 1).any() else '')}",
+                va='center', fontsize=7)
     ax.set_yticks(range(len(vids)), vids, fontsize=7); ax.set_xlabel('frame'); ax.invert_yaxis()
     return ax
 
 # %% ../nbs/01_data.ipynb #4d8011d1
-CCD_FRAMES = 50                                                        # frames per CCD clip: 5 s at 10 fps
-CCD_FIELDS = ('startframe', 'youtubeID', 'timing', 'weather', 'egoinvolve')   # the fields after the labels, in order
+CCD_FRAMES = 50  # frames per CCD clip: 5 s at 10 fps
+# the fields after the labels, in order
+CCD_FIELDS = ('startframe', 'youtubeID', 'timing', 'weather', 'egoinvolve')
 
 def parse_ccd_line(line:str,                    # one line of `Crash-1500.txt`
                    source:str='Crash-1500.txt', # file and line number, for errors
                    n_frames:int=CCD_FRAMES,     # frame labels expected
                   )->dict:
-    "One CCD annotation line, labels with or without square brackets: {vidname, labels (0/1 array), startframe, youtubeID, timing, weather, egoinvolve}."
+    """One CCD annotation line, labels with or without square brackets: {vidname, labels (0/1
+    array), startframe, youtubeID, timing, weather, egoinvolve}."""
     m = re.fullmatch(r'\s*([^,\[\]]*?)\s*,\s*\[([^\]]*)\]\s*,(.*)', line.strip())
     if m: vid, labs, rest = m.group(1), m.group(2).split(','), m.group(3).split(',')
     else:
-        f = line.strip().split(','); vid, labs, rest = f[0].strip(), f[1:-len(CCD_FIELDS)], f[-len(CCD_FIELDS):]
+        f = line.strip().split(',')
+        vid, labs, rest = f[0].strip(), f[1:-len(CCD_FIELDS)], f[-len(CCD_FIELDS):]
         if len(f) != n_frames + 1 + len(CCD_FIELDS):
-            raise JsdError(f"{source}: clip {vid!r}: {len(f)} comma-separated fields, expected {n_frames + 1 + len(CCD_FIELDS)} (vidname, {n_frames} frame labels, "
-                           f"{', '.join(CCD_FIELDS)}), i.e. {max(len(f) - 1 - len(CCD_FIELDS), 0)} labels instead of {n_frames}")
-    if not vid: raise JsdError(f"{source}: the line has no vidname (expected `vidname,[{n_frames} labels],{','.join(CCD_FIELDS)}`)")
-    if len(labs) != n_frames: raise JsdError(f"{source}: clip {vid!r} has {len(labs)} frame labels, expected {n_frames}")
-    if len(rest) != len(CCD_FIELDS): raise JsdError(f"{source}: clip {vid!r}: {len(rest)} fields after the labels, expected {len(CCD_FIELDS)} ({', '.join(CCD_FIELDS)})")
+            raise JsdError(f"{source}: clip {vid!r}: {len(f)} comma-separated fields, expected "
+                           f"{n_frames + 1 + len(CCD_FIELDS)} (vidname, {n_frames} frame labels, "
+                           f"{', '.join(CCD_FIELDS)}), i.e. "
+                           f"{max(len(f) - 1 - len(CCD_FIELDS), 0)} labels instead of {n_frames}")
+    if not vid:
+        raise JsdError(f"{source}: the line has no vidname (expected "
+                       f"`vidname,[{n_frames} labels],{','.join(CCD_FIELDS)}`)")
+    if len(labs) != n_frames:
+        raise JsdError(f"{source}: clip {vid!r} has {len(labs)} frame labels, expected {n_frames}")
+    if len(rest) != len(CCD_FIELDS):
+        raise JsdError(f"{source}: clip {vid!r}: {len(rest)} fields after the "
+                       f"labels, expected {len(CCD_FIELDS)} ({', '.join(CCD_FIELDS)})")
     labs, rec = [s.strip() for s in labs], dict(zip(CCD_FIELDS, (s.strip() for s in rest)))
     bad = next((i for i, s in enumerate(labs) if s not in ('0', '1')), None)
-    if bad is not None: raise JsdError(f"{source}: clip {vid!r}: frame label {bad} is {labs[bad]!r}, expected 0 or 1")
-    if not re.fullmatch(r'\d+', rec['startframe']): raise JsdError(f"{source}: clip {vid!r}: startframe must be a frame number, got {rec['startframe']!r}")
-    return dict(vidname=vid, labels=np.array(labs, dtype=np.int64), **{**rec, 'startframe': int(rec['startframe'])})
+    if bad is not None:
+        raise JsdError(f"{source}: clip {vid!r}: frame label "
+                       f"{bad} is {labs[bad]!r}, expected 0 or 1")
+    if not re.fullmatch(r'\d+', rec['startframe']):
+        raise JsdError(f"{source}: clip {vid!r}: startframe must be "
+                       f"a frame number, got {rec['startframe']!r}")
+    return dict(vidname=vid, labels=np.array(labs, dtype=np.int64),
+                **{**rec, 'startframe': int(rec['startframe'])})
 
 # %% ../nbs/01_data.ipynb #114b0b01
 CCD_ANNOTATIONS = 'Crash-1500.txt'
@@ -582,7 +584,8 @@ CCD_ANNOTATIONS = 'Crash-1500.txt'
 def read_ccd_annotations(path:str|Path,           # `Crash-1500.txt`, or a file in its format
                          n_frames:int=CCD_FRAMES, # frame labels per line
                         )->pd.DataFrame:
-    "One row per crash clip of a CCD annotation file: vidname, labels (0/1 array), startframe, youtubeID, timing, weather, egoinvolve."
+    """One row per crash clip of a CCD annotation file: vidname, labels (0/1 array), startframe,
+    youtubeID, timing, weather, egoinvolve."""
     path = Path(path)
     if not path.is_file(): raise JsdError(f"{path}: CCD annotation file not found")
     try: lines = path.read_text(encoding='utf-8-sig').splitlines()
@@ -591,83 +594,115 @@ def read_ccd_annotations(path:str|Path,           # `Crash-1500.txt`, or a file 
     for ln, line in enumerate(lines, 1):
         if not line.strip() or line.strip().lower().startswith('vidname'): continue
         r = parse_ccd_line(line, f"{path}:{ln}", n_frames)
-        if r['vidname'] in seen: raise JsdError(f"{path}:{ln}: clip {r['vidname']!r} is listed again (first on line {seen[r['vidname']]})")
+        if r['vidname'] in seen:
+            raise JsdError(f"{path}:{ln}: clip {r['vidname']!r} is listed "
+                           f"again (first on line {seen[r['vidname']]})")
         seen[r['vidname']] = ln; recs.append(r)
-    if not recs: raise JsdError(f"{path}: no clip lines; expected `vidname,[{n_frames} labels],{','.join(CCD_FIELDS)}` per line")
+    if not recs:
+        raise JsdError(f"{path}: no clip lines; expected `vidname,[{n_frames} "
+                       f"labels],{','.join(CCD_FIELDS)}` per line")
     return pd.DataFrame(recs)
 
 # %% ../nbs/01_data.ipynb #feb4c2cb
 def _clip_rows(clip, y, cls, paths, meta, split='train'):
     "Index rows of one clip from its 0/1 frame labels; `meta` columns repeated on every row."
     y = np.asarray(y, dtype=np.int64)
-    return pd.DataFrame(dict(video=clip, frame=np.arange(len(y)), path=paths, label=y, anomaly_class=np.where(y == 1, cls, ''),
+    return pd.DataFrame(dict(video=clip, frame=np.arange(len(y)), path=paths, label=y,
+                             anomaly_class=np.where(y == 1, cls, ''),
                              split=split, video_label=int(y.max()), **meta))
 
 def _find_ccd(root:Path)->tuple[Path, Path]:
-    "(annotation file, release root) for a root that is the release root, its videos/ folder, the folder above CarCrash/, or the file."
-    f = root if root.is_file() else next((p for p in (root/'videos'/CCD_ANNOTATIONS, root/CCD_ANNOTATIONS, root/'CarCrash'/'videos'/CCD_ANNOTATIONS) if p.is_file()), None)
-    if f is None: raise JsdError(f"{root}: CCD annotation file not found (expected videos/{CCD_ANNOTATIONS} in the release root, or {CCD_ANNOTATIONS} in this folder)")
+    """(annotation file, release root) for a root that is the release root, its videos/ folder, the
+    folder above CarCrash/, or the file."""
+    places = (root/'videos'/CCD_ANNOTATIONS, root/CCD_ANNOTATIONS,
+              root/'CarCrash'/'videos'/CCD_ANNOTATIONS)
+    f = root if root.is_file() else next((p for p in places if p.is_file()), None)
+    if f is None:
+        raise JsdError(f"{root}: CCD annotation file not found (expected videos/{CCD_ANNOTATIONS} "
+                       f"in the release root, or {CCD_ANNOTATIONS} in this folder)")
     return f, (f.parent.parent if f.parent.name == 'videos' else f.parent)
 
 def _ccd_source(frames:Path, videos:Path, sub:str, name:str)->Path|None:
-    "Where a clip's frames come from: its extracted frame folder, else the release's video, else None."
+    """Where a clip's frames come from: its extracted frame folder, else the release's video, else
+    None."""
     d = frames/sub/name
     if d.is_dir() and _frames_in(d): return d
     return videos/sub/f'{name}.mp4' if (videos/sub/f'{name}.mp4').is_file() else None
 
 # %% ../nbs/01_data.ipynb #82469936
-def index_ccd(root:str|Path,                      # release root, the folder of Crash-1500.txt, or the file
-              metadata_only:bool=False,           # labels without frames (empty paths); normal clips are then left out
-              frames_dir:str|Path|None=None,      # extracted frames <frames_dir>/<Crash-1500|Normal>/<name>/ (default <release>/frames)
-              normal:bool=True,                   # with frames: also index the normal clips videos/Normal/*.mp4
+def index_ccd(root:str|Path,                 # release root, folder of Crash-1500.txt, or the file
+              metadata_only:bool=False,      # labels without frames (empty paths), no normal clips
+              frames_dir:str|Path|None=None, # <frames_dir>/<Crash-1500|Normal>/<name>/ frames
+              normal:bool=True,              # with frames: also index videos/Normal/*.mp4
              )->pd.DataFrame:
-    "Frame index of the Car Crash Dataset: official labels of Crash-1500.txt, its metadata as columns; with frames, paths and the normal clips."
+    """Frame index of the Car Crash Dataset: official labels of Crash-1500.txt, its metadata as
+    columns; with frames, paths and the normal clips."""
     f, rel = _find_ccd(Path(root)); ann = read_ccd_annotations(f)
     frames, videos = Path(frames_dir or rel/'frames').resolve(), f.parent.resolve()
-    clips = [(r['vidname'], 'Crash-1500', r['vidname'], r['labels'], {k: r[k] for k in CCD_FIELDS}) for r in ann.to_dict('records')]
+    clips = [(r['vidname'], 'Crash-1500', r['vidname'], r['labels'], {k: r[k] for k in CCD_FIELDS})
+             for r in ann.to_dict('records')]
     if not metadata_only and normal:
-        names = {p.stem for p in (videos/'Normal').glob('*.mp4')} | {d.name for d in (frames/'Normal').glob('*') if d.is_dir()}
-        clips += [(f'normal_{n}', 'Normal', n, None, dict(startframe=-1, youtubeID='', timing='', weather='', egoinvolve='')) for n in sorted(names)]
+        names = ({p.stem for p in (videos/'Normal').glob('*.mp4')}
+                 | {d.name for d in (frames/'Normal').glob('*') if d.is_dir()})
+        no_fields = dict(startframe=-1, youtubeID='', timing='', weather='', egoinvolve='')
+        clips += [(f'normal_{n}', 'Normal', n, None, dict(no_fields)) for n in sorted(names)]
     cls = lambda m: 'ego: crash' if m['egoinvolve'].lower() == 'yes' else 'other: crash'
-    if metadata_only: return validate_index(pd.concat([_clip_rows(v, y, cls(m), [''] * len(y), m) for v, _, _, y, m in clips], ignore_index=True), str(f))
+    if metadata_only:
+        rows = [_clip_rows(v, y, cls(m), [''] * len(y), m) for v, _, _, y, m in clips]
+        return validate_index(pd.concat(rows, ignore_index=True), str(f))
     src = {c[0]: _ccd_source(frames, videos, c[1], c[2]) for c in clips}
     miss = [v for v, s in src.items() if s is None]
-    if miss: raise JsdError(f"{videos}: no frames for {len(miss)} of {len(ann)} crash clip(s), e.g. {miss[:5]} (expected videos/Crash-1500/<vidname>.mp4 or "
-                            f"frames {frames}/Crash-1500/<vidname>/*.jpg); pass metadata_only=True (--metadata-only) to index the labels without frames")
+    if miss:
+        raise JsdError(f"{videos}: no frames for {len(miss)} of {len(ann)} crash clip(s), "
+                       f"e.g. {miss[:5]} (expected videos/Crash-1500/<vidname>.mp4 or "
+                       f"frames {frames}/Crash-1500/<vidname>/*.jpg); pass metadata_only=True "
+                       "(--metadata-only) to index the labels without frames")
     parts = []
     for vid, sub, name, y, m in clips:
         s = src[vid]; fs = _frames_in(s) if s.is_dir() else extract_frames(s, frames/sub/name)
-        if y is not None and len(fs) != len(y): raise JsdError(f"{s}: {len(fs)} frames, but {f.name} labels {len(y)} frames of clip {vid!r}")
-        parts.append(_clip_rows(vid, np.zeros(len(fs), np.int64) if y is None else y, cls(m), [str(p) for p in fs], m))
+        if y is not None and len(fs) != len(y):
+            raise JsdError(f"{s}: {len(fs)} frames, but {f.name} "
+                           f"labels {len(y)} frames of clip {vid!r}")
+        parts.append(_clip_rows(vid, np.zeros(len(fs), np.int64) if y is None else y, cls(m),
+                                [str(p) for p in fs], m))
     return validate_index(pd.concat(parts, ignore_index=True), str(f))
 
 # %% ../nbs/01_data.ipynb #60de85c6
 _PICKLE_SAFE = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),
-                *{(m, n) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for n in ('_reconstruct', 'scalar')},
+                *{(m, n) for m in ('numpy.core.multiarray', 'numpy._core.multiarray')
+                  for n in ('_reconstruct', 'scalar')},
                 *{(m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric')},
-                *{(m, n) for m in ('builtins', '__builtin__') for n in ('dict', 'list', 'tuple', 'set', 'frozenset', 'bytearray')}}
+                *{(m, n) for m in ('builtins', '__builtin__')
+                  for n in ('dict', 'list', 'tuple', 'set', 'frozenset', 'bytearray')}}
 
 class SafeUnpickler(pickle.Unpickler):
-    "An unpickler that rebuilds only numpy arrays, numpy scalars and builtin containers; any other global is refused, never imported."
-    def __init__(self, file, source:str='pickle', **kw): super().__init__(file, **kw); self.source = source
+    """An unpickler that rebuilds only numpy arrays, numpy scalars and builtin containers; any other
+    global is refused, never imported."""
+    def __init__(self, file, source:str='pickle', **kw):
+        super().__init__(file, **kw)
+        self.source = source
     def find_class(self, module, name):
         if (module, name) not in _PICKLE_SAFE:
-            raise JsdError(f"{self.source}: refused to load the global {module}.{name}: this file may hold only numpy arrays, numbers, strings "
+            raise JsdError(f"{self.source}: refused to load the global {module}.{name}: "
+                           "this file may hold only numpy arrays, numbers, strings "
                            f"and builtin containers (anything else could run code from the file)")
         if module == '__builtin__': module = 'builtins'
-        if module.startswith('numpy.core.') and int(np.__version__.split('.')[0]) >= 2: module = 'numpy._core.' + module[len('numpy.core.'):]
+        if module.startswith('numpy.core.') and int(np.__version__.split('.')[0]) >= 2:
+            module = 'numpy._core.' + module[len('numpy.core.'):]
         return getattr(importlib.import_module(module), name)
 
 def safe_load_pickle(path:str|Path,           # the pickle file
-                     encoding:str='latin1',   # how Python 2 `str` objects are decoded (latin1 keeps raw bytes)
+                     encoding:str='latin1',   # decoding of Python 2 `str` (latin1 keeps raw bytes)
                     ):
-    "Load a pickle of numpy arrays and builtin containers with `SafeUnpickler`; anything else is a clear error, never run."
+    """Load a pickle of numpy arrays and builtin containers with `SafeUnpickler`; anything else is a
+    clear error, never run."""
     path = Path(path)
     if not path.is_file(): raise JsdError(f"{path}: file not found")
     try:
         with open(path, 'rb') as f: return SafeUnpickler(f, str(path), encoding=encoding).load()
     except JsdError: raise
-    except Exception as e: raise JsdError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise JsdError(f"{path}: not a readable pickle ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/01_data.ipynb #2fd92322
 A3D_LABELS = 'A3D_labels.pkl'
@@ -675,28 +710,46 @@ A3D_FIELDS = ('video_name', 'clip_start', 'clip_end', 'ego_envolve', 'ego_only',
 
 def _yes_no(v)->str:
     s = str(v).strip().lower()
-    return 'Yes' if s in ('1', '1.0', 'true', 't', 'yes', 'y') else 'No' if s in ('0', '0.0', 'false', 'f', 'no', 'n', '') else str(v)
+    if s in ('1', '1.0', 'true', 't', 'yes', 'y'): return 'Yes'
+    if s in ('0', '0.0', 'false', 'f', 'no', 'n', ''): return 'No'
+    return str(v)
 
 def _a3d_record(clip, r, source):
-    if not isinstance(r, dict): raise JsdError(f"{source}: clip {clip!r}: expected a dict with fields {list(A3D_FIELDS)}, got {type(r).__name__}")
+    if not isinstance(r, dict):
+        raise JsdError(f"{source}: clip {clip!r}: expected a dict with "
+                       f"fields {list(A3D_FIELDS)}, got {type(r).__name__}")
     miss = [k for k in A3D_FIELDS if k not in r]
-    if miss: raise JsdError(f"{source}: clip {clip!r} lacks field(s) {miss}; expected {list(A3D_FIELDS)}")
+    if miss:
+        raise JsdError(f"{source}: clip {clip!r} lacks field(s) {miss}; "
+                       f"expected {list(A3D_FIELDS)}")
     try: t = np.asarray(r['target'])
     except ValueError: t = np.asarray(None)
     ok = t.ndim == 1 and len(t) > 0 and t.dtype.kind in 'biuf'
     if not ok or not np.isin(t, [0, 1]).all():
-        got = f"values {sorted(set(t[~np.isin(t, [0, 1])].tolist()))[:5]}" if ok else f"{type(r['target']).__name__} of dtype {t.dtype}, shape {t.shape}"
-        raise JsdError(f"{source}: clip {clip!r}: 'target' must be a non-empty 1-D array of 0/1 frame labels, got {got}")
+        if ok: got = f"values {sorted(set(t[~np.isin(t, [0, 1])].tolist()))[:5]}"
+        else: got = f"{type(r['target']).__name__} of dtype {t.dtype}, shape {t.shape}"
+        raise JsdError(f"{source}: clip {clip!r}: 'target' must be a "
+                       f"non-empty 1-D array of 0/1 frame labels, got {got}")
     try: s, e = int(r['clip_start']), int(r['clip_end'])
-    except (TypeError, ValueError): raise JsdError(f"{source}: clip {clip!r}: 'clip_start' and 'clip_end' must be frame numbers, got {r['clip_start']!r}, {r['clip_end']!r}") from None
-    return dict(video_name=str(r['video_name']), clip_start=s, clip_end=e, ego_envolve=_yes_no(r['ego_envolve']), ego_only=_yes_no(r['ego_only']), target=t.astype(np.int64))
+    except (TypeError, ValueError):
+        raise JsdError(f"{source}: clip {clip!r}: 'clip_start' and 'clip_end' must "
+                       f"be frame numbers, got {r['clip_start']!r}, {r['clip_end']!r}") from None
+    return dict(video_name=str(r['video_name']), clip_start=s, clip_end=e,
+                ego_envolve=_yes_no(r['ego_envolve']), ego_only=_yes_no(r['ego_only']),
+                target=t.astype(np.int64))
 
-def read_a3d_labels(path:str|Path)->tuple[dict, pd.DataFrame]:
-    "Checked records of an `A3D_labels.pkl` ({clip: video_name, clip_start, clip_end, ego_envolve, ego_only, target}) and a problems table."
+def read_a3d_labels(path:str|Path, # the `A3D_labels.pkl` file
+                   )->tuple[dict, pd.DataFrame]:
+    """Checked records of an `A3D_labels.pkl` ({clip: video_name, clip_start, clip_end, ego_envolve,
+    ego_only, target}) and a problems table."""
     d = safe_load_pickle(path)
-    if not isinstance(d, dict) or not d: raise JsdError(f"{path}: expected a non-empty dict {{clip name: record}}, got {type(d).__name__}{' (empty)' if isinstance(d, dict) else ''}")
+    if not isinstance(d, dict) or not d:
+        raise JsdError(f"{path}: expected a non-empty dict {{clip name: record}}, got "
+                       f"{type(d).__name__}{' (empty)' if isinstance(d, dict) else ''}")
     meta = {str(c): _a3d_record(c, r, str(path)) for c, r in d.items()}
-    probs = [dict(file=Path(path).name, clip=c, problem=f"target has {len(r['target'])} frames but clip_end-clip_start+1 = {r['clip_end'] - r['clip_start'] + 1}")
+    probs = [dict(file=Path(path).name, clip=c,
+                  problem=f"target has {len(r['target'])} frames but "
+                          f"clip_end-clip_start+1 = {r['clip_end'] - r['clip_start'] + 1}")
              for c, r in meta.items() if len(r['target']) != r['clip_end'] - r['clip_start'] + 1]
     return meta, pd.DataFrame(probs, columns=['file', 'clip', 'problem'])
 
@@ -705,29 +758,46 @@ def _find_a3d(root:Path)->tuple[Path, Path]:
     "(label file, folder where frames/ is looked for)."
     if root.is_file(): return root, root.parent
     f = next((p for p in (root/A3D_LABELS, root/'datasets'/A3D_LABELS) if p.is_file()), None)
-    if f is None: raise JsdError(f"{root}: A3D label file not found (expected {A3D_LABELS} or datasets/{A3D_LABELS} in this folder)")
+    if f is None:
+        raise JsdError(f"{root}: A3D label file not found (expected "
+                       f"{A3D_LABELS} or datasets/{A3D_LABELS} in this folder)")
     return f, root
 
-def index_a3d(root:str|Path,                  # folder holding A3D_labels.pkl (or datasets/A3D_labels.pkl), or the file
+def index_a3d(root:str|Path,                  # folder of (datasets/)A3D_labels.pkl, or the file
               metadata_only:bool=False,       # labels without frames (empty paths)
-              frames_dir:str|Path|None=None,  # per-clip frame folders <frames_dir>/<clip>/images/ or <frames_dir>/<clip>/ (default <root>/frames)
-              strict:bool=False,              # a target/clip length mismatch is an error, not a warning
+              frames_dir:str|Path|None=None,  # <frames_dir>/<clip>[/images]/; None: <root>/frames
+              strict:bool=False,              # a target/clip length mismatch is an error
              )->pd.DataFrame:
-    "Frame index of A3D from its official labels (loaded safely); metadata kept as columns; problems in `df.attrs['problems']`."
+    """Frame index of A3D from its official labels (loaded safely); metadata kept as columns;
+    problems in `df.attrs['problems']`."""
     f, base = _find_a3d(Path(root)); meta, probs = read_a3d_labels(f)
     if len(probs):
-        if strict: raise JsdError(f"{f}: {len(probs)} clip(s) with a target length that is not clip_end-clip_start+1 (strict), e.g. {probs['clip'].iloc[0]!r}: {probs['problem'].iloc[0]}")
-        warnings.warn(f"{f}: {len(probs)} clip(s) kept as given (frame count = target length):\n" + probs.to_string(index=False))
+        if strict:
+            raise JsdError(f"{f}: {len(probs)} clip(s) with a target length that "
+                           "is not clip_end-clip_start+1 (strict), e.g. "
+                           f"{probs['clip'].iloc[0]!r}: {probs['problem'].iloc[0]}")
+        warnings.warn(f"{f}: {len(probs)} clip(s) kept as given (frame count = target length):\n"
+                      + probs.to_string(index=False))
     frames = Path(frames_dir or base/'frames').resolve()
-    src = {c: next((d for d in (frames/c/'images', frames/c) if d.is_dir() and _frames_in(d)), None) for c in meta} if not metadata_only else {}
+    clip_frames = lambda c: next((d for d in (frames/c/'images', frames/c)
+                                  if d.is_dir() and _frames_in(d)), None)
+    src = {c: clip_frames(c) for c in meta} if not metadata_only else {}
     miss = [c for c, d in src.items() if d is None]
-    if miss: raise JsdError(f"{frames}: no frames for {len(miss)} of {len(meta)} clip(s), e.g. {miss[:5]} (expected <clip>/images/%06d.jpg as A3D_split.py writes "
-                            f"them, or <clip>/*.jpg|png); pass metadata_only=True (--metadata-only) to index the labels without frames")
+    if miss:
+        raise JsdError(f"{frames}: no frames for {len(miss)} of {len(meta)} clip(s), e.g. "
+                       f"{miss[:5]} (expected <clip>/images/%06d.jpg as A3D_split.py writes "
+                       "them, or <clip>/*.jpg|png); pass metadata_only=True "
+                       "(--metadata-only) to index the labels without frames")
     parts = []
     for c, r in meta.items():
-        y = r['target']; fs = [''] * len(y) if metadata_only else [str(p) for p in _frames_in(src[c])]
-        if len(fs) != len(y): raise JsdError(f"{src[c]}: {len(fs)} frame files, but {f.name} labels {len(y)} frames of clip {c!r}")
-        parts.append(_clip_rows(c, y, 'ego: accident' if r['ego_envolve'] == 'Yes' else 'other: accident', fs, {k: r[k] for k in A3D_FIELDS[:-1]}))
+        y = r['target']
+        fs = [''] * len(y) if metadata_only else [str(p) for p in _frames_in(src[c])]
+        if len(fs) != len(y):
+            raise JsdError(f"{src[c]}: {len(fs)} frame files, but "
+                           f"{f.name} labels {len(y)} frames of clip {c!r}")
+        parts.append(_clip_rows(c, y,
+                                'ego: accident' if r['ego_envolve'] == 'Yes' else 'other: accident',
+                                fs, {k: r[k] for k in A3D_FIELDS[:-1]}))
     df = validate_index(pd.concat(parts, ignore_index=True), str(f))
     df.attrs['problems'] = probs.to_dict('records')
     return df
@@ -735,33 +805,51 @@ def index_a3d(root:str|Path,                  # folder holding A3D_labels.pkl (o
 # %% ../nbs/01_data.ipynb #70ecf481
 def index_labels(root:str|Path,                 # the label CSV, or its folder holding labels.csv
                  metadata_only:bool=False,      # ignore frames: empty paths
-                 frames_dir:str|Path|None=None, # frame folders <frames_dir>/<video>/ (default frames/ next to the CSV)
+                 frames_dir:str|Path|None=None, # <frames_dir>/<video>/; None: frames/ by the CSV
                 )->pd.DataFrame:
-    "Frame index from a per-frame label CSV video,frame,label[,anomaly_class][,split][,path]; frame paths from `path` or frame folders when present."
+    """Frame index from a per-frame label CSV video,frame,label[,anomaly_class][,split][,path];
+    frame paths from `path` or frame folders when present."""
     root = Path(root); f = root/'labels.csv' if root.is_dir() else root
-    if not f.is_file(): raise JsdError(f"{f}: label CSV not found (expected columns video,frame,label[,anomaly_class])")
-    try: df = pd.read_csv(f, dtype={'video': str, 'anomaly_class': str, 'split': str, 'path': str}, keep_default_na=False)
+    if not f.is_file():
+        raise JsdError(f"{f}: label CSV not found (expected "
+                       "columns video,frame,label[,anomaly_class])")
+    try:
+        df = pd.read_csv(f, dtype={'video': str, 'anomaly_class': str, 'split': str, 'path': str},
+                         keep_default_na=False)
     except Exception as e: raise JsdError(f"{f}: not a readable CSV ({e})") from None
     miss = [c for c in ('video', 'frame', 'label') if c not in df.columns]
-    if miss or not len(df): raise JsdError(f"{f}: {'missing column(s) ' + str(miss) if miss else 'no rows'}; expected video,frame,label[,anomaly_class][,split][,path]")
-    for c, ok, want in (('frame', lambda v: v >= 0, 'a frame number >= 0'), ('label', lambda v: v.isin([0, 1]), '0 or 1')):
+    if miss or not len(df):
+        raise JsdError(f"{f}: {'missing column(s) ' + str(miss) if miss else 'no rows'}; "
+                       "expected video,frame,label[,anomaly_class][,split][,path]")
+    for c, ok, want in (('frame', lambda v: v >= 0, 'a frame number >= 0'),
+                        ('label', lambda v: v.isin([0, 1]), '0 or 1')):
         v = pd.to_numeric(df[c], errors='coerce'); bad = v.isna() | (v != v.round()) | ~ok(v)
-        if bad.any(): i = int(np.flatnonzero(bad)[0]); raise JsdError(f"{f}: row {i + 2} (video {df['video'].iloc[i]!r}): {c!r} must be {want}, got {df[c].astype(str).iloc[i]!r}")
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise JsdError(f"{f}: row {i + 2} (video {df['video'].iloc[i]!r}): "
+                           f"{c!r} must be {want}, got {df[c].astype(str).iloc[i]!r}")
         df[c] = v.astype(int)
-    df['anomaly_class'] = np.where(df['label'] == 1, df['anomaly_class'] if 'anomaly_class' in df else '', '')
+    df['anomaly_class'] = np.where(df['label'] == 1,
+                                   df['anomaly_class'] if 'anomaly_class' in df else '', '')
     if 'split' not in df: df['split'] = 'train'
     df['video_label'] = df.groupby('video')['label'].transform('max')
-    df = df.assign(_o=pd.factorize(df['video'])[0]).sort_values(['_o', 'frame'], kind='stable').drop(columns='_o').reset_index(drop=True)
+    df = df.assign(_o=pd.factorize(df['video'])[0]).sort_values(['_o', 'frame'], kind='stable')
+    df = df.drop(columns='_o').reset_index(drop=True)
     df['path'] = '' if metadata_only else _label_paths(df, f, frames_dir)
     return validate_index(df, str(f))
 
 # %% ../nbs/01_data.ipynb #cd0a3076
 def _label_paths(df:pd.DataFrame, f:Path, frames_dir)->list|str:
-    "Frame paths of a label CSV's rows (sorted by video, frame): its `path` column, else frames/<video>/ folders, else ''."
+    """Frame paths of a label CSV's rows (sorted by video, frame): its `path` column, else
+    frames/<video>/ folders, else ''."""
     base = f.parent.resolve()
     if 'path' in df:
-        p = [str(base/s) if s else '' for s in df['path']]; gone = [s for s in p if not s or not os.path.exists(s)]
-        if gone: raise JsdError(f"{f}: {len(gone)} frame file(s) of column 'path' not found, e.g. {gone[0]!r}; pass metadata_only=True (--metadata-only) to index the labels without frames")
+        p = [str(base/s) if s else '' for s in df['path']]
+        gone = [s for s in p if not s or not os.path.exists(s)]
+        if gone:
+            raise JsdError(f"{f}: {len(gone)} frame file(s) of column 'path' not "
+                           f"found, e.g. {gone[0]!r}; pass metadata_only=True "
+                           "(--metadata-only) to index the labels without frames")
         return p
     fd = Path(frames_dir) if frames_dir else base/'frames'
     if frames_dir and not fd.is_dir(): raise JsdError(f"{fd}: frames folder not found")
@@ -769,21 +857,29 @@ def _label_paths(df:pd.DataFrame, f:Path, frames_dir)->list|str:
     paths = []
     for v, g in df.groupby('video', sort=False):
         fs = _frames_in(fd/v) if (fd/v).is_dir() else []
-        if not fs: raise JsdError(f"{fd/v}: no frame files for video {v!r} of {f.name}; pass metadata_only=True (--metadata-only) to index the labels without frames")
+        if not fs:
+            raise JsdError(f"{fd/v}: no frame files for video {v!r} of {f.name}; pass "
+                           "metadata_only=True (--metadata-only) to index the labels without "
+                           "frames")
         if g['frame'].tolist() != list(range(len(fs))):
-            raise JsdError(f"{f}: video {v!r} has {len(g)} rows (frames {g['frame'].min()}..{g['frame'].max()}) but {fd/v} holds {len(fs)} image(s): with frame folders "
+            raise JsdError(f"{f}: video {v!r} has {len(g)} rows (frames "
+                           f"{g['frame'].min()}..{g['frame'].max()}) but {fd/v} holds {len(fs)} "
+                           "image(s): with frame folders "
                            f"every image is labelled once, frame k = the k-th file by name, from 0")
         paths += [str(p) for p in fs]
     return paths
 
 # %% ../nbs/01_data.ipynb #e1cb8c5e
-PED2_SUPERVISED = {**{f'train_{k:02d}': 'train' for k in range(1, 15)}, 'train_15': 'val', 'train_16': 'test',
+PED2_SUPERVISED = {**{f'train_{k:02d}': 'train' for k in range(1, 15)},
+                   'train_15': 'val', 'train_16': 'test',
                    **{f'test_{k:02d}': 'train' for k in (3, 5, 6, 9, 10, 11)},
-                   **{f'test_{k:02d}': 'val' for k in (2, 7)}, **{f'test_{k:02d}': 'test' for k in (1, 4, 8, 12)}}
+                   **{f'test_{k:02d}': 'val' for k in (2, 7)},
+                   **{f'test_{k:02d}': 'test' for k in (1, 4, 8, 12)}}
 PROTOCOLS = ('supervised', 'one-class', 'weak')
 
 def _carve(videos:pd.Series, frac:float, seed:int)->set:
-    "A stratified (by video_label) random `frac` of the videos, at least one of each class present when frac > 0."
+    """A stratified (by video_label) random `frac` of the videos, at least one of each class present
+    when frac > 0."""
     rng = np.random.default_rng(seed); out = set()
     for lab in (1, 0):
         v = sorted(videos[videos == lab].index)
@@ -792,10 +888,18 @@ def _carve(videos:pd.Series, frac:float, seed:int)->set:
         out |= set(rng.choice(v, k, replace=False).tolist()) if k > 0 else set()
     return out
 
-def apply_protocol(df:pd.DataFrame, protocol:str='supervised', val_frac:float=0.2, test_frac:float=0.3, seed:int=0,
-                   assignment:dict|None=None, margin:int=5, min_len:int=6)->pd.DataFrame:
+def apply_protocol(df:pd.DataFrame, # a frame index with the official splits
+                   protocol:str='supervised', # one of `PROTOCOLS`
+                   val_frac:float=0.2, # share of clips for val
+                   test_frac:float=0.3, # share of clips for test, when there is one official split
+                   seed:int=0, # seed of the clip split
+                   assignment:dict|None=None, # video -> split, instead of drawing one
+                   margin:int=5, # frames around an anomaly left out of the normal intervals
+                   min_len:int=6, # shortest normal interval kept, in frames
+                  )->pd.DataFrame:
     "Re-split an index (official splits in `split`) for a protocol; always clip-disjoint."
-    if protocol not in PROTOCOLS: raise JsdError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if protocol not in PROTOCOLS:
+        raise JsdError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     df = validate_index(df).copy()
     vl = df.groupby('video')['video_label'].max()
     if assignment:
@@ -806,12 +910,17 @@ def apply_protocol(df:pd.DataFrame, protocol:str='supervised', val_frac:float=0.
         off = df.groupby('video')['split'].first()
         tr = off[off == 'train'].index; te = off[off != 'train'].index
         if len(te) == 0:   # a single official split: carve test out of it first
-            test = _carve(vl[tr], test_frac, seed + 1); tr = tr.difference(test); te = pd.Index(sorted(test))
+            test = _carve(vl[tr], test_frac, seed + 1)
+            tr = tr.difference(test)
+            te = pd.Index(sorted(test))
         if protocol == 'one-class':
             val = _carve(vl[te], val_frac, seed)
             split = {**{v: 'train' for v in tr}, **{v: 'val' if v in val else 'test' for v in te}}
         else:
-            if vl[tr].sum() == 0: raise JsdError(f"protocol {protocol!r} needs anomalous clips in the official training split, and it has none; pass an explicit assignment (for Ped2: PED2_SUPERVISED)")
+            if vl[tr].sum() == 0:
+                raise JsdError(f"protocol {protocol!r} needs anomalous clips in the "
+                               "official training split, and it has none; pass an "
+                               "explicit assignment (for Ped2: PED2_SUPERVISED)")
             val = _carve(vl[tr], val_frac, seed)
             split = {**{v: 'val' if v in val else 'train' for v in tr}, **{v: 'test' for v in te}}
         df['split'] = df['video'].map(split)
@@ -821,49 +930,74 @@ def apply_protocol(df:pd.DataFrame, protocol:str='supervised', val_frac:float=0.
             y = g['label'].to_numpy(); idx = g.index.to_numpy()
             if y.any():
                 on = np.flatnonzero(y); ok = np.zeros(len(y), bool)
-                for a, b in normal_intervals(len(y), int(on[0]), int(on[-1]) + 1, margin, min_len): ok[a:b] = True
+                for a, b in normal_intervals(len(y), int(on[0]), int(on[-1]) + 1, margin, min_len):
+                    ok[a:b] = True
                 keep[idx[~ok]] = False
         df = df[keep]
     if protocol == 'weak': df.loc[df.split == 'train', 'label'] = -1
     for s in SPLITS:
-        if not (df.split == s).any(): raise JsdError(f"protocol {protocol!r}: split {s!r} came out empty (too few clips: {df.video.nunique()}); use more clips or other fractions")
+        if not (df.split == s).any():
+            raise JsdError(f"protocol {protocol!r}: split {s!r} came out empty (too few "
+                           f"clips: {df.video.nunique()}); use more clips or other fractions")
     return validate_index(df.reset_index(drop=True))
 
 # %% ../nbs/01_data.ipynb #7ccd97bd
 DATASETS = ('synth', 'dota', 'ped2', 'folder', 'ccd', 'a3d', 'labels')
 
-def index_dataset(dataset:str, root:str|Path, protocol:str='supervised', val_frac:float=0.2, test_frac:float=0.3,
-                  seed:int=0, inclusive_end:bool=False, metadata_only:bool=False, intervals:str|None=None, strict:bool=False,
-                  frames_dir:str|None=None)->pd.DataFrame:
+def index_dataset(dataset:str, # one of `DATASETS`
+                  root:str|Path, # the dataset's folder
+                  protocol:str='supervised', # one of `PROTOCOLS`
+                  val_frac:float=0.2, # share of clips for val
+                  test_frac:float=0.3, # share of clips for test
+                  seed:int=0, # seed of the clip split
+                  inclusive_end:bool=False, # label `anomaly_end` itself too
+                  metadata_only:bool=False, # index the labels without frame files (empty paths)
+                  intervals:str|None=None, # intervals CSV for 'folder'; None: root/intervals.csv
+                  strict:bool=False, # any metadata problem is an error, not a warning
+                  frames_dir:str|None=None, # ccd/a3d/labels: folder of extracted frames
+                 )->pd.DataFrame:
     "Frame index of any supported dataset, split by `protocol`."
-    if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    if dataset not in DATASETS:
+        raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     root = Path(root)
     if not root.exists(): raise JsdError(f"{root}: dataset root not found")
-    if frames_dir and dataset not in ('ccd', 'a3d', 'labels'): raise JsdError(f"frames_dir (--frames-dir) applies to the ccd, a3d and labels datasets, not {dataset!r}")
-    if dataset in ('synth', 'dota'): df = index_dota(root, inclusive_end=inclusive_end, metadata_only=metadata_only, strict=strict)
+    if frames_dir and dataset not in ('ccd', 'a3d', 'labels'):
+        raise JsdError("frames_dir (--frames-dir) applies to the "
+                       f"ccd, a3d and labels datasets, not {dataset!r}")
+    if dataset in ('synth', 'dota'):
+        df = index_dota(root, inclusive_end=inclusive_end, metadata_only=metadata_only,
+                        strict=strict)
     elif dataset == 'ped2': df = index_ped2(root)
     elif dataset == 'ccd': df = index_ccd(root, metadata_only=metadata_only, frames_dir=frames_dir)
-    elif dataset == 'a3d': df = index_a3d(root, metadata_only=metadata_only, frames_dir=frames_dir, strict=strict)
-    elif dataset == 'labels': df = index_labels(root, metadata_only=metadata_only, frames_dir=frames_dir)
+    elif dataset == 'a3d':
+        df = index_a3d(root, metadata_only=metadata_only, frames_dir=frames_dir, strict=strict)
+    elif dataset == 'labels':
+        df = index_labels(root, metadata_only=metadata_only, frames_dir=frames_dir)
     else: df = index_folder(root, intervals)
-    assignment = PED2_SUPERVISED if dataset == 'ped2' and protocol in ('supervised', 'weak') else None
+    ped2_split = dataset == 'ped2' and protocol in ('supervised', 'weak')
+    assignment = PED2_SUPERVISED if ped2_split else None
     problems = df.attrs.get('problems')
-    df = apply_protocol(df, protocol, val_frac=val_frac, test_frac=test_frac, seed=seed, assignment=assignment)
+    df = apply_protocol(df, protocol, val_frac=val_frac, test_frac=test_frac, seed=seed,
+                        assignment=assignment)
     if problems is not None: df.attrs['problems'] = problems
     return df
 
 def _cmd_synth(a):
-    out = make_synth(a.out, n_clips=a.clips, n_frames=a.frames, size=(a.width, a.height), seed=a.seed, overwrite=a.overwrite)
+    out = make_synth(a.out, n_clips=a.clips, n_frames=a.frames, size=(a.width, a.height),
+                     seed=a.seed, overwrite=a.overwrite)
     print(f"generated dataset in {out}")
     if a.index:
         df = index_dataset('synth', out, protocol='supervised', seed=a.seed)
-        write_index(df, out/'index.csv'); print(f"index: {out/'index.csv'}"); print(index_summary(df).to_string())
+        write_index(df, out/'index.csv')
+        print(f"index: {out/'index.csv'}")
+        print(index_summary(df).to_string())
     return 0
 
 def _cmd_index(a):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        df = index_dataset(a.dataset, a.root, a.protocol, a.val_frac, a.test_frac, a.seed, a.inclusive_end, a.metadata_only, a.intervals, a.strict,
+        df = index_dataset(a.dataset, a.root, a.protocol, a.val_frac, a.test_frac, a.seed,
+                           a.inclusive_end, a.metadata_only, a.intervals, a.strict,
                            frames_dir=a.frames_dir)
     for x in w: print(f"warning: {x.message}", file=sys.stderr)
     write_index(df, a.out)
@@ -871,37 +1005,63 @@ def _cmd_index(a):
     probs = pd.DataFrame(df.attrs.get('problems') or [], columns=['file', 'clip', 'problem'])
     if len(probs):
         empty = probs[probs['problem'].str.contains('empty anomaly window')]['clip'].nunique()
-        print(f"{probs['clip'].nunique()} clip(s) with metadata problems (listed in the warning), kept as given; " +
-              (f"{empty} of them have a reversed or empty anomaly window and are indexed as normal clips. " if a.dataset in ('dota', 'synth') else '') +
+        print(f"{probs['clip'].nunique()} clip(s) with metadata "
+              "problems (listed in the warning), kept as given; " +
+              (f"{empty} of them have a reversed "
+               "or empty anomaly window and "
+               "are indexed as normal clips. " if a.dataset in ('dota', 'synth') else '') +
               "Use --strict to make any problem an error.")
     return 0
 
-def add_cli(sub):
+def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd data synth` and `jsd data index`."
     import argparse
     fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser('data', help='generate the default dataset and build frame indexes')
     dsub = p.add_subparsers(dest='data_command', metavar='SUBCOMMAND')
-    s = dsub.add_parser('synth', help='generate the dashcam-like default dataset (DoTA layout)', formatter_class=fmt)
-    s.add_argument('--out', default=str(data_dir()/'synth'), help='folder to write (frames/, metadata_*.json, synth.json)')
-    s.add_argument('--clips', type=int, default=32, help='number of clips'); s.add_argument('--frames', type=int, default=48, help='frames per clip')
-    s.add_argument('--width', type=int, default=320, help='frame width (px)'); s.add_argument('--height', type=int, default=180, help='frame height (px)')
+    s = dsub.add_parser('synth', help='generate the dashcam-like default dataset (DoTA layout)',
+                        formatter_class=fmt)
+    s.add_argument('--out', default=str(data_dir()/'synth'),
+                   help='folder to write (frames/, metadata_*.json, synth.json)')
+    s.add_argument('--clips', type=int, default=32, help='number of clips')
+    s.add_argument('--frames', type=int, default=48, help='frames per clip')
+    s.add_argument('--width', type=int, default=320, help='frame width (px)')
+    s.add_argument('--height', type=int, default=180, help='frame height (px)')
     s.add_argument('--seed', type=int, default=0, help='seed: the same seed gives the same frames')
-    s.add_argument('--overwrite', action='store_true', help="replace a generated dataset made with other settings (refused if the folder holds files the generator did not write)")
-    s.add_argument('--index', action='store_true', help='also write <out>/index.csv (supervised protocol)')
+    s.add_argument('--overwrite', action='store_true',
+                   help="replace a generated dataset made with other settings (refused "
+                        "if the folder holds files the generator did not write)")
+    s.add_argument('--index', action='store_true',
+                   help='also write <out>/index.csv (supervised protocol)')
     s.set_defaults(func=_cmd_synth)
     i = dsub.add_parser('index', help='write a frame index CSV for a dataset', formatter_class=fmt)
-    i.add_argument('--dataset', choices=DATASETS, required=True, help='dataset layout: synth/dota (DoTA layout), ped2, folder (frames or videos + intervals.csv), '
-                   'ccd (Crash-1500.txt + videos), a3d (A3D_labels.pkl + frames), labels (a per-frame label CSV video,frame,label[,anomaly_class])')
-    i.add_argument('--root', required=True, help='dataset folder (ccd: the release root or the folder of Crash-1500.txt; a3d: the folder of A3D_labels.pkl; '
-                   'labels: the CSV or its folder with labels.csv)')
-    i.add_argument('--protocol', choices=PROTOCOLS, default='supervised', help='how clips are split and which labels are kept')
+    i.add_argument('--dataset', choices=DATASETS, required=True,
+                   help='dataset layout: synth/dota (DoTA layout), ped2, '
+                        'folder (frames or videos + intervals.csv), '
+                        'ccd (Crash-1500.txt + videos), a3d (A3D_labels.pkl + frames), '
+                        'labels (a per-frame label CSV video,frame,label[,anomaly_class])')
+    i.add_argument('--root', required=True,
+                   help='dataset folder (ccd: the release root or the folder of Crash-1500.txt; '
+                        'a3d: the folder of A3D_labels.pkl; '
+                        'labels: the CSV or its folder with labels.csv)')
+    i.add_argument('--protocol', choices=PROTOCOLS, default='supervised',
+                   help='how clips are split and which labels are kept')
     i.add_argument('--out', required=True, help='index CSV to write')
-    i.add_argument('--val-frac', type=float, default=0.2, help='share of clips for val'); i.add_argument('--test-frac', type=float, default=0.3, help='share of clips for test')
-    i.add_argument('--seed', type=int, default=0, help='seed of the clip split'); i.add_argument('--inclusive-end', action='store_true', help="label anomaly_end itself too (the JSD reference's rule)")
-    i.add_argument('--metadata-only', action='store_true', help='index the labels without frame files (empty paths): dota, synth, ccd, a3d, labels')
-    i.add_argument('--frames-dir', default=None, help='ccd/a3d/labels: folder of extracted frames instead of frames/ in the dataset folder (ccd videos are decoded into it)')
-    i.add_argument('--intervals', default=None, help='intervals CSV for --dataset folder (default <root>/intervals.csv)')
-    i.add_argument('--strict', action='store_true', help='DoTA layout and a3d: any metadata problem (e.g. a reversed anomaly window) is an error, not a warning')
+    i.add_argument('--val-frac', type=float, default=0.2, help='share of clips for val')
+    i.add_argument('--test-frac', type=float, default=0.3, help='share of clips for test')
+    i.add_argument('--seed', type=int, default=0, help='seed of the clip split')
+    i.add_argument('--inclusive-end', action='store_true',
+                   help="label anomaly_end itself too (the JSD reference's rule)")
+    i.add_argument('--metadata-only', action='store_true',
+                   help='index the labels without frame files '
+                        '(empty paths): dota, synth, ccd, a3d, labels')
+    i.add_argument('--frames-dir', default=None,
+                   help='ccd/a3d/labels: folder of extracted frames instead of '
+                        'frames/ in the dataset folder (ccd videos are decoded into it)')
+    i.add_argument('--intervals', default=None,
+                   help='intervals CSV for --dataset folder (default <root>/intervals.csv)')
+    i.add_argument('--strict', action='store_true',
+                   help='DoTA layout and a3d: any metadata problem (e.g. a '
+                        'reversed anomaly window) is an error, not a warning')
     i.set_defaults(func=_cmd_index)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from .core import JsdError, atomic_path, write_json
-from .student import build_student, save_student
-from .train import load_student
+from .student import build_student, save_student, load_student
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'ENGINES', 'Run', 'load_run', 'make_demo_run', 'TorchScorer', 'onnx_metadata',
@@ -24,7 +23,8 @@ IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
 @dataclass
 class Run:
-    "A trained student ready for inference: model (eval mode), input size, normalisation, val threshold, and the files' dicts."
+    ("A trained student ready for inference: model (eval mode), input size, normalisation, val "
+     "threshold, and the files' dicts.")
     model: nn.Module
     size: int
     mean: list
@@ -36,63 +36,98 @@ class Run:
     @property
     def method(self)->str: return str(self.config.get('method', '?'))
 
+# %% ../nbs/07b_engines.ipynb #72e445b0
 def _read_json(p:Path)->dict:
-    if not p.exists(): raise JsdError(f"{p}: missing; a run folder holds model.safetensors, config.json and metrics.json (train with `jsd train`)")
+    if not p.exists():
+        raise JsdError(
+            f"{p}: missing; a run folder holds model.safetensors, config.json and metrics.json"
+            " (train with `jsd train`)"
+        )
     try: d = json.loads(p.read_text())
     except json.JSONDecodeError as e: raise JsdError(f"{p}: not valid JSON ({e})") from None
     if not isinstance(d, dict): raise JsdError(f"{p}: expected a JSON object")
     return d
 
+# %% ../nbs/07b_engines.ipynb #03fa44df
 def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
     if config.get('method') == 'teacher_probe':
-        raise JsdError(f"{run_dir}: is a teacher-probe run (a linear read-out of cached teacher features, `jsd probe`); it has no student "
-                       f"to score video with: use a run of `jsd train`")
+        raise JsdError(
+            f"{run_dir}: is a teacher-probe run (a linear read-out of cached teacher features, `jsd"
+            " probe`); it has no student to score video with: use a run of `jsd train`"
+        )
     size = config.get('student_size')
     if not isinstance(size, int) or isinstance(size, bool) or not 32 <= size <= 1024 or size % 32:
-        raise JsdError(f"{run_dir/'config.json'}: field 'student_size' must be an integer multiple of 32 in [32, 1024], got {size!r}")
+        raise JsdError(
+            f"{run_dir/'config.json'}: field 'student_size' must be an integer multiple of 32 in"
+            f" [32, 1024], got {size!r}"
+        )
     ms = {}
     for k, default in (('mean', IMAGENET_MEAN), ('std', IMAGENET_STD)):
         v = config.get(k, default)
-        if not (isinstance(v, (list, tuple)) and len(v) == 3 and all(isinstance(a, (int, float)) for a in v)):
-            raise JsdError(f"{run_dir/'config.json'}: field {k!r} must be a list of 3 numbers (RGB), got {v!r}")
-        if k == 'std' and min(v) <= 0: raise JsdError(f"{run_dir/'config.json'}: field 'std' must be positive, got {v!r}")
+        if not (isinstance(v, (list, tuple)) and len(v) == 3 and
+                all(isinstance(a, (int, float)) for a in v)):
+            raise JsdError(
+                f"{run_dir/'config.json'}: field {k!r} must be a list of 3 numbers (RGB), got {v!r}"
+            )
+        if k == 'std' and min(v) <= 0:
+            raise JsdError(f"{run_dir/'config.json'}: field 'std' must be positive, got {v!r}")
         ms[k] = [float(a) for a in v]
     thr = metrics.get('threshold')
-    if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not 0 <= thr <= 1 or math.isnan(thr):
-        raise JsdError(f"{run_dir/'metrics.json'}: field 'threshold' must be a score in [0, 1] (chosen on validation), got {thr!r}")
+    is_number = isinstance(thr, (int, float)) and not isinstance(thr, bool)
+    if not is_number or not 0 <= thr <= 1 or math.isnan(thr):
+        raise JsdError(
+            f"{run_dir/'metrics.json'}: field 'threshold' must be a score in [0, 1] (chosen on"
+            f" validation), got {thr!r}"
+        )
     return size, ms['mean'], ms['std'], float(thr)
 
-def load_run(run_dir:str|Path|Run)->Run:
-    "Load a run folder (with `jsdlib.train.load_student`) and check the fields inference needs."
+# %% ../nbs/07b_engines.ipynb #516da4bf
+def load_run(run_dir:str|Path|Run, # a run folder of `jsd train`, or a `Run` (returned as it is)
+            )->Run:
+    "Load a run folder (with `jsdlib.student.load_student`) and check the fields inference needs."
     if isinstance(run_dir, Run): return run_dir
     run_dir = Path(run_dir)
     if not run_dir.is_dir(): raise JsdError(f"{run_dir}: run folder not found")
     config, metrics = _read_json(run_dir/'config.json'), _read_json(run_dir/'metrics.json')
-    size, mean, std, thr = _check_run_fields(config, metrics, run_dir)   # check before loading weights: a cheap, clear error
+    # check before loading weights: a cheap, clear error
+    size, mean, std, thr = _check_run_fields(config, metrics, run_dir)
     model, config, metrics = load_student(run_dir)
     return Run(model.eval(), size, mean, std, thr, config, metrics, run_dir)
 
-def make_demo_run(run_dir:str|Path, size:int=160, threshold:float=0.5, seed:int=0, method:str='baseline')->Path:
-    "A run folder holding a randomly initialised student (for demos and tests: its scores mean nothing)."
+# %% ../nbs/07b_engines.ipynb #ff68794b
+def make_demo_run(run_dir:str|Path,      # the run folder to write (created if missing)
+                  size:int=160,          # student input size in pixels
+                  threshold:float=0.5,   # the threshold written to metrics.json
+                  seed:int=0,            # seed of the random weights
+                  method:str='baseline', # the method written to config.json
+                 )->Path:                # `run_dir`
+    ("A run folder holding a randomly initialised student (for demos and tests: its scores mean "
+     "nothing).")
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed); m = build_student()
     m.train()
-    with torch.no_grad():                                   # give BatchNorm non-trivial running statistics
+    # give BatchNorm non-trivial running statistics
+    with torch.no_grad():
         for _ in range(2): m(torch.randn(4, 3, size, size))
     save_student(m.eval(), run_dir/'model.safetensors')
-    write_json(dict(method=method, student_size=size, mean=IMAGENET_MEAN, std=IMAGENET_STD, teacher=None, seed=seed, demo=True), run_dir/'config.json')
+    write_json(
+        dict(method=method, student_size=size, mean=IMAGENET_MEAN, std=IMAGENET_STD, teacher=None,
+             seed=seed, demo=True), run_dir/'config.json')
     write_json(dict(threshold=threshold, demo=True), run_dir/'metrics.json')
     return run_dir
 
 # %% ../nbs/07b_engines.ipynb #fcbfd0f6
 class TorchScorer:
-    "Scores (B,) float32 from an input batch with a PyTorch student; `channels_last` layout and `inference_mode` optional."
-    def __init__(self, model:nn.Module, channels_last:bool=False, inference_mode:bool=True, name:str|None=None):
+    ("Scores (B,) float32 from an input batch with a PyTorch student; `channels_last` layout and "
+     "`inference_mode` optional.")
+    def __init__(self, model:nn.Module, channels_last:bool=False, inference_mode:bool=True,
+                 name:str|None=None):
         import copy
         self.model = copy.deepcopy(model).eval()
         self.channels_last, self.inference_mode = channels_last, inference_mode
         if channels_last: self.model = self.model.to(memory_format=torch.channels_last)
-        self.name = name or ('torch ' + ('channels_last' if channels_last else 'eager') + (' + inference_mode' if inference_mode else ''))
+        self.name = name or ('torch ' + ('channels_last' if channels_last else 'eager') +
+                             (' + inference_mode' if inference_mode else ''))
     def __call__(self, x:np.ndarray)->np.ndarray:
         t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         if self.channels_last: t = t.contiguous(memory_format=torch.channels_last)
@@ -106,27 +141,48 @@ class _WithScore(nn.Module):
         logit = self.m(x)
         return logit, torch.sigmoid(logit)
 
-def onnx_metadata(run:Run, weights_sha256:str|None=None)->dict:
+def onnx_metadata(run:Run, # the run whose threshold, size, normalisation and method are stored
+                  weights_sha256:str|None=None, # SHA-256 of its model.safetensors; None: not stored
+                 )->dict: # `jsdlib.*` keys -> strings
     "The metadata stored in an exported ONNX file (all values strings, as ONNX requires)."
-    md = {'jsdlib.threshold': repr(float(run.threshold)), 'jsdlib.input_size': str(run.size),
-          'jsdlib.mean': json.dumps(run.mean), 'jsdlib.std': json.dumps(run.std), 'jsdlib.method': run.method,
-          'jsdlib.preprocessing': 'RGB, bilinear resize of the whole frame to input_size x input_size (no crop), x/255, (x-mean)/std, NCHW float32',
-          'jsdlib.outputs': 'logit (batch,), score = sigmoid(logit) (batch,); alarm when score >= threshold',
-          'jsdlib.run': str(run.path or '')}
+    md = {
+        'jsdlib.threshold': repr(float(run.threshold)),
+        'jsdlib.input_size': str(run.size),
+        'jsdlib.mean': json.dumps(run.mean),
+        'jsdlib.std': json.dumps(run.std),
+        'jsdlib.method': run.method,
+        'jsdlib.preprocessing': (
+            'RGB, bilinear resize of the whole frame to input_size x input_size (no crop), x/255,'
+            ' (x-mean)/std, NCHW float32'
+        ),
+        'jsdlib.outputs': (
+            'logit (batch,), score = sigmoid(logit) (batch,); alarm when score >= threshold'
+        ),
+        'jsdlib.run': str(run.path or ''),
+    }
     if weights_sha256: md['jsdlib.weights_sha256'] = weights_sha256
     return md
 
-def export_onnx(checkpoint, out:str|Path, opset:int=17, weights_sha256:str|None=None)->Path:
-    "Export a run's student (backbone + head) to ONNX with a dynamic batch and the run's threshold/size/normalisation as metadata."
+# %% ../nbs/07b_engines.ipynb #137d5c25
+def export_onnx(checkpoint,                   # a run folder or `Run`
+                out:str|Path,                 # the .onnx file to write (atomically)
+                opset:int=17,                 # ONNX opset version
+                weights_sha256:str|None=None, # stored in the metadata (see `onnx_for_run`)
+               )->Path:                       # `out`
+    ("Export a run's student (backbone + head) to ONNX with a dynamic batch and the run's "
+     "threshold/size/normalisation as metadata.")
     import onnx
     run = load_run(checkpoint); out = Path(out)
     m = _WithScore(run.model).eval()
     x = torch.zeros(2, 3, run.size, run.size)
     with atomic_path(out) as tmp:
         with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter('ignore')            # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(m, (x,), str(tmp), input_names=['image'], output_names=['logit', 'score'], opset_version=opset,
-                              dynamic_axes={'image': {0: 'batch'}, 'logit': {0: 'batch'}, 'score': {0: 'batch'}}, dynamo=False)
+            # the TorchScript exporter's deprecation and tracer notes
+            warnings.simplefilter('ignore')
+            batch_axis = {'image': {0: 'batch'}, 'logit': {0: 'batch'}, 'score': {0: 'batch'}}
+            torch.onnx.export(m, (x,), str(tmp), input_names=['image'],
+                              output_names=['logit', 'score'], opset_version=opset,
+                              dynamic_axes=batch_axis, dynamo=False)
         mp = onnx.load(str(tmp))
         for k, v in onnx_metadata(run, weights_sha256).items():
             e = mp.metadata_props.add(); e.key, e.value = k, v
@@ -139,55 +195,84 @@ def export_onnx(checkpoint, out:str|Path, opset:int=17, weights_sha256:str|None=
 def _ort_options(threads:int|None=None, opt:str='all', spin:bool=True):
     import onnxruntime as ort
     so = ort.SessionOptions()
-    so.graph_optimization_level = {'none': ort.GraphOptimizationLevel.ORT_DISABLE_ALL, 'basic': ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-                                   'extended': ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, 'all': ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[opt]
+    so.graph_optimization_level = {
+        'none': ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        'basic': ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        'extended': ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        'all': ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    }[opt]
     so.intra_op_num_threads = int(threads or torch.get_num_threads()); so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     if not spin: so.add_session_config_entry('session.intra_op.allow_spinning', '0')
     so.log_severity_level = 3
     return so
 
-def read_onnx_metadata(path:str|Path)->dict:
-    "The `jsdlib.*` metadata of an exported ONNX file, parsed (threshold float, input_size int, mean/std lists)."
+# %% ../nbs/07b_engines.ipynb #83ed0e35
+def read_onnx_metadata(
+    path:str|Path, # an ONNX file written by `export_onnx`
+)->dict:           # threshold, input_size, mean, std, method, and `raw`: all `jsdlib.*` strings
+    ("The `jsdlib.*` metadata of an exported ONNX file, parsed (threshold float, input_size int, "
+     "mean/std lists).")
     import onnx
     path = Path(path)
     if not path.is_file(): raise JsdError(f"{path}: ONNX file not found")
     try: mp = onnx.load(str(path), load_external_data=False)
-    except Exception as e: raise JsdError(f"{path}: not a readable ONNX model ({type(e).__name__}: {str(e)[:120]})") from None
+    except Exception as e:
+        raise JsdError(
+            f"{path}: not a readable ONNX model ({type(e).__name__}: {str(e)[:120]})") from None
     md = {p.key: p.value for p in mp.metadata_props}
     need = ['jsdlib.threshold', 'jsdlib.input_size', 'jsdlib.mean', 'jsdlib.std']
     miss = [k for k in need if k not in md]
     if miss: raise JsdError(f"{path}: ONNX metadata lacks {miss}; export it with `jsd export-onnx`")
-    return dict(threshold=float(md['jsdlib.threshold']), input_size=int(md['jsdlib.input_size']), mean=json.loads(md['jsdlib.mean']),
-                std=json.loads(md['jsdlib.std']), method=md.get('jsdlib.method', '?'), raw=md)
+    return dict(threshold=float(md['jsdlib.threshold']), input_size=int(md['jsdlib.input_size']),
+                mean=json.loads(md['jsdlib.mean']), std=json.loads(md['jsdlib.std']),
+                method=md.get('jsdlib.method', '?'), raw=md)
 
+# %% ../nbs/07b_engines.ipynb #e898d42e
 class OnnxScorer:
-    "Scores (B,) from an input batch with ONNX Runtime (CPU); threads, graph optimisation level and spinning configurable."
-    def __init__(self, path:str|Path, threads:int|None=None, opt:str='all', spin:bool=True, name:str|None=None, meta:bool=True):
+    ("Scores (B,) from an input batch with ONNX Runtime (CPU); threads, graph optimisation level "
+     "and spinning configurable.")
+    def __init__(self, path:str|Path, threads:int|None=None, opt:str='all', spin:bool=True,
+                 name:str|None=None, meta:bool=True):
         import onnxruntime as ort
-        self.path = Path(path); so = _ort_options(threads, opt, spin); self.threads = so.intra_op_num_threads
+        self.path = Path(path)
+        so = _ort_options(threads, opt, spin)
+        self.threads = so.intra_op_num_threads
         self.sess = ort.InferenceSession(str(self.path), so, providers=['CPUExecutionProvider'])
         outs = [o.name for o in self.sess.get_outputs()]
         self.out = 'score' if 'score' in outs else outs[0]
         self.input = self.sess.get_inputs()[0].name
         if meta:
             md = read_onnx_metadata(self.path)
-            self.size, self.mean, self.std, self.threshold = md['input_size'], md['mean'], md['std'], md['threshold']
-        self.name = f"{name or f'onnxruntime ({opt} graph opt)'}, {self.threads} thread{'s' if self.threads > 1 else ''}"
+            self.size, self.mean, self.std = md['input_size'], md['mean'], md['std']
+            self.threshold = md['threshold']
+        self.name = (
+            f"{name or f'onnxruntime ({opt} graph opt)'}, {self.threads}"
+            f" thread{'s' if self.threads > 1 else ''}"
+        )
     def __call__(self, x:np.ndarray)->np.ndarray:
-        return self.sess.run([self.out], {self.input: np.ascontiguousarray(x, dtype=np.float32)})[0].reshape(-1)
+        feed = {self.input: np.ascontiguousarray(x, dtype=np.float32)}
+        return self.sess.run([self.out], feed)[0].reshape(-1)
 
 # %% ../nbs/07b_engines.ipynb #a00a76c9
 class _Calib:
     "Calibration reader for ONNX Runtime static quantisation."
-    def __init__(self, x, name, bs=8): self.items = [{name: x[i:i + bs]} for i in range(0, len(x), bs)]; self.i = 0
+    def __init__(self, x, name, bs=8):
+        self.items = [{name: x[i:i + bs]} for i in range(0, len(x), bs)]
+        self.i = 0
     def get_next(self):
         if self.i >= len(self.items): return None
         self.i += 1; return self.items[self.i - 1]
     def rewind(self): self.i = 0
 
-def quantize_onnx(fp32:str|Path, out_dir:str|Path, calib:np.ndarray|None=None, mode:str='static')->Path:
-    "int8 copy of an ONNX model: `static` (QDQ, per-channel weights, activations calibrated on `calib`) or `dynamic`."
+def quantize_onnx(
+    fp32:str|Path,              # the float32 ONNX file to quantise
+    out_dir:str|Path,           # folder for the pre-processed and the int8 model (int8_<mode>.onnx)
+    calib:np.ndarray|None=None, # batch (B, 3, S, S) calibrating the activations; 'static' needs it
+    mode:str='static',          # 'static' or 'dynamic'
+)->Path:                        # the int8 ONNX file
+    ("int8 copy of an ONNX model: `static` (QDQ, per-channel weights, activations calibrated on "
+     "`calib`) or `dynamic`.")
     from onnxruntime.quantization import quantize_static, quantize_dynamic, QuantType, QuantFormat
     from onnxruntime.quantization.shape_inference import quant_pre_process
     out_dir = Path(out_dir); pre = out_dir/'pre.onnx'; out = out_dir/f'int8_{mode}.onnx'
@@ -195,7 +280,8 @@ def quantize_onnx(fp32:str|Path, out_dir:str|Path, calib:np.ndarray|None=None, m
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
         if mode == 'static':
             if calib is None: raise JsdError("static quantisation needs calibration frames")
-            quantize_static(str(pre), str(out), _Calib(calib, 'image'), quant_format=QuantFormat.QDQ, per_channel=True,
+            quantize_static(str(pre), str(out), _Calib(calib, 'image'),
+                            quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         elif mode == 'dynamic': quantize_dynamic(str(pre), str(out), weight_type=QuantType.QUInt8)
         else: raise JsdError(f"quantisation mode must be 'static' or 'dynamic', got {mode!r}")
@@ -214,43 +300,64 @@ class _RunScorer(TorchScorer):
 
 ENGINES = ('auto', 'onnx', 'torch', 'torch_cl')
 
-def get_scorer(checkpoint,                # run folder, `Run`, exported `.onnx` file, or a scorer (returned as it is)
-               engine:str='auto',         # auto (ONNX Runtime when the student exports, else PyTorch), onnx, torch, torch_cl
-               threads:int|None=None,     # ONNX Runtime threads (None: torch's thread count)
-               spin:bool=True):           # let ONNX Runtime's threads spin between runs (off when other threads need the cores)
-    "A scorer with `.size/.mean/.std/.threshold/.name` (the name says which engine, and for ONNX where the model file came from)."
+def get_scorer(
+    # run folder, `Run`, exported `.onnx` file, or a scorer (returned as it is)
+    checkpoint,
+    # auto (ONNX Runtime when the student exports, else PyTorch), onnx, torch, torch_cl
+    engine:str='auto',
+    threads:int|None=None, # ONNX Runtime threads (None: torch's thread count)
+    # let ONNX Runtime's threads spin between runs (off when other threads need the cores)
+    spin:bool=True,
+):
+    ("A scorer with `.size/.mean/.std/.threshold/.name` (the name says which engine, and for ONNX "
+     "where the model file came from).")
     if callable(checkpoint) and hasattr(checkpoint, 'threshold'): return checkpoint
     if engine not in ENGINES: raise JsdError(f"engine must be one of {ENGINES}, got {engine!r}")
     if isinstance(checkpoint, (str, Path)) and Path(checkpoint).suffix == '.onnx':
-        if engine not in ('auto', 'onnx'): raise JsdError(f"{checkpoint}: an .onnx file is scored with ONNX Runtime; engine {engine!r} needs a run folder")
+        if engine not in ('auto', 'onnx'):
+            raise JsdError(
+                f"{checkpoint}: an .onnx file is scored with ONNX Runtime; engine {engine!r} needs"
+                " a run folder"
+            )
         return OnnxScorer(checkpoint, threads, spin=spin, name=f'onnxruntime ({checkpoint})')
     run = load_run(checkpoint)
     if engine in ('torch', 'torch_cl'): return _RunScorer(run, channels_last=engine == 'torch_cl')
     try: path, how = onnx_for_run(run)
     except Exception as e:
         if engine == 'onnx': raise
-        warnings.warn(f"ONNX export failed ({type(e).__name__}: {str(e)[:200]}); scoring with PyTorch instead")
+        warnings.warn(
+            f"ONNX export failed ({type(e).__name__}: {str(e)[:200]}); scoring with PyTorch instead"
+        )
         return _RunScorer(run, name='torch eager + inference_mode (ONNX export failed)')
     sc = OnnxScorer(path, threads, spin=spin, name=f'onnxruntime ({how})')
-    if how.startswith('temporary'): shutil.rmtree(path.parent, ignore_errors=True)       # the session holds the model
-    sc.size, sc.mean, sc.std, sc.threshold = run.size, run.mean, run.std, run.threshold      # the run folder's current values
+    # the session holds the model
+    if how.startswith('temporary'): shutil.rmtree(path.parent, ignore_errors=True)
+    # the run folder's current values
+    sc.size, sc.mean, sc.std, sc.threshold = run.size, run.mean, run.std, run.threshold
     return sc
 
 # %% ../nbs/07b_engines.ipynb #3811dcbb
-def weights_sha256(run:Run)->str|None:
+def weights_sha256(run:Run, # a loaded run
+                  )->str|None:
     "SHA-256 of the run folder's `model.safetensors` (None for a run not read from a folder)."
     p = run.path/'model.safetensors' if run.path else None
     return hashlib.sha256(p.read_bytes()).hexdigest() if p and p.is_file() else None
 
-def onnx_for_run(run, cache:bool=True)->tuple[Path, str]:
-    "An ONNX export of a run's student and how it was got: `model.onnx` in the run folder if its metadata matches the run (weights, size, threshold, normalisation), else exported there, or to a temporary folder (the caller removes it) when the run folder is read-only."
+def onnx_for_run(
+    run,             # a run folder or `Run`
+    cache:bool=True, # use (and write) model.onnx of the run folder; False: a temporary export
+)->tuple[Path, str]: # (the ONNX file, how it was got: cached, exported to, temporary export)
+    ("An ONNX export of a run's student and how it was got: `model.onnx` in the run folder if its "
+     "metadata matches the run (weights, size, threshold, normalisation), else exported there, or "
+     "to a temporary folder (the caller removes it) when the run folder is read-only.")
     run = load_run(run); sha = weights_sha256(run)
     if cache and sha:
         p = run.path/'model.onnx'
         if p.is_file():
             with contextlib.suppress(JsdError):
                 if read_onnx_metadata(p)['raw'] == onnx_metadata(run, sha): return p, f'cached {p}'
-        if os.access(run.path, os.W_OK): return export_onnx(run, p, weights_sha256=sha), f'exported to {p}'
+        if os.access(run.path, os.W_OK):
+            return export_onnx(run, p, weights_sha256=sha), f'exported to {p}'
     d = Path(tempfile.mkdtemp(prefix='jsd-onnx-'))
     try: return export_onnx(run, d/'student.onnx', weights_sha256=sha), 'temporary export'
     except BaseException: shutil.rmtree(d, ignore_errors=True); raise
@@ -262,15 +369,22 @@ def _cmd_export(a):
     x = np.random.default_rng(0).standard_normal((3, 3, run.size, run.size)).astype(np.float32)
     with torch.no_grad(): ref = torch.sigmoid(run.model(torch.from_numpy(x))).numpy()
     d = float(np.abs(sc(x) - ref).max())
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); parity with PyTorch on random input: max |score diff| = {d:.2e}")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB); parity with PyTorch on random input: max"
+        f" |score diff| = {d:.2e}"
+    )
     if d > 1e-4: raise JsdError(f"{out}: ONNX Runtime and PyTorch disagree by {d:.2e} (> 1e-4)")
     return 0
 
-def add_cli(sub):
+def add_cli(sub, # the subparsers of the `jsd` argument parser
+           ):
     "Add `export-onnx` to the `jsd` command."
     import argparse
-    p = sub.add_parser('export-onnx', help="export the student to ONNX with the run's threshold/size/normalisation as metadata",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder'); p.add_argument('--out', required=True, help='the .onnx file to write')
+    p = sub.add_parser(
+        'export-onnx',
+        help="export the student to ONNX with the run's threshold/size/normalisation as metadata",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--checkpoint', required=True, help='run folder')
+    p.add_argument('--out', required=True, help='the .onnx file to write')
     p.add_argument('--opset', type=int, default=17, help='ONNX opset')
     p.set_defaults(func=_cmd_export)

@@ -10,12 +10,13 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['SCORE_COLUMNS', 'METRICS', 'THRESHOLD_METHODS', 'POST_RECIPES', 'FD_RECIPES', 'TABLE_COLUMNS', 'check_scores',
            'check_score_frame', 'read_scores', 'synth_scores', 'confusion_counts', 'auc_ap', 'frame_metrics',
-           'smooth_scores', 'video_classes', 'per_video_metrics', 'evaluate_scores', 'choose_threshold',
-           'bootstrap_multi', 'bootstrap_runs', 'seed_paired_difference', 'detection_delay', 'grey_frames',
-           'frame_difference', 'minmax_scores', 'post_process', 'frame_difference_results', 'frame_difference_table',
-           'frame_difference_markdown', 'baseline_verdict', 'ped2_results_markdown', 'make_fake_run', 'read_run',
-           'read_run_scores', 'evaluate_runs', 'results_table', 'results_markdown', 'plot_curves', 'plot_timeline',
-           'plot_timelines', 'save_figure', 'write_evaluation', 'add_cli', 'ThresholdExplorer', 'threshold_explorer']
+           'auc_or_nan', 'smooth', 'smooth_scores', 'video_classes', 'per_video_metrics', 'evaluate_scores',
+           'choose_threshold', 'bootstrap_multi', 'bootstrap_runs', 'auc_intervals', 'seed_paired_difference',
+           'detection_delay', 'grey_frames', 'frame_difference', 'minmax_scores', 'post_process',
+           'frame_difference_results', 'frame_difference_table', 'frame_difference_markdown', 'baseline_verdict',
+           'format_interval', 'ped2_results_markdown', 'make_fake_run', 'read_run', 'read_run_scores', 'evaluate_runs',
+           'results_table', 'results_markdown', 'plot_curves', 'plot_timeline', 'plot_timelines', 'save_figure',
+           'write_evaluation', 'add_cli', 'ThresholdExplorer', 'threshold_explorer']
 
 # %% ../nbs/06_evaluate.ipynb #eedb6c4c
 import numpy as np
@@ -33,98 +34,146 @@ from .core import JsdError, figures_dir, atomic_path, atomic_write, write_json
 SCORE_COLUMNS = ['video', 'frame', 'label', 'anomaly_class', 'score']
 METRICS = ('accuracy', 'precision', 'recall', 'f1', 'roc_auc', 'ap')
 
-def check_scores(y_true, scores, name:str='scores'):
-    "Validate labels (0/1) and scores (finite-or-inf floats) of the same frames; return them as int and float arrays."
+def check_scores(y_true, # 0/1 frame labels (list or array)
+                 scores, # the frames' scores, same length; +-inf allowed, NaN not
+                 name:str='scores', # what they are, for the error messages
+                ): # (labels as int array, scores as float array)
+    """Validate labels (0/1) and scores (finite-or-inf floats) of the same frames; return them as
+    int and float arrays."""
     y, s = np.asarray(y_true), np.asarray(scores)
-    if y.ndim != 1 or s.ndim != 1: raise JsdError(f'{name}: labels and scores must be 1-D, got shapes {y.shape} and {s.shape}')
-    if len(y) != len(s): raise JsdError(f'{name}: {len(s)} scores for {len(y)} labels; they must describe the same frames')
+    if y.ndim != 1 or s.ndim != 1:
+        raise JsdError(f'{name}: labels and scores must be 1-D, got shapes {y.shape} and {s.shape}')
+    if len(y) != len(s):
+        raise JsdError(f'{name}: {len(s)} scores for {len(y)} '
+                       'labels; they must describe the same frames')
     if len(y) == 0: raise JsdError(f'{name}: no frames to evaluate')
     try: s = s.astype(float)
     except (TypeError, ValueError): raise JsdError(f'{name}: scores must be numbers') from None
     bad = np.flatnonzero(np.isnan(s))
-    if len(bad): raise JsdError(f'{name}: {len(bad)} missing or NaN score(s), first at position {bad[0]}: an empty or non-numeric score field, '
-                                f'or a model that produced NaN (diverged?); fix it before evaluating')
+    if len(bad):
+        raise JsdError(f'{name}: {len(bad)} missing or NaN score(s), first at '
+                       f'position {bad[0]}: an empty or non-numeric score field, '
+                       'or a model that produced NaN '
+                       '(diverged?); fix it before evaluating')
     try: yf = y.astype(float)
     except (TypeError, ValueError): raise JsdError(f'{name}: labels must be 0/1') from None
     if not np.isin(yf, (0., 1.)).all():
-        raise JsdError(f'{name}: labels must be 0/1, found {sorted(set(np.unique(yf[~np.isin(yf, (0., 1.))]).tolist()))[:5]}')
+        raise JsdError(f'{name}: labels must be 0/1, found '
+                       f'{sorted(set(np.unique(yf[~np.isin(yf, (0., 1.))]).tolist()))[:5]}')
     return yf.astype(int), s
 
-def check_score_frame(df:pd.DataFrame, name:str='scores')->pd.DataFrame:
-    "Validate a scores table (columns `SCORE_COLUMNS`, one row per video frame); return a clean copy sorted by video and frame."
-    if not isinstance(df, pd.DataFrame): raise JsdError(f'{name}: expected a DataFrame with columns {SCORE_COLUMNS}, got {type(df).__name__}')
+def check_score_frame(df:pd.DataFrame, # a scores table
+                      name:str='scores', # what it is, for the error messages
+                     )->pd.DataFrame:
+    """Validate a scores table (columns `SCORE_COLUMNS`, one row per video frame); return a clean
+    copy sorted by video and frame."""
+    if not isinstance(df, pd.DataFrame):
+        raise JsdError(f'{name}: expected a DataFrame with columns '
+                       f'{SCORE_COLUMNS}, got {type(df).__name__}')
     missing = [c for c in SCORE_COLUMNS if c not in df.columns]
     if missing: raise JsdError(f'{name}: missing column(s) {missing}; expected {SCORE_COLUMNS}')
     out = df[SCORE_COLUMNS].copy()
     out['video'] = out['video'].astype(str)
     out['anomaly_class'] = out['anomaly_class'].fillna('').astype(str)
-    y, s = check_scores(out['label'].to_numpy(), pd.to_numeric(out['score'], errors='coerce').to_numpy(), name)
+    y, s = check_scores(out['label'].to_numpy(),
+                        pd.to_numeric(out['score'], errors='coerce').to_numpy(), name)
     out['label'], out['score'] = y, s
     fr = pd.to_numeric(out['frame'], errors='coerce')
     if fr.isna().any(): raise JsdError(f'{name}: column frame must be integers')
     out['frame'] = fr.astype(int)
     dup = out.duplicated(['video', 'frame'])
-    if dup.any(): raise JsdError(f'{name}: {int(dup.sum())} duplicated (video, frame) rows, e.g. {tuple(out.loc[dup, ["video", "frame"]].iloc[0])}')
+    if dup.any():
+        raise JsdError(f'{name}: {int(dup.sum())} duplicated (video, frame) rows, '
+                       f'e.g. {tuple(out.loc[dup, ["video", "frame"]].iloc[0])}')
     return out.sort_values(['video', 'frame'], kind='stable').reset_index(drop=True)
 
-def read_scores(path)->pd.DataFrame:
+def read_scores(path, # a `scores_{split}.csv` file
+               )->pd.DataFrame:
     "Read and validate a `scores_*.csv` file."
     path = Path(path)
     if not path.exists(): raise JsdError(f'{path}: no such scores file')
     if path.is_dir(): raise JsdError(f'{path}: a folder, expected a scores CSV file')
     raw = path.read_bytes()
-    if not raw.strip(): raise JsdError(f'{path}: empty file; expected a CSV with the header {",".join(SCORE_COLUMNS)}')
+    if not raw.strip():
+        raise JsdError(f'{path}: empty file; expected a CSV with '
+                       f'the header {",".join(SCORE_COLUMNS)}')
     try: df = pd.read_csv(io.BytesIO(raw), dtype={'video': str, 'anomaly_class': str})
-    except (pd.errors.ParserError, UnicodeDecodeError) as e: raise JsdError(f'{path}: not a readable CSV ({str(e).splitlines()[0][:120]})') from None
-    cut = [c for c in SCORE_COLUMNS if c in df.columns and c != 'anomaly_class' and len(df) and pd.isna(df[c].iloc[-1])]
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise JsdError(f'{path}: not a readable CSV ({str(e).splitlines()[0][:120]})') from None
+    cut = [c for c in SCORE_COLUMNS
+           if c in df.columns and c != 'anomaly_class' and len(df) and pd.isna(df[c].iloc[-1])]
     if not raw.endswith(b'\n') and cut:
-        raise JsdError(f'{path}: the last row (line {len(df) + 1}) is incomplete (no {", ".join(cut)}) and the file does not end with a newline: '
+        raise JsdError(f'{path}: the last row (line {len(df) + 1}) is incomplete (no '
+                       f'{", ".join(cut)}) and the file does not end with a newline: '
                        f'the file was cut short; write it again (`jsd train` or `jsd score`)')
     return check_score_frame(df, name=str(path))
 
 # %% ../nbs/06_evaluate.ipynb #29012dfb
-def synth_scores(n_videos:int=16, n_frames:int=60, seed:int=0, score_seed:int|None=None, separation:float=2.0,
-                 video_bias:float=1.5, noise:float=1.0, p_anomalous:float=0.6, classes=('ego', 'other'),
-                 prefix:str='v')->pd.DataFrame:
-    "A scores table with known structure: anomaly windows (labels) from `seed`, noisy scores from `score_seed`."
+def synth_scores(n_videos:int=16, # videos in the table
+                 n_frames:int=60, # frames per video
+                 seed:int=0, # seed of the labels (anomaly windows, video biases)
+                 score_seed:int|None=None, # seed of the score noise; None: from `seed`
+                 separation:float=2.0, # logit gap between anomalous and normal frames
+                 video_bias:float=1.5, # standard deviation of a per-video logit offset
+                 noise:float=1.0, # standard deviation of per-frame logit noise
+                 p_anomalous:float=0.6, # chance a video has an anomaly (the first two always do)
+                 classes=('ego', 'other'), # anomaly classes, given to videos in turn
+                 prefix:str='v', # start of the video names
+                )->pd.DataFrame: # columns `SCORE_COLUMNS`
+    """A scores table with known structure: anomaly windows (labels) from `seed`, noisy scores from
+    `score_seed`."""
     rng = np.random.default_rng(seed)
     srng = np.random.default_rng(seed if score_seed is None else 10_000 + score_seed)
     rows = []
     for v in range(n_videos):
         lab = np.zeros(n_frames, int); cls = ''
         if v < 2 or rng.random() < p_anomalous:   # at least two anomalous videos
-            start = int(rng.integers(n_frames // 4, n_frames // 2)); stop = int(rng.integers(start + n_frames // 8, n_frames + 1))
+            start = int(rng.integers(n_frames // 4, n_frames // 2))
+            stop = int(rng.integers(start + n_frames // 8, n_frames + 1))
             lab[start:stop] = 1; cls = str(classes[v % len(classes)]) if classes else ''
         bias = rng.normal(0, video_bias)
         logit = bias - 1.0 + separation * lab + srng.normal(0, noise, n_frames)
-        rows.append(pd.DataFrame(dict(video=f'{prefix}{v:03d}', frame=np.arange(n_frames), label=lab,
-                                      anomaly_class=np.where(lab == 1, cls, ''), score=1 / (1 + np.exp(-logit)))))
+        rows.append(pd.DataFrame(dict(video=f'{prefix}{v:03d}', frame=np.arange(n_frames),
+                                      label=lab, anomaly_class=np.where(lab == 1, cls, ''),
+                                      score=1 / (1 + np.exp(-logit)))))
     return pd.concat(rows, ignore_index=True)
 
 # %% ../nbs/06_evaluate.ipynb #35a1f10f
-def confusion_counts(y:np.ndarray, s:np.ndarray, threshold:float)->tuple:
-    "(tn, fp, fn, tp) of 0/1 labels `y` for alarms `s >= threshold` (same order as sklearn's `confusion_matrix(...).ravel()`)."
+def confusion_counts(y:np.ndarray, # 0/1 labels
+                     s:np.ndarray, # scores, same length
+                     threshold:float, # a frame alarms when its score >= threshold
+                    )->tuple: # (tn, fp, fn, tp)
+    """(tn, fp, fn, tp) of 0/1 labels `y` for alarms `s >= threshold` (same order as sklearn's
+    `confusion_matrix(...).ravel()`)."""
     pred = s >= threshold; pos = y == 1
     tp = int(np.count_nonzero(pred & pos)); fp = int(np.count_nonzero(pred)) - tp
     npos = int(np.count_nonzero(pos)); return (len(y) - npos - fp, fp, npos - tp, tp)
 
 def _threshold_metrics(counts:tuple, threshold:float):
     tn, fp, fn, tp = counts; n, npos, nalarm = tn + fp + fn + tp, tp + fn, tp + fp; why = {}
-    out = dict(accuracy=(tp + tn) / n, precision=tp / nalarm if nalarm else np.nan, recall=tp / npos if npos else np.nan,
+    out = dict(accuracy=(tp + tn) / n,
+               precision=tp / nalarm if nalarm else np.nan,
+               recall=tp / npos if npos else np.nan,
                f1=2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else np.nan)
     if not nalarm: why['precision'] = f'no alarm at threshold {threshold:g}'
     if not npos: why['recall'] = 'no anomalous frame'
     if not (tp + fp + fn): why['f1'] = 'no anomalous frame and no alarm'
     return out, why
 
-def auc_ap(y:np.ndarray, s:np.ndarray)->tuple[float, float]:
-    "ROC-AUC and AP of 0/1 labels `y` (both classes present) from one sort: the values of scikit-learn's `roc_auc_score` and `average_precision_score`."
+def auc_ap(y:np.ndarray, # 0/1 labels, both classes present
+           s:np.ndarray, # scores, same length
+          )->tuple[float, float]: # (ROC-AUC, AP)
+    """ROC-AUC and AP of 0/1 labels `y` (both classes present) from one sort: the values of
+    scikit-learn's `roc_auc_score` and `average_precision_score`."""
     o = np.argsort(-s, kind='mergesort'); ss = s[o]
-    last = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]   # the last frame of each run of tied scores, highest scores first
+    # the last frame of each run of tied scores, highest scores first
+    last = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]
     tp = np.cumsum(y[o] == 1)[last]; fp = last + 1 - tp       # alarms at each distinct threshold
     tpr, fpr = np.r_[0., tp / tp[-1]], np.r_[0., fp / fp[-1]]
-    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2)   # trapezoids: a tie counts one half
-    ap = float(np.sum(np.diff(tpr) * tp / (last + 1)))         # sum over thresholds of (recall step) x precision
+    # trapezoids: a tie counts one half
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2)
+    # sum over thresholds of (recall step) x precision
+    ap = float(np.sum(np.diff(tpr) * tp / (last + 1)))
     return auc, ap
 
 def _rank_metrics(y:np.ndarray, s:np.ndarray):
@@ -136,13 +185,27 @@ def _rank_metrics(y:np.ndarray, s:np.ndarray):
     r = 'only normal frames' if not npos else 'only anomalous frames'
     return dict(roc_auc=np.nan, ap=np.nan), dict(roc_auc=r, ap=r)
 
-def frame_metrics(y_true, scores, threshold:float=0.5, with_reasons:bool=False, name:str='scores'):
-    "Accuracy, precision, recall, F1 (alarm: score >= threshold), ROC-AUC and AP; NaN where undefined."
+def frame_metrics(y_true, # 0/1 frame labels
+                  scores, # the frames' scores
+                  threshold:float=0.5, # alarm when score >= threshold
+                  with_reasons:bool=False, # also return why each NaN metric is undefined
+                  name:str='scores', # what the scores are, for the error messages
+                 ): # metric -> value; with `with_reasons`, (metrics, reasons)
+    """Accuracy, precision, recall, F1 (alarm: score >= threshold), ROC-AUC and AP; NaN where
+    undefined."""
     y, s = check_scores(y_true, scores, name)
     out, why = _threshold_metrics(confusion_counts(y, s, threshold), threshold)
     rk, rwhy = _rank_metrics(y, s)
     out = {k: float(v) for k, v in (out | rk).items()}
     return (out, why | rwhy) if with_reasons else out
+
+# %% ../nbs/06_evaluate.ipynb #9b85cb06
+def auc_or_nan(y,  # 0/1 labels
+               s,  # scores, higher = more anomalous
+              )->float:
+    "ROC-AUC (`auc_ap`) of labels `y` from scores `s`; NaN when `y` holds one class only."
+    y, s = np.asarray(y), np.asarray(s)
+    return float(auc_ap(y, s)[0]) if 0 < (y == 1).sum() < len(y) else float('nan')
 
 # %% ../nbs/06_evaluate.ipynb #07143e3a
 def _causal_gaussian(s:np.ndarray, sigma:float)->np.ndarray:
@@ -150,130 +213,199 @@ def _causal_gaussian(s:np.ndarray, sigma:float)->np.ndarray:
     r = int(4 * sigma + 0.5); w = np.exp(-0.5 * (np.arange(r + 1) / sigma) ** 2)
     return np.convolve(np.r_[np.full(r, s[0]), s], w / w.sum(), mode='valid')
 
-def smooth_scores(df:pd.DataFrame, sigma:float=0., causal:bool=False)->pd.DataFrame:
-    "A copy of a scores table whose `score` is Gaussian-smoothed over `frame` within each video (sigma in frames, 0 = none)."
+def smooth(scores:np.ndarray, # one video's scores, in frame order
+           sigma:float=0.,      # Gaussian sigma in frames (0 = none)
+          )->np.ndarray:
+    """Gaussian smoothing of one video's scores over frames, edges held constant (inference uses it
+    too)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if sigma is None or sigma == 0 or len(s) == 0: return s.copy()
+    if not np.isfinite(sigma) or sigma < 0:
+        raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")
+    return gaussian_filter1d(s, float(sigma), mode='nearest')
+
+def smooth_scores(df:pd.DataFrame, # a scores table
+                  sigma:float=0., # Gaussian sigma in frames; 0 or None leaves the scores alone
+                  causal:bool=False, # one-sided kernel: a frame's score uses no later frames
+                 )->pd.DataFrame:
+    """A copy of a scores table whose `score` is Gaussian-smoothed over `frame` within each video
+    (sigma in frames, 0 = none)."""
     df = check_score_frame(df)
     if sigma is None or sigma == 0: return df
-    if not np.isfinite(sigma) or sigma < 0: raise JsdError(f'smoothing sigma must be >= 0 frames, got {sigma}')
+    if not np.isfinite(sigma) or sigma < 0:
+        raise JsdError(f'smoothing sigma must be >= 0 frames, got {sigma}')
     s = df['score'].to_numpy(float).copy()
-    for idx in df.groupby('video', sort=False).indices.values():   # rows of a video, already in frame order
+    # rows of a video, already in frame order
+    for idx in df.groupby('video', sort=False).indices.values():
         x = s[idx]
         s[idx] = (_causal_gaussian(x, sigma) if causal
-                  else gaussian_filter1d(x, sigma, mode='nearest'))
+                  else smooth(x, sigma))
     df['score'] = s
     return df
 
 # %% ../nbs/06_evaluate.ipynb #f6db71c1
-def video_classes(df:pd.DataFrame)->pd.Series:
-    "Each video's anomaly class: the (first) non-empty class of its anomalous frames, '' for a normal video."
+def video_classes(df:pd.DataFrame, # a scores table (or frame index) with labels and classes
+                 )->pd.Series: # video -> class, sorted by video
+    """Each video's anomaly class: the (first) non-empty class of its anomalous frames, '' for a
+    normal video."""
     a = df[(df['label'] == 1) & (df['anomaly_class'] != '')]
     cls = a.groupby('video', sort=True)['anomaly_class'].first()
     return cls.reindex(sorted(df['video'].unique()), fill_value='').rename('anomaly_class')
 
-def per_video_metrics(df:pd.DataFrame, threshold:float=0.5)->pd.DataFrame:
-    "One row per video: frame counts, its class and every metric of `frame_metrics` on that video alone."
+def per_video_metrics(df:pd.DataFrame, # a scores table
+                      threshold:float=0.5, # alarm when score >= threshold
+                     )->pd.DataFrame:
+    """One row per video: frame counts, its class and every metric of `frame_metrics` on that video
+    alone."""
     df = check_score_frame(df); cls = video_classes(df); rows = []
     for v, g in df.groupby('video', sort=True):
-        rows.append(dict(video=v, anomaly_class=cls[v], n_frames=len(g), n_anomalous=int(g['label'].sum()),
-                         **frame_metrics(g['label'].to_numpy(), g['score'].to_numpy(), threshold)))
+        metrics = frame_metrics(g['label'].to_numpy(), g['score'].to_numpy(), threshold)
+        rows.append(dict(video=v, anomaly_class=cls[v], n_frames=len(g),
+                         n_anomalous=int(g['label'].sum()), **metrics))
     return pd.DataFrame(rows)
 
-def evaluate_scores(df:pd.DataFrame, threshold:float=0.5, sigma:float=0.)->dict:
-    "Micro, macro and per-class metrics of a scores table at `threshold`, after smoothing with `sigma`."
+def evaluate_scores(df:pd.DataFrame, # a scores table
+                    threshold:float=0.5, # alarm when score >= threshold
+                    sigma:float=0., # Gaussian smoothing in frames first; 0: none
+                   )->dict: # 'micro', 'macro', 'per_class' metrics and why NaNs are NaN
+    """Micro, macro and per-class metrics of a scores table at `threshold`, after smoothing with
+    `sigma`."""
     df = smooth_scores(df, sigma)
-    micro, why = frame_metrics(df['label'].to_numpy(), df['score'].to_numpy(), threshold, with_reasons=True)
+    micro, why = frame_metrics(df['label'].to_numpy(), df['score'].to_numpy(), threshold,
+                               with_reasons=True)
     pv = per_video_metrics(df, threshold)
-    macro = {k: float(pv[k].mean()) if pv[k].notna().any() else np.nan for k in METRICS}   # pandas' mean skips NaN
+    # pandas' mean skips NaN
+    macro = {k: float(pv[k].mean()) if pv[k].notna().any() else np.nan for k in METRICS}
     excluded = {k: int(pv[k].isna().sum()) for k in METRICS}
     per_class = {}
     for c in sorted(set(pv['anomaly_class']) - {''}):
         sub = df[df['video'].isin(pv.loc[pv['anomaly_class'] == c, 'video'])]
         per_class[c] = frame_metrics(sub['label'].to_numpy(), sub['score'].to_numpy(), threshold)
     undefined = {f'micro/{k}': r for k, r in why.items()}
-    undefined.update({f'macro/{k}': f'undefined in every video' for k in METRICS if np.isnan(macro[k])})
-    return dict(threshold=float(threshold), sigma=float(sigma or 0), n_videos=len(pv), n_frames=len(df),
-                n_anomalous_frames=int(df['label'].sum()), micro=micro, macro=macro, macro_excluded=excluded,
+    undefined.update({f'macro/{k}': f'undefined in every video'
+                      for k in METRICS if np.isnan(macro[k])})
+    return dict(threshold=float(threshold), sigma=float(sigma or 0), n_videos=len(pv),
+                n_frames=len(df), n_anomalous_frames=int(df['label'].sum()),
+                micro=micro, macro=macro, macro_excluded=excluded,
                 per_class=per_class, undefined=undefined)
 
 # %% ../nbs/06_evaluate.ipynb #ade59820
 THRESHOLD_METHODS = ('fixed', 'best_f1', 'youden', 'recall', 'normal_quantile')
 
-def choose_threshold(y_true, scores, method:str='best_f1', target_recall:float=0.9, fixed:float=0.5, quantile:float=0.99)->float:
+def choose_threshold(y_true, # validation frame labels (0/1)
+                     scores, # their scores
+                     method:str='best_f1', # one of `THRESHOLD_METHODS`
+                     target_recall:float=0.9, # the recall aimed at by 'recall'
+                     fixed:float=0.5, # the threshold 'fixed' returns
+                     quantile:float=0.99, # quantile of normal scores taken by 'normal_quantile'
+                    )->float:
     "A decision threshold from (validation) labels and scores by `method` in `THRESHOLD_METHODS`."
-    if method not in THRESHOLD_METHODS: raise JsdError(f'threshold method {method!r} unknown; use one of {THRESHOLD_METHODS}')
+    if method not in THRESHOLD_METHODS:
+        raise JsdError(f'threshold method {method!r} unknown; use one of {THRESHOLD_METHODS}')
     y, s = check_scores(y_true, scores, 'validation scores')
     if method == 'fixed': return float(fixed)
-    if method == 'normal_quantile':   # one-class validation (normal frames only): false alarms on 1 - quantile of them
+    # one-class validation (normal frames only): false alarms on 1 - quantile of them
+    if method == 'normal_quantile':
         if not 0 < quantile < 1: raise JsdError(f'quantile must be in (0, 1), got {quantile}')
-        if (y == 0).sum() == 0: raise JsdError("cannot choose a threshold by 'normal_quantile': the validation scores have no normal frames")
+        if (y == 0).sum() == 0:
+            raise JsdError("cannot choose a threshold by 'normal_quantile': "
+                           "the validation scores have no normal frames")
         return float(np.quantile(s[y == 0], quantile))
-    if y.min() == y.max(): raise JsdError(f'cannot choose a threshold by {method!r}: the validation scores have only {"normal" if y.max() == 0 else "anomalous"} frames')
+    if y.min() == y.max():
+        raise JsdError(f'cannot choose a threshold by {method!r}: the validation scores '
+                       f'have only {"normal" if y.max() == 0 else "anomalous"} frames')
     if method == 'best_f1':
         p, r, t = skm.precision_recall_curve(y, s)
-        with np.errstate(invalid='ignore', divide='ignore'): f = np.where(p + r > 0, 2 * p * r / (p + r), 0.)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            f = np.where(p + r > 0, 2 * p * r / (p + r), 0.)
         return float(t[int(np.argmax(f[:-1]))])        # the last (p=1, r=0) point has no threshold
     fpr, tpr, t = skm.roc_curve(y, s, drop_intermediate=False)
-    fpr, tpr, t = fpr[1:], tpr[1:], t[1:]              # drop the (inf) threshold that raises no alarm
+    fpr, tpr, t = fpr[1:], tpr[1:], t[1:]  # drop the (inf) threshold that raises no alarm
     if method == 'youden': return float(t[int(np.argmax(tpr - fpr))])
-    if not 0 < target_recall <= 1: raise JsdError(f'target_recall must be in (0, 1], got {target_recall}')
-    return float(t[int(np.argmax(tpr >= target_recall - 1e-12))])   # thresholds decrease: the first one reaching it
+    if not 0 < target_recall <= 1:
+        raise JsdError(f'target_recall must be in (0, 1], got {target_recall}')
+    # thresholds decrease: the first one reaching it
+    return float(t[int(np.argmax(tpr >= target_recall - 1e-12))])
 
 # %% ../nbs/06_evaluate.ipynb #7189207b
 def _groups(df:pd.DataFrame):
     "Per video (sorted): (labels, scores, class)."
     cls = video_classes(df)
-    return [(g['label'].to_numpy(), g['score'].to_numpy(float), cls[v]) for v, g in df.groupby('video', sort=True)]
+    return [(g['label'].to_numpy(), g['score'].to_numpy(float), cls[v])
+            for v, g in df.groupby('video', sort=True)]
 
 def _flat(groups, pv:list[dict], idx, thresholds:dict)->dict:
-    "{label: flat metrics (`micro/f1`, `macro/roc_auc`, `class/ego/ap`, ...)} of the videos `idx` (repeats allowed) per threshold."
+    """{label: flat metrics (`micro/f1`, `macro/roc_auc`, `class/ego/ap`, ...)} of the videos `idx`
+    (repeats allowed) per threshold."""
     idx = np.asarray(idx); out = {lab: {} for lab in thresholds}
-    subsets = [('micro', idx)] + [(f'class/{c}', idx[[groups[i][2] == c for i in idx]]) for c in sorted({g[2] for g in groups} - {''})]
+    classes = sorted({g[2] for g in groups} - {''})
+    subsets = [('micro', idx)] + [(f'class/{c}', idx[[groups[i][2] == c for i in idx]])
+                                  for c in classes]
     for key, sel in subsets:
         if not len(sel):
             for lab in thresholds: out[lab].update({f'{key}/{k}': np.nan for k in METRICS})
             continue
-        y = np.concatenate([groups[i][0] for i in sel]); s = np.concatenate([groups[i][1] for i in sel])
-        rk, _ = _rank_metrics(y, s)                      # threshold-free: computed once for every threshold
+        y = np.concatenate([groups[i][0] for i in sel])
+        s = np.concatenate([groups[i][1] for i in sel])
+        rk, _ = _rank_metrics(y, s)  # threshold-free: computed once for every threshold
         for lab, th in thresholds.items():
             m, _ = _threshold_metrics(confusion_counts(y, s, th), th)
             out[lab].update({f'{key}/{k}': float(v) for k, v in (m | rk).items()})
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)   # mean of an all-undefined column is NaN, as it should be
+        # mean of an all-undefined column is NaN, as it should be
+        warnings.simplefilter('ignore', RuntimeWarning)
         for lab in thresholds:
-            for k in METRICS: out[lab][f'macro/{k}'] = float(np.nanmean([pv[lab][i][k] for i in idx]))
+            for k in METRICS:
+                out[lab][f'macro/{k}'] = float(np.nanmean([pv[lab][i][k] for i in idx]))
     return out
 
 def _summarise(val, arr, alpha):
     ok = arr[~np.isnan(arr)]
-    lo, hi = (np.percentile(ok, [100 * alpha / 2, 100 * (1 - alpha / 2)]) if len(ok) else (np.nan, np.nan))
+    lo, hi = (np.percentile(ok, [100 * alpha / 2, 100 * (1 - alpha / 2)]) if len(ok)
+              else (np.nan, np.nan))
     return dict(value=float(val), lo=float(lo), hi=float(hi), n_undefined=int(len(arr) - len(ok)))
 
-def bootstrap_multi(frames:dict, threshold_sets:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05, sigma:float=0., progress:bool=False)->dict:
-    "`bootstrap_runs` for several threshold sets {label: {run: threshold}} at once, on the same resampled videos."
+def bootstrap_multi(frames:dict, # run name -> scores table (the same videos)
+                    threshold_sets:dict, # label -> {run name: threshold}
+                    n_boot:int=1000, # bootstrap resamples of the videos
+                    seed:int=0, # seed of the resampling
+                    alpha:float=0.05, # 1 - confidence level of the intervals
+                    sigma:float=0., # Gaussian smoothing in frames first; 0: none
+                    progress:bool=False, # show a progress bar
+                   )->dict: # label -> what `bootstrap_runs` returns
+    """`bootstrap_runs` for several threshold sets {label: {run: threshold}} at once, on the same
+    resampled videos."""
     names = list(frames)
     if not names: raise JsdError('bootstrap: no runs given')
     if n_boot < 1: raise JsdError(f'n_boot must be >= 1, got {n_boot}')
     for lab, th in threshold_sets.items():
-        if set(th) != set(names): raise JsdError(f'bootstrap: thresholds {lab!r} are for {sorted(th)}, the runs are {names}')
+        if set(th) != set(names):
+            raise JsdError(f'bootstrap: thresholds {lab!r} are '
+                           f'for {sorted(th)}, the runs are {names}')
     dfs = {n: smooth_scores(frames[n], sigma) for n in names}
     ref = dfs[names[0]][['video', 'frame', 'label']]
     paired = all(dfs[n][['video', 'frame', 'label']].equals(ref) for n in names[1:])
     groups = {n: _groups(dfs[n]) for n in names}
     nv = {n: len(groups[n]) for n in names}
     ths = {n: {lab: th[n] for lab, th in threshold_sets.items()} for n in names}
-    pv = {n: {lab: [frame_metrics(g[0], g[1], t) for g in groups[n]] for lab, t in ths[n].items()} for n in names}
+    pv = {n: {lab: [frame_metrics(g[0], g[1], t) for g in groups[n]] for lab, t in ths[n].items()}
+          for n in names}
     point = {n: _flat(groups[n], pv[n], np.arange(nv[n]), ths[n]) for n in names}
     rng = np.random.default_rng(seed); draws = {n: [] for n in names}
     for _ in tqdm(range(n_boot), desc='bootstrap over videos', disable=not progress, leave=False):
         shared = rng.integers(0, nv[names[0]], nv[names[0]])
         for n in names:
-            draws[n].append(_flat(groups[n], pv[n], shared if paired else rng.integers(0, nv[n], nv[n]), ths[n]))
+            draws[n].append(_flat(groups[n], pv[n],
+                                  shared if paired else rng.integers(0, nv[n], nv[n]), ths[n]))
     res = {}
     for lab in threshold_sets:
         runs, diffs = {}, {}
-        mats = {n: {k: np.array([d[lab][k] for d in draws[n]], float) for k in point[n][lab]} for n in names}
+        mats = {n: {k: np.array([d[lab][k] for d in draws[n]], float) for k in point[n][lab]}
+                for n in names}
         for n in names:
-            runs[n] = dict(threshold=float(ths[n][lab]), metrics={k: _summarise(v, mats[n][k], alpha) for k, v in point[n][lab].items()})
+            runs[n] = dict(threshold=float(ths[n][lab]),
+                           metrics={k: _summarise(v, mats[n][k], alpha)
+                                    for k, v in point[n][lab].items()})
         if paired:
             a = names[0]
             for b in names[1:]:
@@ -282,40 +414,70 @@ def bootstrap_multi(frames:dict, threshold_sets:dict, n_boot:int=1000, seed:int=
                     arr = mats[b][k] - mats[a][k]
                     d[k] = _summarise(point[b][lab][k] - point[a][lab][k], arr, alpha)
                     ok = arr[~np.isnan(arr)]
-                    d[k]['p_le_0'] = float((ok <= 0).mean()) if len(ok) else np.nan   # share of draws where b is not better
+                    # share of draws where b is not better
+                    d[k]['p_le_0'] = float((ok <= 0).mean()) if len(ok) else np.nan
                 diffs[f'{b} - {a}'] = d
-        res[lab] = dict(n_boot=int(n_boot), alpha=float(alpha), seed=int(seed), sigma=float(sigma or 0), paired=paired,
+        res[lab] = dict(n_boot=int(n_boot), alpha=float(alpha), seed=int(seed),
+                        sigma=float(sigma or 0), paired=paired,
                         n_videos=nv, runs=runs, differences=diffs)
     return res
 
-def bootstrap_runs(frames:dict, thresholds:dict, n_boot:int=1000, seed:int=0, alpha:float=0.05, sigma:float=0.)->dict:
-    "Point values and percentile bootstrap intervals (resampling videos) of every metric of each run at its threshold, and paired differences against the first run."
+def bootstrap_runs(frames:dict, # run name -> scores table (the same videos)
+                   thresholds:dict, # run name -> its threshold
+                   n_boot:int=1000, # bootstrap resamples of the videos
+                   seed:int=0, # seed of the resampling
+                   alpha:float=0.05, # 1 - confidence level of the intervals
+                   sigma:float=0., # Gaussian smoothing in frames first; 0: none
+                  )->dict:
+    """Point values and percentile bootstrap intervals (resampling videos) of every metric of each
+    run at its threshold, and paired differences against the first run."""
     return bootstrap_multi(frames, {'': thresholds}, n_boot, seed, alpha, sigma)['']
+
+# %% ../nbs/06_evaluate.ipynb #1d7eb706
+def auc_intervals(df:pd.DataFrame, # a scores table (video, frame, label, anomaly_class, score)
+                  n_boot:int=1000, # bootstrap resamples of its videos
+                  seed:int=0,      # their seed
+                 )->dict:          # {'micro', 'macro'}: {'value', 'lo', 'hi'}
+    """Micro and macro ROC-AUC of a scores table with 95% percentile intervals from resampling its
+    videos."""
+    b = bootstrap_runs({'m': df}, {'m': 0.5}, n_boot=n_boot, seed=seed)['runs']['m']['metrics']
+    return {k: {f: round(b[f'{k}/roc_auc'][f], 4) for f in ('value', 'lo', 'hi')}
+            for k in ('micro', 'macro')}
 
 # %% ../nbs/06_evaluate.ipynb #e86469fd
 def _video_rows(df:pd.DataFrame)->list[np.ndarray]:
     "Row positions of each video in a table sorted by (video, frame)."
     return [np.asarray(ix) for _, ix in df.groupby('video', sort=True).indices.items()]
 
-def seed_paired_difference(base:list,            # test score tables of the reference method, one per seed
-                           other:list,           # test score tables of the compared method, one per seed (same frames)
-                           reference=None,       # one more score table (e.g. the teacher probe): adds `gap_closed` (NaN when it is not above the base)
+def seed_paired_difference(base:list,            # the reference method's test tables, one per seed
+                           other:list,           # compared method's tables per seed, same frames
+                           reference=None,       # e.g. the teacher probe's table: adds `gap_closed`
                            n_boot:int=1000,      # bootstrap resamples of the test videos
                            seed:int=0,           # seed of the resampling
                            alpha:float=0.05,     # 1 - coverage of the intervals
                            metric:str='roc_auc', # 'roc_auc' or 'ap' (threshold-free)
                            progress:bool=False,  # show a progress bar
-                          )->dict:               # base, other, difference (+ p_le_0), reference, gap_closed: value, low, high
-    "Mean-over-seeds `metric` of `other` minus `base` (lists of test score tables, one per seed) with a bootstrap interval over shared videos."
+                          # base, other, difference (+ p_le_0), reference, gap_closed:
+                          # each with value, low, high
+                          )->dict:
+    """Mean-over-seeds `metric` of `other` minus `base` (lists of test score tables, one per seed)
+    with a bootstrap interval over shared videos."""
     from tqdm.auto import tqdm
-    if metric not in ('roc_auc', 'ap'): raise JsdError(f"metric must be 'roc_auc' or 'ap' (threshold-free), got {metric!r}")
-    if not base or not other: raise JsdError('seed_paired_difference: give at least one run per method')
-    tabs = [check_score_frame(d).sort_values(['video', 'frame']).reset_index(drop=True) for d in [*base, *other] + ([reference] if reference is not None else [])]
+    if metric not in ('roc_auc', 'ap'):
+        raise JsdError(f"metric must be 'roc_auc' or 'ap' (threshold-free), got {metric!r}")
+    if not base or not other:
+        raise JsdError('seed_paired_difference: give at least one run per method')
+    tables = [*base, *other] + ([reference] if reference is not None else [])
+    tabs = [check_score_frame(d).sort_values(['video', 'frame']).reset_index(drop=True)
+            for d in tables]
     keys = tabs[0][['video', 'frame', 'label']]
     for i, t in enumerate(tabs[1:], 1):
-        if not t[['video', 'frame', 'label']].equals(keys): raise JsdError(f'seed_paired_difference: run {i} was scored on other frames than run 0; the runs must share their test frames')
+        if not t[['video', 'frame', 'label']].equals(keys):
+            raise JsdError(f'seed_paired_difference: run {i} was scored on other '
+                           'frames than run 0; the runs must share their test frames')
     y, S = keys['label'].to_numpy(), np.stack([t['score'].to_numpy(float) for t in tabs])
-    f = (lambda yy, s: auc_ap(yy, s)[0]) if metric == 'roc_auc' else (lambda yy, s: auc_ap(yy, s)[1])
+    which = 0 if metric == 'roc_auc' else 1
+    f = lambda yy, s: auc_ap(yy, s)[which]
     nb, no = len(base), len(other)
     def stats(idx):
         yy = y[idx]
@@ -323,7 +485,9 @@ def seed_paired_difference(base:list,            # test score tables of the refe
         v = np.array([f(yy, s[idx]) for s in S])
         b, o = v[:nb].mean(), v[nb:nb + no].mean()
         r = dict(base=b, other=o, difference=o - b)
-        if reference is not None: r |= dict(reference=v[-1], gap_closed=(o - b) / (v[-1] - b) if v[-1] > b else np.nan)   # no gap: not defined
+        # no gap: not defined
+        if reference is not None:
+            r |= dict(reference=v[-1], gap_closed=(o - b) / (v[-1] - b) if v[-1] > b else np.nan)
         return r
     rows, point = _video_rows(keys), stats(np.arange(len(y)))
     if point is None: raise JsdError('seed_paired_difference: the test frames hold only one class')
@@ -331,8 +495,10 @@ def seed_paired_difference(base:list,            # test score tables of the refe
     for _ in tqdm(range(n_boot), desc='bootstrap over videos', disable=not progress, leave=False):
         d = stats(np.concatenate([rows[i] for i in rng.integers(0, len(rows), len(rows))]))
         if d is not None: draws.append(d)
-    out = dict(metric=metric, n_seeds=dict(base=nb, other=no), n_videos=len(rows), n_boot=int(n_boot), valid_draws=len(draws), alpha=alpha,
-               per_seed_difference=[float(f(y, S[nb + i]) - f(y, S[i])) for i in range(min(nb, no))])
+    out = dict(metric=metric, n_seeds=dict(base=nb, other=no), n_videos=len(rows),
+               n_boot=int(n_boot), valid_draws=len(draws), alpha=alpha,
+               per_seed_difference=[float(f(y, S[nb + i]) - f(y, S[i]))
+                                    for i in range(min(nb, no))])
     for k, v in point.items():
         arr = np.array([d[k] for d in draws], float); arr = arr[~np.isnan(arr)]
         lo, hi = (np.quantile(arr, [alpha / 2, 1 - alpha / 2]) if len(arr) else (np.nan, np.nan))
@@ -342,30 +508,41 @@ def seed_paired_difference(base:list,            # test score tables of the refe
     return out
 
 # %% ../nbs/06_evaluate.ipynb #223f338a
-def detection_delay(df:pd.DataFrame, threshold:float, fps:float=10.0)->dict:
-    "Per-video detection delay (frames and seconds) and false alarms per minute of normal video at `threshold`."
+def detection_delay(df:pd.DataFrame, # a scores table
+                    threshold:float, # alarm when score >= threshold
+                    fps:float=10.0, # frames per second, to turn frames into seconds
+                   )->dict:
+    """Per-video detection delay (frames and seconds) and false alarms per minute of normal video at
+    `threshold`."""
     if not fps or fps <= 0: raise JsdError(f'fps must be > 0, got {fps}')
     df = check_score_frame(df); rows = []; fa_events = 0; n_normal = 0
     for v, g in df.groupby('video', sort=True):
-        lab = g['label'].to_numpy(); alarm = g['score'].to_numpy() >= threshold; fr = g['frame'].to_numpy()
+        lab = g['label'].to_numpy()
+        alarm = g['score'].to_numpy() >= threshold
+        fr = g['frame'].to_numpy()
         fa = alarm & (lab == 0)
         fa_events += int(fa[0]) + int((fa[1:] & ~fa[:-1]).sum()); n_normal += int((lab == 0).sum())
         if lab.any():
             start = int(fr[np.argmax(lab == 1)]); hit = np.flatnonzero(alarm & (lab == 1))
             first = int(fr[hit[0]]) if len(hit) else None
             rows.append(dict(video=v, anomaly_start=start, first_alarm=first,
-                             delay_frames=(first - start) if first is not None else np.nan, detected=first is not None))
-    per = pd.DataFrame(rows, columns=['video', 'anomaly_start', 'first_alarm', 'delay_frames', 'detected'])
+                             delay_frames=(first - start) if first is not None else np.nan,
+                             detected=first is not None))
+    per = pd.DataFrame(rows, columns=['video', 'anomaly_start', 'first_alarm', 'delay_frames',
+                                      'detected'])
     det = per['delay_frames'].dropna()
     minutes = n_normal / fps / 60
-    return dict(threshold=float(threshold), fps=float(fps), n_anomalous_videos=len(per), n_detected=int(per['detected'].sum()),
+    undefined = {} if len(det) else {'mean_delay_frames': 'no anomalous video detected'}
+    if not minutes: undefined |= {'false_alarms_per_min': 'no normal frame'}
+    return dict(threshold=float(threshold), fps=float(fps), n_anomalous_videos=len(per),
+                n_detected=int(per['detected'].sum()),
                 n_missed=int((~per['detected'].astype(bool)).sum()),
-                mean_delay_frames=float(det.mean()) if len(det) else np.nan, median_delay_frames=float(det.median()) if len(det) else np.nan,
+                mean_delay_frames=float(det.mean()) if len(det) else np.nan,
+                median_delay_frames=float(det.median()) if len(det) else np.nan,
                 mean_delay_s=float(det.mean() / fps) if len(det) else np.nan,
                 false_alarm_events=fa_events, normal_minutes=float(minutes),
                 false_alarms_per_min=float(fa_events / minutes) if minutes else np.nan,
-                undefined=({} if len(det) else {'mean_delay_frames': 'no anomalous video detected'}) |
-                          ({} if minutes else {'false_alarms_per_min': 'no normal frame'}),
+                undefined=undefined,
                 per_video=per.to_dict('records'))
 
 # %% ../nbs/06_evaluate.ipynb #361e2c6d
@@ -445,7 +622,8 @@ def post_process(df:pd.DataFrame,            # scores table
     return smooth_scores(df, recipe.get('sigma', 0.), causal=recipe.get('causal', False))
 
 # %% ../nbs/06_evaluate.ipynb #b89400dd
-def frame_difference_results(path:str|Path|None=None)->dict|None:
+def frame_difference_results(path:str|Path|None=None, # the results JSON; None: the committed one
+                            )->dict|None: # None when the file is absent
     "The committed Ped2 frame-difference baseline (nbs/results/frame_difference_ped2.json) or None."
     import jsdlib
     p = Path(path) if path else (Path(jsdlib.__file__).resolve().parent.parent/'nbs'/'results'/
@@ -471,8 +649,11 @@ def frame_difference_table(split:str='official',   # 'official' (12 test clips),
             for k in ks for r in recipes}
     return pd.DataFrame(rows).T.rename_axis('detector')
 
-def frame_difference_markdown(split:str='official', recipes:tuple=FD_RECIPES, ks:tuple=(1,),
-                              res:dict|None=None)->list:
+def frame_difference_markdown(split:str='official', # 'official' (12 test clips) or 'supervised'
+                              recipes:tuple=FD_RECIPES, # post-processings shown
+                              ks:tuple=(1,), # frame gaps shown
+                              res:dict|None=None, # the results; None: the committed file
+                             )->list:
     "Markdown lines: a table `| no-model baseline | micro [95%] | macro [95%] |` of the baseline."
     t = frame_difference_table(split, recipes, ks, res)
     if t.empty: return ['(no-model baseline: nbs/results/frame_difference_ped2.json not found)']
@@ -483,7 +664,10 @@ def baseline_verdict(name:str,                # the method, as the table names i
                      micro:float,             # its micro test AUC
                      macro:float|None=None,   # its macro test AUC, if measured
                      recipe:str='offline',    # the baseline's post-processing: the method's own
-                     split:str='official', k:int=1, res:dict|None=None)->str:
+                     split:str='official',    # Ped2 test split of the comparison
+                     k:int=1,                 # the baseline's frame gap
+                     res:dict|None=None,      # baseline results; None: the committed file
+                    )->str:                   # '' when there are no baseline results
     "One sentence: is `name` above or below the no-model baseline (frame difference, same recipe)?"
     res = res or frame_difference_results()
     if res is None: return ''
@@ -499,11 +683,19 @@ def baseline_verdict(name:str,                # the method, as the table names i
     return f"**{name} is below the no-model baseline** ({ref}) in {what} ({ours})."
 
 # %% ../nbs/06_evaluate.ipynb #2f14cd06
-def _ivs(d:dict)->str:
+def format_interval(d:dict,            # {'value', 'lo', 'hi'} or {'value', 'low', 'high'}
+                    signed:bool=False, # a sign on every number (differences)
+                   )->str:             # 'value [lo, hi]', or 'not defined' for a missing value
+    "The course's one way to print a value with its 95% interval."
     lo, hi = d.get('lo', d.get('low')), d.get('hi', d.get('high'))
-    return f"{d['value']:.3f} [{lo:.3f}, {hi:.3f}]"
+    f = '{:+.3f}' if signed else '{:.3f}'
+    if d['value'] is None or math.isnan(d['value']): return 'not defined'
+    return f"{f.format(d['value'])} [{f.format(lo)}, {f.format(hi)}]"
 
-def ped2_results_markdown(res_dir:str|Path|None=None)->str:
+_ivs = format_interval
+
+def ped2_results_markdown(res_dir:str|Path|None=None, # results folder; None: nbs/results
+                         )->str:
     "The course's Ped2 test AUCs beside the no-model baseline, from the committed results."
     import jsdlib
     d = Path(res_dir) if res_dir else Path(jsdlib.__file__).resolve().parent.parent/'nbs'/'results'
@@ -523,40 +715,61 @@ def ped2_results_markdown(res_dir:str|Path|None=None)->str:
         s = f['intervals']['student']
         rows.append(('Fast-AED student (chapter 12), one seed',
                      "the paper's: Gaussian sigma 21; offline", _ivs(s['micro']), _ivs(s['macro'])))
+    if (fo := get('fast_aed_objects_ped2.json')):
+        for k in ('default student', 'narrow student'):
+            s = fo['intervals'][k]
+            rows.append((f'Fast-AED {k} from the object teacher (chapter 12), one seed',
+                         "the paper's: Gaussian sigma 21; offline", _ivs(s['micro']),
+                         _ivs(s['macro'])))
     if (k := get('dakd_ped2.json')):
         c = next(c for c in k['summary']['comparisons'] if c['question'].startswith('distillation'))
         rows.append(('DAKD Lite0 student (chapter 13), weak labels, mean of 3 seeds, out-of-fold',
                      'none', _ivs(c['roc_auc']['other']), '-'))
     if (o := get('objects_ped2.json')):
         c, t = o['chosen'], o['test']['chosen (score)']
-        post = ('per-video min-max' if c['post'] == 'minmax' else 'none') + f", Gaussian sigma {c['sigma']:g}"
+        scaling = 'per-video min-max' if c['post'] == 'minmax' else 'none'
+        post = scaling + f", Gaussian sigma {c['sigma']:g}"
         rows.append(('object teacher (chapter 14), one-class, chosen on validation',
                      post + ('; offline' if c['post'] == 'minmax' or c['sigma'] else ''),
                      _ivs(t['micro']), _ivs(t['macro'])))
     L = ['| UCSD Ped2 test, 12 clips | post-processing | micro AUC [95%] | macro AUC [95%] |',
          '|---|---|---|---|'] + [f'| {a} | {b} | {c} | {e} |' for a, b, c, e in rows]
     n, nb = fd['splits']['official']['n_frames'], fd['n_boot']
-    return '\n'.join(L + ['', f'Micro AUC pools the {n:,} test frames; macro AUC is the mean over the test',
-                          f'clips holding both classes; 95% intervals from {nb:,} resamples of the test clips.',
+    return '\n'.join(L + ['', f'Micro AUC pools the {n:,} test frames; '
+                              'macro AUC is the mean over the test',
+                          'clips holding both classes; 95% intervals '
+                          f'from {nb:,} resamples of the test clips.',
                           'Read from `nbs/results/`.'])
 
 # %% ../nbs/06_evaluate.ipynb #df24f01d
-def make_fake_run(run_dir, method:str='baseline', n_videos:int=16, n_frames:int=60, seed:int=0, score_seed:int=0,
-                  separation:float=2.0, **kw)->Path:
-    "Write a run folder (config.json, metrics.json, scores_val.csv, scores_test.csv) with synthetic scores."
+def make_fake_run(run_dir, # the run folder to write
+                  method:str='baseline', # the method its config.json names
+                  n_videos:int=16, # videos per split
+                  n_frames:int=60, # frames per video
+                  seed:int=0, # seed of the labels (val uses seed, test seed + 100)
+                  score_seed:int=0, # seed of the score noise, likewise
+                  separation:float=2.0, # how well the scores separate the classes
+                  **kw, # more `synth_scores` arguments
+                 )->Path: # `run_dir`
+    """Write a run folder (config.json, metrics.json, scores_val.csv, scores_test.csv) with
+    synthetic scores."""
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     for i, split in enumerate(('val', 'test')):
-        sc = synth_scores(n_videos, n_frames, seed=seed + 100 * i, score_seed=score_seed + 100 * i, separation=separation,
-                          prefix=f'{split}_', **kw)
+        sc = synth_scores(n_videos, n_frames, seed=seed + 100 * i, score_seed=score_seed + 100 * i,
+                          separation=separation, prefix=f'{split}_', **kw)
         with atomic_write(run_dir/f'scores_{split}.csv') as f: sc.to_csv(f, index=False)
         if split == 'val': val = sc
     thr = choose_threshold(val['label'], val['score'], 'best_f1')
-    write_json(dict(method=method, seed=seed, synthetic=True, separation=separation), run_dir/'config.json')
-    write_json(dict(threshold=thr, **frame_metrics(val['label'], val['score'], thr)), run_dir/'metrics.json')
+    write_json(dict(method=method, seed=seed, synthetic=True, separation=separation),
+               run_dir/'config.json')
+    write_json(dict(threshold=thr, **frame_metrics(val['label'], val['score'], thr)),
+               run_dir/'metrics.json')
     return run_dir
 
-def read_run(run_dir)->dict:
-    "A run folder's name, config, metrics and path (scores are read per split with `read_run_scores`)."
+def read_run(run_dir, # a run folder
+            )->dict: # 'name', 'config', 'metrics', 'path'
+    """A run folder's name, config, metrics and path (scores are read per split with
+    `read_run_scores`)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir(): raise JsdError(f'{run_dir}: no such run folder')
     def js(name):
@@ -564,17 +777,30 @@ def read_run(run_dir)->dict:
         if not p.exists(): return {}
         try: return json.loads(p.read_text())
         except json.JSONDecodeError as e: raise JsdError(f'{p}: not valid JSON ({e})') from None
-    return dict(name=run_dir.name, path=str(run_dir), config=js('config.json'), metrics=js('metrics.json'))
+    return dict(name=run_dir.name, path=str(run_dir), config=js('config.json'),
+                metrics=js('metrics.json'))
 
-def read_run_scores(run_dir, split:str='test')->pd.DataFrame:
+def read_run_scores(run_dir, # a run folder
+                    split:str='test', # 'val' or 'test'
+                   )->pd.DataFrame:
     "The validated scores table `scores_{split}.csv` of a run folder."
     if split not in ('val', 'test'): raise JsdError(f"split must be 'val' or 'test', got {split!r}")
     return read_scores(Path(run_dir)/f'scores_{split}.csv')
 
 # %% ../nbs/06_evaluate.ipynb #a95e625a
-def evaluate_runs(run_dirs:list, split:str='test', method:str='best_f1', sigma:float=0., target_recall:float=0.9,
-                  n_boot:int=1000, fps:float=10.0, seed:int=0, alpha:float=0.05, progress:bool=False)->dict:
-    "Evaluate run folders on `split` with thresholds chosen on their val scores; intervals, paired differences, delays."
+def evaluate_runs(run_dirs:list, # run folders, the first is the reference of the differences
+                  split:str='test', # the split evaluated: 'val' or 'test'
+                  method:str='best_f1', # threshold rule on each run's val scores
+                  sigma:float=0., # Gaussian smoothing in frames; 0: none
+                  target_recall:float=0.9, # recall aimed at by the 'recall' rule
+                  n_boot:int=1000, # bootstrap resamples of the videos
+                  fps:float=10.0, # frames per second, for detection delays
+                  seed:int=0, # seed of the bootstrap
+                  alpha:float=0.05, # 1 - confidence level of the intervals
+                  progress:bool=False, # show a progress bar
+                 )->dict:
+    """Evaluate run folders on `split` with thresholds chosen on their val scores; intervals, paired
+    differences, delays."""
     if not run_dirs: raise JsdError('evaluate_runs: give at least one run folder')
     runs = [read_run(r) for r in run_dirs]
     names = [r['name'] for r in runs]
@@ -585,26 +811,32 @@ def evaluate_runs(run_dirs:list, split:str='test', method:str='best_f1', sigma:f
         val = smooth_scores(read_run_scores(r['path'], 'val'), sigma)
         thr[n] = choose_threshold(val['label'], val['score'], method, target_recall)
         frames[n] = read_run_scores(r['path'], split)
-    res = dict(split=split, sigma=float(sigma or 0), threshold_method=method, target_recall=target_recall, fps=fps,
-               runs={}, comparisons={})
+    res = dict(split=split, sigma=float(sigma or 0), threshold_method=method,
+               target_recall=target_recall, fps=fps, runs={}, comparisons={})
     sets = {'chosen': thr, 'fixed_0.5': {n: 0.5 for n in names}}
-    boot = bootstrap_multi(frames, sets, n_boot=n_boot, seed=seed, alpha=alpha, sigma=sigma, progress=progress)
+    boot = bootstrap_multi(frames, sets, n_boot=n_boot, seed=seed, alpha=alpha, sigma=sigma,
+                           progress=progress)
     for label, th in sets.items():
         bs = boot[label]
         for n, r in zip(names, runs):
             ev = evaluate_scores(frames[n], th[n], sigma)
-            e = res['runs'].setdefault(n, dict(path=r['path'], method=r['config'].get('method', ''), n_videos=ev['n_videos'],
-                                               n_frames=ev['n_frames'], n_anomalous_frames=ev['n_anomalous_frames']))
-            e[label] = dict(threshold=th[n], threshold_rule=(f'{method} on val' if label == 'chosen' else 'fixed 0.5'),
-                            metrics=bs['runs'][n]['metrics'], macro_excluded=ev['macro_excluded'], undefined=ev['undefined'],
+            e = res['runs'].setdefault(n, dict(path=r['path'], method=r['config'].get('method', ''),
+                                               n_videos=ev['n_videos'],
+                                               n_frames=ev['n_frames'],
+                                               n_anomalous_frames=ev['n_anomalous_frames']))
+            rule = f'{method} on val' if label == 'chosen' else 'fixed 0.5'
+            e[label] = dict(threshold=th[n], threshold_rule=rule,
+                            metrics=bs['runs'][n]['metrics'], macro_excluded=ev['macro_excluded'],
+                            undefined=ev['undefined'],
                             delay=detection_delay(smooth_scores(frames[n], sigma), th[n], fps))
         res['comparisons'][label] = dict(paired=bs['paired'], differences=bs['differences'])
-        res['bootstrap'] = dict(n_boot=bs['n_boot'], alpha=bs['alpha'], seed=bs['seed'], unit='video')
+        res['bootstrap'] = dict(n_boot=bs['n_boot'], alpha=bs['alpha'], seed=bs['seed'],
+                                unit='video')
     return res
 
 # %% ../nbs/06_evaluate.ipynb #f27ba082
-TABLE_COLUMNS = {'Accuracy': 'micro/accuracy', 'Recall': 'micro/recall', 'F1': 'micro/f1', 'AUC': 'micro/roc_auc',
-                 'AUC (macro)': 'macro/roc_auc'}
+TABLE_COLUMNS = {'Accuracy': 'micro/accuracy', 'Recall': 'micro/recall', 'F1': 'micro/f1',
+                 'AUC': 'micro/roc_auc', 'AUC (macro)': 'macro/roc_auc'}
 
 def _nan(x)->bool: return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -621,30 +853,44 @@ def _ci(m:dict, signed:bool=False)->str:
     ci = '' if _nan(m['lo']) else f" [{f.format(m['lo'])}, {f.format(m['hi'])}]"
     return f.format(m['value']) + ci
 
-def results_table(res:dict, which:str='chosen')->str:
-    "A markdown table: one row per run (Accuracy / Recall / F1 / AUC with intervals), then the paired differences."
+def results_table(res:dict, # an `evaluate_runs` result
+                  which:str='chosen', # 'chosen' (thresholds from val) or 'fixed' (0.5)
+                 )->str:
+    """A markdown table: one row per run (Accuracy / Recall / F1 / AUC with intervals), then the
+    paired differences."""
     cols = ['Run', 'Method', 'Threshold'] + list(TABLE_COLUMNS)
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
     for n, r in res['runs'].items():
         e = r[which]
-        lines.append(f"| {n} | {r['method']} | {e['threshold']:.3f} | " + ' | '.join(_ci(e['metrics'][k]) for k in TABLE_COLUMNS.values()) + ' |')
+        cells = ' | '.join(_ci(e['metrics'][k]) for k in TABLE_COLUMNS.values())
+        lines.append(f"| {n} | {r['method']} | {e['threshold']:.3f} | " + cells + ' |')
     for n, d in res['comparisons'][which]['differences'].items():
-        lines.append(f"| {n} | paired difference | | " + ' | '.join(_ci(d[k], signed=True) for k in TABLE_COLUMNS.values()) + ' |')
+        cells = ' | '.join(_ci(d[k], signed=True) for k in TABLE_COLUMNS.values())
+        lines.append(f"| {n} | paired difference | | " + cells + ' |')
     if len(res['runs']) > 1 and not res['comparisons'][which]['paired']:
         lines.append('\n(no paired differences: the runs were not scored on the same frames)')
     return '\n'.join(lines)
 
-def results_markdown(res:dict)->str:
-    "Both tables (threshold chosen on val, and the reference's fixed 0.5) with a note on how they were computed."
+def results_markdown(res:dict, # an `evaluate_runs` result
+                    )->str:
+    """Both tables (threshold chosen on val, and the reference's fixed 0.5) with a note on how they
+    were computed."""
     b = res['bootstrap']
-    note = (f"Split `{res['split']}`; smoothing sigma = {res['sigma']:g} frames; {int(100 * (1 - b['alpha']))}% percentile "
-            f"bootstrap intervals over videos ({b['n_boot']} resamples); differences are paired (same resampled videos).")
+    note = (f"Split `{res['split']}`; smoothing sigma = {res['sigma']:g} "
+            f"frames; {int(100 * (1 - b['alpha']))}% percentile "
+            f"bootstrap intervals over videos ({b['n_boot']} "
+            "resamples); differences are paired (same resampled videos).")
     rule = res['runs'][next(iter(res['runs']))]['chosen']['threshold_rule']
-    return (f"### Threshold: {rule}\n\n{results_table(res, 'chosen')}\n\n### Threshold: fixed 0.5 (reference)\n\n"
+    return (f"### Threshold: {rule}\n\n{results_table(res, 'chosen')}\n\n### "
+            "Threshold: fixed 0.5 (reference)\n\n"
             f"{results_table(res, 'fixed_0.5')}\n\n{note}\n")
 
 # %% ../nbs/06_evaluate.ipynb #75057700
-def plot_curves(frames:dict, thresholds:dict|None=None, sigma:float=0., axes=None):
+def plot_curves(frames:dict, # run name -> scores table
+                thresholds:dict|None=None, # run name -> threshold, marked on the curves
+                sigma:float=0., # Gaussian smoothing in frames first; 0: none
+                axes=None, # two matplotlib axes (ROC, PR); None: a new figure
+               ): # the figure
     "ROC and PR curves of each run's scores, with the operating point at its threshold."
     if axes is None: fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     else: fig = axes[0].figure
@@ -652,23 +898,35 @@ def plot_curves(frames:dict, thresholds:dict|None=None, sigma:float=0., axes=Non
         df = smooth_scores(df, sigma); y, s = df['label'].to_numpy(), df['score'].to_numpy()
         fpr, tpr, _ = skm.roc_curve(y, s); p, r, _ = skm.precision_recall_curve(y, s)
         l, = axes[0].plot(fpr, tpr, label=f'{n} (AUC {skm.auc(fpr, tpr):.3f})')
-        axes[1].plot(r, p, color=l.get_color(), label=f'{n} (AP {skm.average_precision_score(y, s):.3f})')
+        axes[1].plot(r, p, color=l.get_color(),
+                     label=f'{n} (AP {skm.average_precision_score(y, s):.3f})')
         if thresholds and n in thresholds:
-            m = frame_metrics(y, s, thresholds[n]); fp_rate = ((s >= thresholds[n]) & (y == 0)).sum() / max((y == 0).sum(), 1)
-            axes[0].plot(fp_rate, m['recall'], 'o', color=l.get_color()); axes[1].plot(m['recall'], m['precision'], 'o', color=l.get_color())
-    axes[0].plot([0, 1], [0, 1], ':', color='grey'); axes[0].set(xlabel='false positive rate', ylabel='true positive rate (recall)', title='ROC')
+            m = frame_metrics(y, s, thresholds[n])
+            fp_rate = ((s >= thresholds[n]) & (y == 0)).sum() / max((y == 0).sum(), 1)
+            axes[0].plot(fp_rate, m['recall'], 'o', color=l.get_color())
+            axes[1].plot(m['recall'], m['precision'], 'o', color=l.get_color())
+    axes[0].plot([0, 1], [0, 1], ':', color='grey')
+    axes[0].set(xlabel='false positive rate', ylabel='true positive rate (recall)', title='ROC')
     axes[1].set(xlabel='recall', ylabel='precision', title='Precision-recall', ylim=(0, 1.02))
     for a in axes: a.legend(loc='lower right' if a is axes[0] else 'lower left', fontsize=8)
     fig.tight_layout()
     return fig
 
-def plot_timeline(df:pd.DataFrame, video:str, threshold:float|None=None, ax=None, label:str='score', gt:bool=True):
+def plot_timeline(df:pd.DataFrame, # a scores table
+                  video:str, # the video to draw
+                  threshold:float|None=None, # draw it and mark the alarms; None: neither
+                  ax=None, # matplotlib axes; None: a new figure
+                  label:str='score', # legend label of the score line
+                  gt:bool=True, # shade the ground-truth anomaly window
+                 ): # the axes
     "One video's score over time, its anomaly window shaded, the threshold and the alarms."
     if ax is None: _, ax = plt.subplots(figsize=(8, 2.5))
     g = df[df['video'] == video]
     if g.empty: raise JsdError(f'video {video!r} not in the scores')
     fr, s, lab = g['frame'].to_numpy(), g['score'].to_numpy(), g['label'].to_numpy()
-    if gt: ax.fill_between(fr, 0, 1, where=lab == 1, step='mid', color='tab:red', alpha=.15, label='anomaly (ground truth)')
+    if gt:
+        ax.fill_between(fr, 0, 1, where=lab == 1, step='mid', color='tab:red', alpha=.15,
+                        label='anomaly (ground truth)')
     l, = ax.plot(fr, s, label=label)
     if threshold is not None:
         ax.axhline(threshold, ls='--', lw=1, color=l.get_color())
@@ -677,11 +935,17 @@ def plot_timeline(df:pd.DataFrame, video:str, threshold:float|None=None, ax=None
     ax.set(ylim=(-0.08, 1.02), xlabel='frame', ylabel='score', title=str(video))
     return ax
 
-def plot_timelines(frames:dict, thresholds:dict|None=None, sigma:float=0., videos:list|None=None, n:int=4):
-    "Timelines of `n` test videos (anomalous ones first) with every run's score, threshold and alarms."
+def plot_timelines(frames:dict, # run name -> scores table
+                   thresholds:dict|None=None, # run name -> threshold
+                   sigma:float=0., # Gaussian smoothing in frames first; 0: none
+                   videos:list|None=None, # videos to draw; None: `n` chosen, anomalous first
+                   n:int=4, # how many videos when `videos` is None
+                  ): # the figure
+    """Timelines of `n` test videos (anomalous ones first) with every run's score, threshold and
+    alarms."""
     frames = {k: smooth_scores(v, sigma) for k, v in frames.items()}
     first = next(iter(frames.values()))
-    if videos is None:                           # runs scored on other frames: prefer the videos they share
+    if videos is None:  # runs scored on other frames: prefer the videos they share
         shared = set.intersection(*(set(d['video']) for d in frames.values()))
         pv = first[first['video'].isin(shared)] if shared else first
         pv = pv.groupby('video')['label'].max().sort_values(ascending=False, kind='stable')
@@ -696,22 +960,32 @@ def plot_timelines(frames:dict, thresholds:dict|None=None, sigma:float=0., video
     fig.tight_layout()
     return fig
 
-def save_figure(fig, path)->Path:
+def save_figure(fig, # a matplotlib figure; closed afterwards
+                path, # the image file to write
+               )->Path: # `path`
     "Save a figure atomically and close it."
     with atomic_path(path) as t: fig.savefig(t, dpi=110)
     plt.close(fig)
     return Path(path)
 
 # %% ../nbs/06_evaluate.ipynb #199147ad
-def write_evaluation(res:dict, out, figures=None, run_dirs=None)->dict:
-    "Write `res` to `out` (JSON), the tables to `out` with suffix .md, and the curve and timeline figures into `figures`."
-    out = Path(out); figs = Path(figures) if figures else figures_dir(); figs.mkdir(parents=True, exist_ok=True)
+def write_evaluation(res:dict, # an `evaluate_runs` result
+                     out, # the JSON file to write; the tables go next to it as .md
+                     figures=None, # folder for the figures; None: `figures_dir()`
+                     run_dirs=None, # the run folders, to draw their curves and timelines
+                    )->dict: # the paths written
+    """Write `res` to `out` (JSON), the tables to `out` with suffix .md, and the curve and timeline
+    figures into `figures`."""
+    out = Path(out)
+    figs = Path(figures) if figures else figures_dir()
+    figs.mkdir(parents=True, exist_ok=True)
     split, sigma = res['split'], res['sigma']
     frames = {n: read_run_scores(r['path'], split) for n, r in res['runs'].items()}
     thr = {n: r['chosen']['threshold'] for n, r in res['runs'].items()}
     paths = dict(json=out, markdown=out.with_suffix('.md'),
                  roc_pr=save_figure(plot_curves(frames, thr, sigma), figs/f'roc_pr_{split}.png'),
-                 timelines=save_figure(plot_timelines(frames, thr, sigma), figs/f'timelines_{split}.png'))
+                 timelines=save_figure(plot_timelines(frames, thr, sigma),
+                                       figs/f'timelines_{split}.png'))
     res = _jsonable(dict(res, figures={k: str(paths[k]) for k in ('roc_pr', 'timelines')}))
     write_json(res, out)
     with atomic_write(paths['markdown']) as f: f.write(results_markdown(res))
@@ -719,39 +993,53 @@ def write_evaluation(res:dict, out, figures=None, run_dirs=None)->dict:
 
 def _cmd_evaluate(args)->int:
     if args.n_boot < 1: raise JsdError(f'--n-boot: expected an integer >= 1, got {args.n_boot}')
-    if not args.sigma >= 0: raise JsdError(f'--sigma: expected a number >= 0 (frames), got {args.sigma}')
-    res = evaluate_runs(args.runs, split=args.split, method=args.threshold, sigma=args.sigma, target_recall=args.target_recall,
-                        n_boot=args.n_boot, fps=args.fps, seed=args.seed, progress=not args.quiet)
+    if not args.sigma >= 0:
+        raise JsdError(f'--sigma: expected a number >= 0 (frames), got {args.sigma}')
+    res = evaluate_runs(args.runs, split=args.split, method=args.threshold, sigma=args.sigma,
+                        target_recall=args.target_recall, n_boot=args.n_boot, fps=args.fps,
+                        seed=args.seed, progress=not args.quiet)
     paths = write_evaluation(res, args.out, args.figures)
     print(results_markdown(res))
     print('wrote ' + ', '.join(str(p) for p in paths.values()))
     return 0
 
-def add_cli(sub):
+def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd evaluate` to the `jsd` parser."
     import argparse
-    p = sub.add_parser('evaluate', help='compare run folders: metrics with bootstrap intervals, table and figures',
+    p = sub.add_parser('evaluate', help='compare run folders: metrics with '
+                                        'bootstrap intervals, table and figures',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--runs', nargs='+', required=True, help='run folders (the first is the baseline of the paired differences)')
-    p.add_argument('--split', default='test', choices=['val', 'test'], help='split to evaluate (thresholds always come from val)')
-    p.add_argument('--out', default='results.json', help='results JSON (the markdown tables go next to it as .md)')
-    p.add_argument('--figures', default=None, help='folder for the figures (default: the project figures/ folder)')
-    p.add_argument('--threshold', default='best_f1', choices=THRESHOLD_METHODS, help='how to choose the threshold on val (0.5 is always reported too)')
-    p.add_argument('--target-recall', type=float, default=0.9, help="recall to reach with --threshold recall")
-    p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing of scores over time, in frames (0 = none)')
+    p.add_argument('--runs', nargs='+', required=True,
+                   help='run folders (the first is the baseline of the paired differences)')
+    p.add_argument('--split', default='test', choices=['val', 'test'],
+                   help='split to evaluate (thresholds always come from val)')
+    p.add_argument('--out', default='results.json',
+                   help='results JSON (the markdown tables go next to it as .md)')
+    p.add_argument('--figures', default=None,
+                   help='folder for the figures (default: the project figures/ folder)')
+    p.add_argument('--threshold', default='best_f1', choices=THRESHOLD_METHODS,
+                   help='how to choose the threshold on val (0.5 is always reported too)')
+    p.add_argument('--target-recall', type=float, default=0.9,
+                   help="recall to reach with --threshold recall")
+    p.add_argument('--sigma', type=float, default=0.,
+                   help='Gaussian smoothing of scores over time, in frames (0 = none)')
     p.add_argument('--n-boot', type=int, default=1000, help='bootstrap resamples of the videos')
-    p.add_argument('--fps', type=float, default=10.0, help='frames per second, for delays and false alarms per minute')
+    p.add_argument('--fps', type=float, default=10.0,
+                   help='frames per second, for delays and false alarms per minute')
     p.add_argument('--seed', type=int, default=0, help='seed of the bootstrap')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.set_defaults(func=_cmd_evaluate)
 
 # %% ../nbs/06_evaluate.ipynb #522423cb
 def _as_frames(runs, split:str='test')->dict:
-    "{name: scores table} from a DataFrame, a dict of DataFrames or run folders, or a list of run folders."
+    """{name: scores table} from a DataFrame, a dict of DataFrames or run folders, or a list of run
+    folders."""
     if isinstance(runs, pd.DataFrame): return {'scores': check_score_frame(runs)}
     if isinstance(runs, (str, Path)): runs = [runs]
     if isinstance(runs, dict):
-        return {str(k): check_score_frame(v, str(k)) if isinstance(v, pd.DataFrame) else read_run_scores(v, split) for k, v in runs.items()}
+        return {str(k): check_score_frame(v, str(k)) if isinstance(v, pd.DataFrame)
+                        else read_run_scores(v, split)
+                for k, v in runs.items()}
     out = {}
     for r in runs:
         if isinstance(r, pd.DataFrame): out[f'run{len(out)}'] = check_score_frame(r)
@@ -760,34 +1048,46 @@ def _as_frames(runs, split:str='test')->dict:
     return out
 
 class ThresholdExplorer(widgets.VBox):
-    "A threshold slider with run/smoothing/video dropdowns, showing the confusion matrix, P/R/F1, ROC/PR points and a timeline."
-    def __init__(self, frames:dict, sigmas=(0, 1, 2, 4), value:float=0.5, step:float=0.01, video:str|None=None, plot:bool=True):
+    """A threshold slider with run/smoothing/video dropdowns, showing the confusion matrix, P/R/F1,
+    ROC/PR points and a timeline."""
+    def __init__(self, frames:dict, sigmas=(0, 1, 2, 4), value:float=0.5, step:float=0.01,
+                 video:str|None=None, plot:bool=True):
         self.frames, self._cache, self.draw = frames, {}, plot
         lo = min(0., min(float(f['score'].min()) for f in frames.values()))
         hi = max(1., max(float(f['score'].max()) for f in frames.values()))
-        self.slider = widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description='threshold',
-                                          continuous_update=False, readout_format='.3f', layout=widgets.Layout(width='420px'))
+        self.slider = widgets.FloatSlider(value=value, min=lo, max=hi, step=step,
+                                          description='threshold',
+                                          continuous_update=False, readout_format='.3f',
+                                          layout=widgets.Layout(width='420px'))
         self.run = widgets.Dropdown(options=list(frames), description='run')
-        self.sigma = widgets.Dropdown(options=[('none' if not s else f'sigma = {s:g}', float(s)) for s in sigmas], description='smoothing')
+        sigma_options = [('none' if not s else f'sigma = {s:g}', float(s)) for s in sigmas]
+        self.sigma = widgets.Dropdown(options=sigma_options, description='smoothing')
         self.video = widgets.Dropdown(options=self._videos(), description='video')
         if video is not None: self.video.value = video
-        self.summary = widgets.HTML(); self.image = widgets.Image(format='png', layout=widgets.Layout(width='900px'))
+        self.summary = widgets.HTML()
+        self.image = widgets.Image(format='png', layout=widgets.Layout(width='900px'))
         self.current = {}
-        super().__init__([widgets.HBox([self.run, self.sigma, self.video]), self.slider, self.summary, self.image])
+        super().__init__([widgets.HBox([self.run, self.sigma, self.video]), self.slider,
+                          self.summary, self.image])
         self.add_class('jsd-explorer')
-        self.slider.observe(self._changed, 'value'); self.sigma.observe(self._changed, 'value'); self.video.observe(self._changed, 'value')
+        self.slider.observe(self._changed, 'value')
+        self.sigma.observe(self._changed, 'value')
+        self.video.observe(self._changed, 'value')
         self.run.observe(self._run_changed, 'value')
         self.update()
 
     def _videos(self):
         f = self.frames[self.run.value]
-        return list(f.groupby('video')['label'].max().sort_values(ascending=False, kind='stable').index)   # anomalous first
+        # anomalous first
+        video_label = f.groupby('video')['label'].max()
+        return list(video_label.sort_values(ascending=False, kind='stable').index)
 
     def scores(self)->pd.DataFrame:
         "The (smoothed) scores table currently shown."
         k = (self.run.value, self.sigma.value)
         if k not in self._cache:
-            df = smooth_scores(self.frames[k[0]], k[1]); y, s = df['label'].to_numpy(), df['score'].to_numpy()
+            df = smooth_scores(self.frames[k[0]], k[1])
+            y, s = df['label'].to_numpy(), df['score'].to_numpy()
             self._cache[k] = (df, skm.roc_curve(y, s), skm.precision_recall_curve(y, s))
         return self._cache[k][0]
 
@@ -801,11 +1101,13 @@ class ThresholdExplorer(widgets.VBox):
 
     def update(self):
         "Recompute every number for the current threshold, run, smoothing and video, and redraw."
-        df = self.scores(); _, (fpr, tpr, _), (p, r, _) = self._cache[(self.run.value, self.sigma.value)]
+        df = self.scores()
+        _, (fpr, tpr, _), (p, r, _) = self._cache[(self.run.value, self.sigma.value)]
         thr = round(float(self.slider.value), 6)
         y, s = df['label'].to_numpy(), df['score'].to_numpy()
         m, why = frame_metrics(y, s, thr, with_reasons=True)
-        tn, fp, fn, tp = skm.confusion_matrix(y, (s >= thr).astype(int), labels=[0, 1]).ravel().tolist()
+        cm = skm.confusion_matrix(y, (s >= thr).astype(int), labels=[0, 1])
+        tn, fp, fn, tp = cm.ravel().tolist()
         fpr_t = fp / (fp + tn) if (fp + tn) else np.nan
         self.current = dict(threshold=thr, tn=tn, fp=fp, fn=fn, tp=tp, fpr=fpr_t, **m)
         fmt = lambda v: 'undefined' if isinstance(v, float) and np.isnan(v) else f'{v:.4f}'
@@ -813,29 +1115,50 @@ class ThresholdExplorer(widgets.VBox):
         note = ''.join(f'<div style="color:#a00">{k}: {w}</div>' for k, w in why.items())
         summary = (
             f'<div class="jsd-summary" style="font-family:monospace">'
-            f'<b>{self.run.value}</b>, smoothing {self.sigma.label}, threshold {span("threshold", f"{thr:.6g}")}<br>'
-            f'<table class="jsd-confusion" style="border-collapse:collapse;margin:4px 0" border="1" cellpadding="3">'
+            f'<b>{self.run.value}</b>, smoothing {self.sigma.label}, '
+            f'threshold {span("threshold", f"{thr:.6g}")}<br>'
+            '<table class="jsd-confusion" style="border-collapse:collapse;margin:4px '
+            '0" border="1" cellpadding="3">'
             f'<tr><td></td><td>predicted normal</td><td>predicted anomaly</td></tr>'
             f'<tr><td>normal</td><td>TN {span("tn", tn)}</td><td>FP {span("fp", fp)}</td></tr>'
-            f'<tr><td>anomaly</td><td>FN {span("fn", fn)}</td><td>TP {span("tp", tp)}</td></tr></table>'
-            f'accuracy {span("accuracy", fmt(m["accuracy"]))} &nbsp; precision {span("precision", fmt(m["precision"]))} &nbsp; '
-            f'recall {span("recall", fmt(m["recall"]))} &nbsp; F1 {span("f1", fmt(m["f1"]))} &nbsp; '
-            f'FPR {span("fpr", fmt(fpr_t))} &nbsp; (AUC {fmt(m["roc_auc"])}, AP {fmt(m["ap"])}: threshold-free){note}</div>')
-        if self.draw: self.image.value = self._render(df, fpr, tpr, p, r, thr, m, fpr_t)   # the picture first: once the
-        self.summary.value = summary                                                           # summary shows a threshold, all is current
+            f'<tr><td>anomaly</td><td>FN {span("fn", fn)}</td><td>TP '
+            f'{span("tp", tp)}</td></tr></table>'
+            f'accuracy {span("accuracy", fmt(m["accuracy"]))} &nbsp; '
+            f'precision {span("precision", fmt(m["precision"]))} &nbsp; '
+            f'recall {span("recall", fmt(m["recall"]))} '
+            f'&nbsp; F1 {span("f1", fmt(m["f1"]))} &nbsp; '
+            f'FPR {span("fpr", fmt(fpr_t))} &nbsp; (AUC {fmt(m["roc_auc"])}, '
+            f'AP {fmt(m["ap"])}: threshold-free){note}</div>')
+        # the picture first: once the
+        if self.draw: self.image.value = self._render(df, fpr, tpr, p, r, thr, m, fpr_t)
+        self.summary.value = summary  # summary shows a threshold, all is current
 
     def _render(self, df, fpr, tpr, p, r, thr, m, fpr_t)->bytes:
-        # a bare Figure, not pyplot: nothing is shown or registered with the notebook, the PNG is all we want
+        # a bare Figure, not pyplot: nothing is shown or registered with the notebook, the PNG is
+        # all we want
         fig = Figure(figsize=(11, 3.2)); gs = fig.add_gridspec(1, 4)
-        a0, a1, a2 = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1]), fig.add_subplot(gs[0, 2:])
-        a0.plot(fpr, tpr); a0.plot([0, 1], [0, 1], ':', color='grey'); a0.plot(fpr_t, m['recall'], 'o', color='tab:red')
+        a0, a1 = fig.add_subplot(gs[0, 0]), fig.add_subplot(gs[0, 1])
+        a2 = fig.add_subplot(gs[0, 2:])
+        a0.plot(fpr, tpr)
+        a0.plot([0, 1], [0, 1], ':', color='grey')
+        a0.plot(fpr_t, m['recall'], 'o', color='tab:red')
         a0.set(xlabel='FPR', ylabel='TPR', title='ROC')
-        a1.plot(r, p); a1.plot(m['recall'], m['precision'], 'o', color='tab:red'); a1.set(xlabel='recall', ylabel='precision', title='PR', ylim=(0, 1.02))
+        a1.plot(r, p)
+        a1.plot(m['recall'], m['precision'], 'o', color='tab:red')
+        a1.set(xlabel='recall', ylabel='precision', title='PR', ylim=(0, 1.02))
         plot_timeline(df, self.video.value, thr, ax=a2)
         fig.tight_layout(); buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=72)
         return buf.getvalue()
 
-def threshold_explorer(runs, split:str='test', sigmas=(0, 1, 2, 4), value:float=0.5, step:float=0.01,
-                       video:str|None=None, plot:bool=True)->ThresholdExplorer:
-    "The threshold explorer widget for run folders or score tables (`split` is read from run folders)."
-    return ThresholdExplorer(_as_frames(runs, split), sigmas=sigmas, value=value, step=step, video=video, plot=plot)
+def threshold_explorer(runs, # run folder(s), a scores table or {name: table or run folder}
+                       split:str='test', # split read from run folders
+                       sigmas=(0, 1, 2, 4), # smoothing sigmas offered, in frames
+                       value:float=0.5, # initial threshold
+                       step:float=0.01, # threshold slider step
+                       video:str|None=None, # video shown first; None: the first anomalous one
+                       plot:bool=True, # draw the plots (False: numbers only, e.g. in tests)
+                      )->ThresholdExplorer:
+    """The threshold explorer widget for run folders or score tables (`split` is read from run
+    folders)."""
+    return ThresholdExplorer(_as_frames(runs, split), sigmas=sigmas, value=value, step=step,
+                             video=video, plot=plot)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Callable
 
 # %% auto #0
-__all__ = ['resize_frame', 'normalize_batch', 'preprocess', 'iter_batches', 'prefetch', 'smooth', 'alarm_events', 'VideoScores',
+__all__ = ['resize_frame', 'normalize_batch', 'preprocess', 'iter_batches', 'prefetch', 'alarm_events', 'VideoScores',
            'score_stream', 'timeline', 'score_video', 'plot_scores', 'add_cli']
 
 # %% ../nbs/08_inference.ipynb #0813401b
@@ -21,11 +21,16 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter1d
 from .core import JsdError, atomic_write
 from .video import FrameReader, iter_frames, video_info, list_frames
-from .engines import IMAGENET_MEAN, IMAGENET_STD, Run, load_run, make_demo_run, TorchScorer, OnnxScorer, get_scorer, ENGINES
+from .engines import (IMAGENET_MEAN, IMAGENET_STD, Run, load_run, make_demo_run,
+                            TorchScorer, OnnxScorer, get_scorer, ENGINES)
+from .evaluate import smooth
 
 # %% ../nbs/08_inference.ipynb #972c5115
-def resize_frame(frame:np.ndarray|Image.Image, size:int)->np.ndarray:
-    "RGB frame -> (size, size, 3) uint8 with a PIL bilinear resize (as `jsdlib.data.load_image(path, size)`); a frame of that size is kept as it is."
+def resize_frame(frame:np.ndarray|Image.Image, # RGB frame: uint8 array (H, W, 3) or PIL image
+                 size:int,                     # side of the square output in pixels
+                )->np.ndarray:                 # uint8 (size, size, 3)
+    ("RGB frame -> (size, size, 3) uint8 with a PIL bilinear resize (as "
+     "`jsdlib.data.load_image(path, size)`); a frame of that size is kept as it is.")
     if isinstance(frame, np.ndarray) and frame.shape[:2] == (size, size): return frame
     im = frame if isinstance(frame, Image.Image) else Image.fromarray(frame)
     if im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
@@ -33,13 +38,18 @@ def resize_frame(frame:np.ndarray|Image.Image, size:int)->np.ndarray:
 
 @functools.lru_cache(maxsize=16)
 def _lut(mean:tuple, std:tuple)->np.ndarray:
-    "(3, 256) float32: every uint8 level of each channel normalised with the same float32 operations as `normalize_batch`."
+    ("(3, 256) float32: every uint8 level of each channel normalised with the same float32 "
+     "operations as `normalize_batch`.")
     x = np.arange(256, dtype=np.float32)[:, None] / 255.
     x = x - np.asarray(mean, np.float32); x /= np.asarray(std, np.float32)             # (256, 3)
     return np.ascontiguousarray(x.T)
 
-def normalize_batch(batch:np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD)->np.ndarray:
-    "uint8 (B, S, S, 3) -> float32 (B, 3, S, S): `(x / 255 - mean) / std`, for uint8 by looking each level up in a 256-entry table (same floats, one pass)."
+def normalize_batch(batch:np.ndarray,   # frames (B, S, S, 3): uint8, or float in 0..255
+                    mean=IMAGENET_MEAN, # per-channel RGB mean (on the 0..1 scale)
+                    std=IMAGENET_STD,   # per-channel RGB std (on the 0..1 scale)
+                   )->np.ndarray:       # float32 (B, 3, S, S), the model input
+    ("uint8 (B, S, S, 3) -> float32 (B, 3, S, S): `(x / 255 - mean) / std`, for uint8 by looking "
+     "each level up in a 256-entry table (same floats, one pass).")
     b = np.asarray(batch)
     if b.dtype != np.uint8:
         x = b.astype(np.float32) / 255.
@@ -47,28 +57,44 @@ def normalize_batch(batch:np.ndarray, mean=IMAGENET_MEAN, std=IMAGENET_STD)->np.
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     lut = _lut(tuple(map(float, mean)), tuple(map(float, std)))
     out = np.empty((b.shape[0], 3) + b.shape[1:3], np.float32)
-    for c in range(3): np.take(lut[c], b[..., c], out=out[:, c], mode="clip")   # uint8 indices are always in range
+    # uint8 indices are always in range
+    for c in range(3): np.take(lut[c], b[..., c], out=out[:, c], mode="clip")
     return out
 
-def preprocess(frames:list, size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD)->np.ndarray:
+def preprocess(frames:list,        # RGB frames (arrays or PIL images), any size
+               size:int,           # model input size in pixels
+               mean=IMAGENET_MEAN, # per-channel RGB mean (0..1 scale)
+               std=IMAGENET_STD,   # per-channel RGB std (0..1 scale)
+              )->np.ndarray:
     "A list of RGB frames -> the model's input batch (B, 3, size, size) float32."
     return normalize_batch(np.stack([resize_frame(f, size) for f in frames]), mean, std)
 
 # %% ../nbs/08_inference.ipynb #df573a95
-def iter_batches(frames:Iterable, size:int, batch_size:int=32, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                 convert:Callable|None=None)->Iterator[tuple[int, np.ndarray]]:
-    "(index of the batch's first frame, input batch) from a frame iterable (`convert` applied to each item first); holds one batch at a time."
+def iter_batches(
+    frames:Iterable, # RGB frames (arrays or PIL images), or items `convert` makes them from
+    size:int, # model input size in pixels
+    batch_size:int=32, # frames per batch (the last may be smaller)
+    mean=IMAGENET_MEAN, # per-channel RGB mean (0..1 scale)
+    std=IMAGENET_STD, # per-channel RGB std (0..1 scale)
+    convert:Callable|None=None, # applied to each item first (`FrameReader.convert`); None: nothing
+)->Iterator[tuple[int, np.ndarray]]:
+    ("(index of the batch's first frame, input batch) from a frame iterable (`convert` applied to "
+     "each item first); holds one batch at a time.")
     if batch_size < 1: raise JsdError(f"batch_size must be >= 1, got {batch_size}")
     buf, start = [], 0
     for f in frames:
-        buf.append(resize_frame(convert(f) if convert else f, size))     # keep only the small resized frame
+        # keep only the small resized frame
+        buf.append(resize_frame(convert(f) if convert else f, size))
         if len(buf) == batch_size:
             yield start, normalize_batch(np.stack(buf), mean, std); start += len(buf); buf = []
     if buf: yield start, normalize_batch(np.stack(buf), mean, std)
 
 # %% ../nbs/08_inference.ipynb #15f9ec5d
-def prefetch(it:Iterable, depth:int=2)->Iterator:
-    "Run an iterator in a background thread, `depth` items ahead; errors are re-raised in the consumer."
+def prefetch(it:Iterable, # the iterable to run ahead (consumed in a daemon thread)
+             depth:int=2, # items held ready at most (the queue size)
+            )->Iterator:
+    ("Run an iterator in a background thread, `depth` items ahead; errors are re-raised in the "
+     "consumer.")
     q, stop, END = queue.Queue(maxsize=depth), threading.Event(), object()
     def put(item)->bool:                                     # False once the consumer has gone
         while not stop.is_set():
@@ -81,7 +107,8 @@ def prefetch(it:Iterable, depth:int=2)->Iterator:
                 if not put(item): return
             put(END)
         except BaseException as e: put(e)
-        finally: getattr(it, 'close', lambda: None)()       # a generator upstream (another prefetch) stops too
+        # a generator upstream (another prefetch) stops too
+        finally: getattr(it, 'close', lambda: None)()
     t = threading.Thread(target=work, daemon=True, name='jsd-prefetch'); t.start()
     try:
         while True:
@@ -97,17 +124,19 @@ def prefetch(it:Iterable, depth:int=2)->Iterator:
 
 # %% ../nbs/08_inference.ipynb #3c925cf7
 def _check_sigma(sigma):
-    if sigma is not None and (not np.isfinite(sigma) or sigma < 0): raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")
+    if sigma is not None and (not np.isfinite(sigma) or sigma < 0):
+        raise JsdError(f"smoothing sigma must be >= 0 frames, got {sigma}")
 
-def smooth(scores:np.ndarray, sigma:float=0.)->np.ndarray:
-    "Gaussian smoothing over frames (`sigma` in frames, 0 = none), edges held constant (as `jsdlib.evaluate.smooth_scores`)."
-    s = np.asarray(scores, dtype=np.float64)
-    if sigma is None or sigma == 0 or len(s) == 0: return s.copy()
-    _check_sigma(sigma)
-    return gaussian_filter1d(s, float(sigma), mode='nearest')
+# `smooth` (Gaussian over frames, edges held constant) is the evaluation chapter's: scores are
+# smoothed here exactly as they were when the threshold was chosen
 
-def alarm_events(scores:np.ndarray, threshold:float, fps:float|None=None, min_frames:int=1)->pd.DataFrame:
-    "Runs of frames with `score >= threshold`: start, end (exclusive), frames, peak frame and peak score (+ seconds if `fps`)."
+def alarm_events(scores:np.ndarray, # per-frame scores (smoothed or not) of one video
+                 threshold:float, # a frame alarms when its score >= threshold
+                 fps:float|None=None, # frames per second; given: start_s and end_s columns too
+                 min_frames:int=1, # shortest run of alarm frames kept as an event
+                )->pd.DataFrame: # one row per event: start, end, frames, peak_frame, peak_score
+    ("Runs of frames with `score >= threshold`: start, end (exclusive), frames, peak frame and "
+     "peak score (+ seconds if `fps`).")
     s = np.asarray(scores, dtype=np.float64); on = s >= threshold
     d = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
@@ -115,16 +144,19 @@ def alarm_events(scores:np.ndarray, threshold:float, fps:float|None=None, min_fr
     for a, b in zip(starts, ends):
         if b - a < min_frames: continue
         k = a + int(np.argmax(s[a:b]))
-        r = dict(start=int(a), end=int(b), frames=int(b - a), peak_frame=int(k), peak_score=float(s[k]))
+        r = dict(start=int(a), end=int(b), frames=int(b - a), peak_frame=int(k),
+                 peak_score=float(s[k]))
         if fps: r.update(start_s=round(a / fps, 3), end_s=round(b / fps, 3))
         rows.append(r)
-    cols = ['start', 'end', 'frames', 'peak_frame', 'peak_score'] + (['start_s', 'end_s'] if fps else [])
+    cols = ['start', 'end', 'frames', 'peak_frame', 'peak_score']
+    cols += ['start_s', 'end_s'] if fps else []
     return pd.DataFrame(rows, columns=cols)
 
 # %% ../nbs/08_inference.ipynb #41899634
 @dataclass
 class VideoScores:
-    "Per-frame scores of one video (`table`: frame, time_s, score, smoothed, alarm, scored), its alarm events and how they were made."
+    ("Per-frame scores of one video (`table`: frame, time_s, score, smoothed, alarm, scored), its "
+     "alarm events and how they were made.")
     table: pd.DataFrame
     events: pd.DataFrame
     threshold: float
@@ -134,90 +166,134 @@ class VideoScores:
     seconds: float
     engine: str
     declared_frames: int|None = None   # what the container says (None: unknown)
-    every: int = 1                     # the model scored every `every`-th frame; the others are interpolated
-    resize: str = 'pil'                # how frames were brought to the model size: 'pil' (as in training) or 'scaler'
+    # the model scored every `every`-th frame; the others are interpolated
+    every: int = 1
+    # how frames were brought to the model size: 'pil' (as in training) or 'scaler'
+    resize: str = 'pil'
     @property
-    def frames_per_second(self)->float: return len(self.table) / self.seconds if self.seconds else float('nan')
+    def frames_per_second(self) -> float:
+        return len(self.table)/self.seconds if self.seconds else float('nan')
     def summary(self)->str:
-        k = '' if self.every == 1 else f", 1 frame in {self.every} through the model, the rest interpolated"
-        return (f"{len(self.table)} frames scored in {self.seconds:.2f} s ({self.frames_per_second:.0f} frames/s, {self.engine}{k}); "
-                f"threshold {self.threshold:.3f}, sigma {self.sigma:g}: {int(self.table.alarm.sum())} alarm frames in {len(self.events)} event(s)")
+        k = '' if self.every == 1 else (f", 1 frame in {self.every} through the model, "
+                                        "the rest interpolated")
+        return (
+            f"{len(self.table)} frames scored in {self.seconds:.2f} s ({self.frames_per_second:.0f}"
+            f" frames/s, {self.engine}{k}); threshold {self.threshold:.3f}, sigma {self.sigma:g}:"
+            f" {int(self.table.alarm.sum())} alarm frames in {len(self.events)} event(s)"
+        )
 
 # %% ../nbs/08_inference.ipynb #0b0220ab
-def score_stream(scorer:Callable,            # input batch (B, 3, S, S) float32 -> scores (B,)
-                 frames:Iterable,            # RGB frames (any size), e.g. a `FrameReader`
-                 size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-                 batch_size:int=32,          # frames per model call
-                 prefetch_depth:int=2,       # batches prepared ahead (0: all in this thread, one stage after another)
-                 progress:bool=False,        # a progress bar with frames/s
-                 total:int|None=None,        # frames expected (for the bar)
-                 desc:str='scoring',
-                 step:int=1,                 # video frames per scored frame (`every`): the bar counts video frames
-                 convert:Callable|None=None)->np.ndarray:  # applied to each item in the preprocessing thread (`FrameReader.convert`)
-    "Scores of every frame of a stream (float32). Pipelined: one thread decodes, one resizes and normalises, this one runs the model; bounded queues between them."
+def score_stream(
+    scorer:Callable, # input batch (B, 3, S, S) float32 -> scores (B,)
+    frames:Iterable, # RGB frames (any size), e.g. a `FrameReader`
+    size:int, # model input size in pixels
+    mean=IMAGENET_MEAN, # per-channel RGB mean (0..1 scale)
+    std=IMAGENET_STD, # per-channel RGB std (0..1 scale)
+    batch_size:int=32, # frames per model call
+    prefetch_depth:int=2, # batches prepared ahead (0: one thread, one stage after another)
+    progress:bool=False, # a progress bar with frames/s
+    total:int|None=None, # frames expected (for the bar)
+    desc:str='scoring', # label of the progress bar
+    step:int=1, # video frames per scored frame (`every`): the bar counts video frames
+    convert:Callable|None=None, # run on each item in the preprocessing thread (FrameReader.convert)
+)->np.ndarray: # float32 scores, one per frame of `frames`
+    ("Scores of every frame of a stream (float32). Pipelined: one thread decodes, one resizes and "
+     "normalises, this one runs the model; bounded queues between them.")
     from tqdm.auto import tqdm
-    if prefetch_depth: frames = prefetch(frames, max(2, batch_size))             # stage 1: decoding (its own thread)
+    # stage 1: decoding (its own thread)
+    if prefetch_depth: frames = prefetch(frames, max(2, batch_size))
     batches = iter_batches(frames, size, batch_size, mean, std, convert)
-    if prefetch_depth: batches = prefetch(batches, prefetch_depth)              # stage 2: to RGB, resize, normalise (its own thread)
+    # stage 2: to RGB, resize, normalise (its own thread)
+    if prefetch_depth: batches = prefetch(batches, prefetch_depth)
     out, n = [], 0
     try:
-        with tqdm(total=total, desc=desc, unit=' frames', disable=not progress, smoothing=0.1) as bar:
-            for start, x in batches:                                             # stage 3: the model (this thread)
+        with tqdm(total=total, desc=desc, unit=' frames', disable=not progress,
+                  smoothing=0.1) as bar:
+            # stage 3: the model (this thread)
+            for start, x in batches:
                 assert start == n
                 out.append(np.asarray(scorer(x), dtype=np.float32).reshape(-1)); n += len(x)
                 bar.update(min(len(x) * step, bar.total - bar.n) if bar.total else len(x) * step)
-    finally:                                                                     # stop the threads now, also on an error
+    # stop the threads now, also on an error
+    finally:
         for g in (batches, frames): getattr(g, 'close', lambda: None)()
     if n == 0: raise JsdError("no frames to score")
     return np.concatenate(out)
 
 # %% ../nbs/08_inference.ipynb #b6c49047
 def _short_read(info:dict, n:int, max_frames:int|None, source)->str|None:
-    "A message when fewer frames decoded than the container declares (a truncated or damaged file), else None."
+    ("A message when fewer frames decoded than the container declares (a truncated or damaged "
+     "file), else None.")
     want = info.get('frames')
     if info.get('kind') != 'video' or not want: return None
     if max_frames is not None: want = min(want, max_frames)
-    slack = max(1, int(0.02 * want)) if info.get('frames_estimated') else 0   # a duration-based count can be off by a frame
+    # a duration-based count can be off by a frame
+    slack = max(1, int(0.02 * want)) if info.get('frames_estimated') else 0
     if n >= want - slack: return None
-    return (f"{source}: only {n} of the {want} frames its container declares{' (from its duration)' if info.get('frames_estimated') else ''} "
-            f"could be decoded; the file is probably truncated or damaged, and the scores cover the first {n} frames only")
+    return (
+        f"{source}: only {n} of the {want} frames its container"
+        f" declares{' (from its duration)' if info.get('frames_estimated') else ''} could be"
+        f" decoded; the file is probably truncated or damaged, and the scores cover the first {n}"
+        " frames only"
+    )
 
-def timeline(scores:np.ndarray, n_frames:int, every:int=1)->tuple[np.ndarray, np.ndarray]:
-    "Scores of frames 0, every, 2*every, ... spread over all `n_frames` frames by linear interpolation (held at the ends); and which frames were scored."
+def timeline(scores:np.ndarray,               # scores of the frames 0, every, 2*every, ...
+             n_frames:int,                    # frames of the video
+             every:int=1,                     # video frames per scored frame
+            )->tuple[np.ndarray, np.ndarray]: # (n_frames scores, bool mask of the scored frames)
+    ("Scores of frames 0, every, 2*every, ... spread over all `n_frames` frames by linear "
+     "interpolation (held at the ends); and which frames were scored.")
     s = np.asarray(scores, np.float64); idx = np.arange(len(s)) * every
     scored = np.zeros(n_frames, bool); scored[idx[idx < n_frames]] = True
     if every == 1: return s[:n_frames], scored
     return np.interp(np.arange(n_frames), idx, s), scored
 
 # %% ../nbs/08_inference.ipynb #c30cce8c
-def score_video(checkpoint,                  # run folder, exported `.onnx` file, or a scorer from `get_scorer`
-                source,                      # video file, frame folder, or iterable of RGB frames
-                batch_size:int=32, sigma:float=0., threshold:float|None=None,
-                engine:str='auto',           # auto (ONNX Runtime if the student exports, else PyTorch), onnx, torch, torch_cl
-                max_frames:int|None=None,    # read at most this many frames
-                prefetch_depth:int=2,        # 0: no pipeline (decode, preprocess and score one after another)
-                progress:bool=False, video:str|None=None,
-                strict:bool=False,           # fail (instead of warning) on a short read
-                every:int=1,                 # score every k-th frame, interpolate the others
-                max_side:int|None=None,      # decode larger videos shrunk to this longer side first
-                resize:str='pil',            # videos: 'pil' (as in training) or 'scaler' (FFmpeg's, faster, not bit-identical)
-                threads:int|None=None,       # model threads (None: torch's thread count)
-                decoder_threads:int=0)->VideoScores:
-    "Score a video file, frame folder or frame iterable with a run folder's (or `.onnx` file's) student; warn (`strict`: fail) on a short read."
+def score_video(
+    checkpoint, # run folder, exported `.onnx` file, or a scorer from `get_scorer`
+    source, # video file, frame folder, or iterable of RGB frames
+    batch_size:int=32, # frames per model call
+    sigma:float=0., # Gaussian smoothing of the scores in frames (0: none); alarms use it
+    threshold:float|None=None, # alarm threshold; None: the run's (chosen on validation)
+    engine:str='auto', # auto (ONNX Runtime if it exports, else torch), onnx, torch, torch_cl
+    max_frames:int|None=None, # read at most this many frames
+    prefetch_depth:int=2, # 0: no pipeline (decode, preprocess and score one after another)
+    progress:bool=False, # a progress bar with frames/s
+    video:str|None=None, # the `video` column; None: the file's stem ('stream' for iterables)
+    strict:bool=False, # fail (instead of warning) on a short read
+    every:int=1, # score every k-th frame, interpolate the others
+    max_side:int|None=None, # decode larger videos shrunk to this longer side first
+    resize:str='pil', # videos: 'pil' (as in training), 'scaler' (FFmpeg's: faster, not identical)
+    threads:int|None=None, # model threads (None: torch's thread count)
+    decoder_threads:int=0, # threads of the video decoder (0: FFmpeg decides)
+)->VideoScores:
+    ("Score a video file, frame folder or frame iterable with a run folder's (or `.onnx` file's) "
+     "student; warn (`strict`: fail) on a short read.")
     _check_sigma(sigma)                           # before any frame is decoded
-    if resize not in ('pil', 'scaler'): raise JsdError(f"resize must be 'pil' or 'scaler', got {resize!r}")
-    FrameReader(source, max_frames, every, max_side)      # the source and the reading options are checked before the model loads
+    if resize not in ('pil', 'scaler'):
+        raise JsdError(f"resize must be 'pil' or 'scaler', got {resize!r}")
+    # the source and the reading options are checked before the model loads
+    FrameReader(source, max_frames, every, max_side)
     info = video_info(source) if isinstance(source, (str, Path)) else dict(fps=None, frames=None)
-    if resize == 'scaler' and info.get('kind') != 'video': warnings.warn(f"{source}: not a video file; its frames are resized with PIL (resize='scaler' applies to videos)")
+    if resize == 'scaler' and info.get('kind') != 'video':
+        warnings.warn(
+            f"{source}: not a video file; its frames are resized with PIL (resize='scaler' applies"
+            " to videos)"
+        )
     scorer = get_scorer(checkpoint, engine, threads, spin=not prefetch_depth)
     thr = scorer.threshold if threshold is None else float(threshold)
     if not 0 <= thr <= 1: raise JsdError(f"threshold must be in [0, 1], got {thr}")
     scaler = scorer.size if resize == 'scaler' and info.get('kind') == 'video' else None
-    reader = FrameReader(source, max_frames, every, max_side, scaler, decoder_threads, defer=bool(prefetch_depth))  # convert in stage 2
-    total = info.get('frames') if max_frames is None or not info.get('frames') else min(info['frames'], max_frames)
+    # convert in stage 2
+    reader = FrameReader(source, max_frames, every, max_side, scaler, decoder_threads,
+                         defer=bool(prefetch_depth))
+    total = info.get('frames')
+    if max_frames is not None and total: total = min(total, max_frames)
     t0 = time.perf_counter()
-    s = score_stream(scorer, reader, scorer.size, scorer.mean, scorer.std, batch_size, prefetch_depth, progress,
-                     total, 'scoring' if every == 1 else f'scoring 1 frame in {every}', convert=reader.convert, step=every)
+    s = score_stream(scorer, reader, scorer.size, scorer.mean, scorer.std, batch_size,
+                     prefetch_depth, progress, total,
+                     'scoring' if every == 1 else f'scoring 1 frame in {every}',
+                     convert=reader.convert, step=every)
     secs = time.perf_counter() - t0
     n = reader.decoded
     short = _short_read(info, n, max_frames, source)
@@ -226,26 +302,39 @@ def score_video(checkpoint,                  # run folder, exported `.onnx` file
     s, scored = timeline(s, n, every)
     sm = smooth(s, sigma); fps = info.get('fps')
     name = video or (Path(source).stem if isinstance(source, (str, Path)) else 'stream')
-    table = pd.DataFrame(dict(video=name, frame=np.arange(n), time_s=np.arange(n) / fps if fps else np.nan,
-                              score=s, smoothed=sm, alarm=(sm >= thr).astype(int), scored=scored.astype(int)))
-    return VideoScores(table, alarm_events(sm, thr, fps), thr, float(sigma or 0), fps, str(source), secs, scorer.name,
-                       info.get('frames'), every, 'scaler' if scaler else 'pil')
+    table = pd.DataFrame(
+        dict(video=name, frame=np.arange(n), time_s=np.arange(n)/fps if fps else np.nan, score=s,
+             smoothed=sm, alarm=(sm >= thr).astype(int), scored=scored.astype(int)))
+    return VideoScores(table, alarm_events(sm, thr, fps), thr, float(sigma or 0), fps, str(source),
+                       secs, scorer.name, info.get('frames'), every, 'scaler' if scaler else 'pil')
 
 # %% ../nbs/08_inference.ipynb #cfb1e112
-def plot_scores(res:VideoScores, labels:np.ndarray|None=None, ax=None, title:str|None=None):
-    "Timeline of a video's scores: raw, smoothed, the threshold, alarm events (red) and ground truth (grey) if given."
+def plot_scores(
+    res:VideoScores,             # what `score_video` returns
+    labels:np.ndarray|None=None, # per-frame ground truth (1: anomaly), shaded grey; None: none
+    ax=None,                     # matplotlib axes to draw on; None: a new figure
+    title:str|None=None,         # axes title; None: the source name and the number of alarm events
+):
+    ("Timeline of a video's scores: raw, smoothed, the threshold, alarm events (red) and ground "
+     "truth (grey) if given.")
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(10, 2.8))
     t = res.table
     if labels is not None:
         y = np.asarray(labels)
-        for a, b in zip(*(np.flatnonzero(np.diff(np.concatenate([[0], y, [0]])) == v) for v in (1, -1))):
-            ax.axvspan(a - .5, b - .5, color='0.85', lw=0, label='ground truth' if a == np.flatnonzero(y)[0] else None)
+        for a, b in zip(*(np.flatnonzero(np.diff(np.concatenate([[0], y, [0]])) == v)
+                          for v in (1, -1))):
+            ax.axvspan(a - .5, b - .5, color='0.85', lw=0,
+                       label='ground truth' if a == np.flatnonzero(y)[0] else None)
     for i, e in res.events.iterrows():
-        ax.axvspan(e.start - .5, e.end - .5, color='tab:red', alpha=.18, lw=0, label='alarm' if i == 0 else None)
+        ax.axvspan(e.start - .5, e.end - .5, color='tab:red', alpha=.18, lw=0,
+                   label='alarm' if i == 0 else None)
     ax.plot(t.frame, t.score, color='tab:blue', lw=.8, alpha=.5 if res.sigma else 1, label='score')
-    if res.sigma: ax.plot(t.frame, t.smoothed, color='tab:blue', lw=1.8, label=f'smoothed (sigma={res.sigma:g})')
-    ax.axhline(res.threshold, color='tab:red', ls='--', lw=1, label=f'threshold {res.threshold:.3f}')
+    if res.sigma:
+        ax.plot(t.frame, t.smoothed, color='tab:blue', lw=1.8,
+                label=f'smoothed (sigma={res.sigma:g})')
+    ax.axhline(res.threshold, color='tab:red', ls='--', lw=1,
+               label=f'threshold {res.threshold:.3f}')
     ax.set(xlabel='frame', ylabel='anomaly score', ylim=(-.02, 1.02), xlim=(-.5, len(t) - .5),
            title=title or f"{Path(res.source).name}: {len(res.events)} alarm event(s)")
     ax.legend(loc='upper left', fontsize=7, ncols=5, frameon=False)
@@ -260,8 +349,9 @@ def _cmd_score(a):
     th = _threads(a)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        res = score_video(a.checkpoint, a.video, batch_size=a.batch_size, sigma=a.sigma, threshold=a.threshold, engine=a.engine,
-                          max_frames=a.max_frames, progress=not a.quiet, strict=a.strict, every=a.every, max_side=a.max_side,
+        res = score_video(a.checkpoint, a.video, batch_size=a.batch_size, sigma=a.sigma,
+                          threshold=a.threshold, engine=a.engine, max_frames=a.max_frames,
+                          progress=not a.quiet, strict=a.strict, every=a.every, max_side=a.max_side,
                           resize=a.resize, threads=th)
     for x in w:
         if issubclass(x.category, UserWarning): print(f"warning: {x.message}", file=sys.stderr)
@@ -271,9 +361,13 @@ def _cmd_score(a):
     with atomic_write(ev_path, 'w', newline='') as f: res.events.to_csv(f, index=False)
     if a.plot:
         import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-        ax = plot_scores(res); ax.figure.savefig(a.plot, dpi=100, bbox_inches='tight'); plt.close(ax.figure)
-    how = ('FFmpeg scaler (not the training pipeline)' if res.resize == 'scaler' else
-           f'PIL after a shrink to {a.max_side} px in the scaler (not exactly the training pipeline)' if a.max_side else 'PIL (as in training)')
+        ax = plot_scores(res)
+        ax.figure.savefig(a.plot, dpi=100, bbox_inches='tight')
+        plt.close(ax.figure)
+    how = (
+        'FFmpeg scaler (not the training pipeline)' if res.resize == 'scaler' else
+        f'PIL after a shrink to {a.max_side} px in the scaler (not exactly the training pipeline)'
+        if a.max_side else 'PIL (as in training)')
     print(f"engine: {res.engine}; frames resized with {how}")
     print(res.summary())
     print(res.events.to_string(index=False) if len(res.events) else 'no alarm events')
@@ -281,20 +375,39 @@ def _cmd_score(a):
     return 0
 
 # %% ../nbs/08_inference.ipynb #81fd5d60
-def add_cli(sub):
+def add_cli(sub, # the subparsers of the `jsd` argument parser
+           ):
     "Add `score` to the `jsd` command."
     import argparse
-    p = sub.add_parser('score', help='score every frame of a video or frame folder; list alarm events', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser('score',
+                       help='score every frame of a video or frame folder; list alarm events',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--checkpoint', required=True, help='run folder (or exported .onnx file)')
     p.add_argument('--video', required=True, help='video file or folder of frames')
-    p.add_argument('--out', required=True, help='per-frame scores CSV (events go to <out>_events.csv)')
-    p.add_argument('--batch-size', type=int, default=32, help='frames per forward pass'); p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing in frames')
-    p.add_argument('--threshold', type=float, default=None, help="override the run's validation threshold")
-    p.add_argument('--engine', choices=ENGINES, default='auto', help='auto: ONNX Runtime (the export is cached as model.onnx in the run folder), else PyTorch')
-    p.add_argument('--threads', type=int, default=None, help='model threads (default: PyTorch decides)')
-    p.add_argument('--every', type=int, default=1, help='score every k-th frame; the timeline interpolates the others')
-    p.add_argument('--max-side', type=int, default=None, help='shrink larger frames to this longer side first (pixels; faster on 4K, but not exactly the training pipeline)')
-    p.add_argument('--resize', choices=('pil', 'scaler'), default='pil', help="videos: 'pil' as in training, or 'scaler' (FFmpeg's; faster, scores differ slightly)")
-    p.add_argument('--max-frames', type=int, default=None, help='read at most this many frames of the video'); p.add_argument('--plot', default=None, help='also save the timeline PNG')
-    p.add_argument('--strict', action='store_true', help='fail (instead of warning) when fewer frames decode than the container declares')
-    p.add_argument('--quiet', action='store_true', help='no progress bar'); p.set_defaults(func=_cmd_score)
+    p.add_argument('--out', required=True,
+                   help='per-frame scores CSV (events go to <out>_events.csv)')
+    p.add_argument('--batch-size', type=int, default=32, help='frames per forward pass')
+    p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing in frames')
+    p.add_argument('--threshold', type=float, default=None,
+                   help="override the run's validation threshold")
+    p.add_argument('--engine', choices=ENGINES, default='auto',
+                   help='auto: ONNX Runtime (the export is cached as model.onnx in the run '
+                        'folder), else PyTorch')
+    p.add_argument('--threads', type=int, default=None,
+                   help='model threads (default: PyTorch decides)')
+    p.add_argument('--every', type=int, default=1,
+                   help='score every k-th frame; the timeline interpolates the others')
+    p.add_argument('--max-side', type=int, default=None,
+                   help='shrink larger frames to this longer side first (pixels; faster on 4K, '
+                        'but not exactly the training pipeline)')
+    p.add_argument('--resize', choices=('pil', 'scaler'), default='pil',
+                   help="videos: 'pil' as in training, or 'scaler' (FFmpeg's; faster, scores "
+                        "differ slightly)")
+    p.add_argument('--max-frames', type=int, default=None,
+                   help='read at most this many frames of the video')
+    p.add_argument('--plot', default=None, help='also save the timeline PNG')
+    p.add_argument('--strict', action='store_true',
+                   help='fail (instead of warning) when fewer frames decode than the container '
+                        'declares')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    p.set_defaults(func=_cmd_score)

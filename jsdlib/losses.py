@@ -22,34 +22,51 @@ from .core import JsdError
 # %% ../nbs/03_losses.ipynb #17229e54
 def _check_shape(a:torch.Tensor, b:torch.Tensor, na:str, nb:str):
     if a.shape != b.shape:
-        raise JsdError(f"{na} has shape {tuple(a.shape)} but {nb} has shape {tuple(b.shape)}; they must be equal")
+        raise JsdError(f"{na} has shape {tuple(a.shape)} but {nb} has "
+                       f"shape {tuple(b.shape)}; they must be equal")
 
 # %% ../nbs/03_losses.ipynb #a26a8428
 def _pos_weight(pos_weight, ref:torch.Tensor):
     if pos_weight is None: return None
     pw = torch.as_tensor(pos_weight, dtype=ref.dtype, device=ref.device)
-    if pw.numel() != 1: raise JsdError(f"pos_weight must be one number, got shape {tuple(pw.shape)}")
+    if pw.numel() != 1:
+        raise JsdError(f"pos_weight must be one number, got shape {tuple(pw.shape)}")
     if not float(pw) > 0: raise JsdError(f"pos_weight must be > 0, got {float(pw)}")
     return pw.reshape(())
 
-def bce_loss(logits:torch.Tensor, labels:torch.Tensor, pos_weight:float|torch.Tensor|None=None, reduction:str='mean')->torch.Tensor:
-    "Binary cross-entropy of frame `logits` (B,) against 0/1 `labels` (B,), computed from logits; `pos_weight` scales anomalous frames."
+def bce_loss(logits:torch.Tensor, # (B,) frame logits, before the sigmoid
+             labels:torch.Tensor, # (B,) 0/1 frame labels, 1 = anomalous
+             pos_weight:float|torch.Tensor|None=None, # weight of anomalous frames; None: 1
+             reduction:str='mean', # 'mean', 'sum' or 'none' (per frame), as in PyTorch
+            )->torch.Tensor:
+    """Binary cross-entropy of frame `logits` (B,) against 0/1 `labels` (B,), computed from logits;
+    `pos_weight` scales anomalous frames."""
     labels = torch.as_tensor(labels, device=logits.device)
     _check_shape(logits, labels, 'logits', 'labels')
-    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype), pos_weight=_pos_weight(pos_weight, logits),
+    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype),
+                                              pos_weight=_pos_weight(pos_weight, logits),
                                               reduction=reduction)
 
-def pos_weight_from_labels(labels)->float:
-    "`n_normal / n_anomalous` for 0/1 `labels` (e.g. the training split's frame labels): the `pos_weight` that balances the classes."
-    labels = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels) else labels).flatten().float()
+def pos_weight_from_labels(labels, # 0/1 frame labels: list, array or tensor of any shape
+                          )->float: # normal frames per anomalous frame
+    """`n_normal / n_anomalous` for 0/1 `labels` (e.g. the training split's frame labels): the
+    `pos_weight` that balances the classes."""
+    if not torch.is_tensor(labels): labels = np.asarray(labels)
+    labels = torch.as_tensor(labels).flatten().float()
     n_pos = float(labels.sum()); n_neg = labels.numel() - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise JsdError(f"pos_weight needs both classes in the labels; got {int(n_pos)} anomalous and {int(n_neg)} normal")
+        raise JsdError("pos_weight needs both classes in the labels; got "
+                       f"{int(n_pos)} anomalous and {int(n_neg)} normal")
     return n_neg / n_pos
 
 # %% ../nbs/03_losses.ipynb #9265a85d
-def cosine_loss(student:torch.Tensor, teacher:torch.Tensor, eps:float=1e-8, reduction:str='mean')->torch.Tensor:
-    "`1 - cos(student, teacher)` along the last dim, averaged over rows; `teacher` (e.g. a float16 cache) is cast and detached."
+def cosine_loss(student:torch.Tensor, # (B, D) student projections
+                teacher:torch.Tensor, # (B, D) teacher features, any float dtype
+                eps:float=1e-8, # guards the norms against division by zero
+                reduction:str='mean', # 'mean', 'sum' or 'none' (one loss per row)
+               )->torch.Tensor:
+    """`1 - cos(student, teacher)` along the last dim, averaged over rows; `teacher` (e.g. a float16
+    cache) is cast and detached."""
     teacher = teacher.to(device=student.device, dtype=student.dtype).detach()
     _check_shape(student, teacher, 'student features', 'teacher features')
     l = 1 - F.cosine_similarity(student, teacher, dim=-1, eps=eps)
@@ -59,17 +76,26 @@ def cosine_loss(student:torch.Tensor, teacher:torch.Tensor, eps:float=1e-8, redu
     raise JsdError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 # %% ../nbs/03_losses.ipynb #26d5f3c7
-def jsd_loss(logits:torch.Tensor, labels:torch.Tensor, proj:torch.Tensor|None=None, teacher_feat:torch.Tensor|None=None,
-             lam:float=0.5, pos_weight:float|torch.Tensor|None=None)->tuple[torch.Tensor, dict]:
-    "`BCE(logits, labels) + lam * (1 - cos(proj, teacher_feat))`; returns `(total, {'bce','cos','total'})` with detached parts."
+def jsd_loss(logits:torch.Tensor, # (B,) frame logits of the student's head
+             labels:torch.Tensor, # (B,) 0/1 frame labels
+             proj:torch.Tensor|None=None, # (B, D) student projections; None: BCE only
+             teacher_feat:torch.Tensor|None=None, # (B, D) teacher features, needed with `proj`
+             lam:float=0.5, # weight of the cosine term; 0 gives plain BCE
+             pos_weight:float|torch.Tensor|None=None, # weight of anomalous frames in the BCE
+            )->tuple[torch.Tensor, dict]: # the total loss and its detached parts
+    """`BCE(logits, labels) + lam * (1 - cos(proj, teacher_feat))`; returns `(total,
+    {'bce','cos','total'})` with detached parts."""
     bce = bce_loss(logits, labels, pos_weight=pos_weight)
     if proj is None or lam == 0:
         cos = bce.new_zeros(())
         total = bce
     else:
-        if teacher_feat is None: raise JsdError("jsd_loss got a student projection but no teacher features (teacher_feat=None)")
+        if teacher_feat is None:
+            raise JsdError("jsd_loss got a student projection but "
+                           "no teacher features (teacher_feat=None)")
         if proj.shape[0] != logits.shape[0]:
-            raise JsdError(f"proj has {proj.shape[0]} rows but logits has {logits.shape[0]}; they come from the same batch")
+            raise JsdError(f"proj has {proj.shape[0]} rows but logits has "
+                           f"{logits.shape[0]}; they come from the same batch")
         cos = cosine_loss(proj, teacher_feat)
         total = bce + lam * cos
     return total, {'bce': bce.detach(), 'cos': cos.detach(), 'total': total.detach()}
@@ -79,67 +105,94 @@ def _two_class(z:torch.Tensor)->torch.Tensor:
     if z.ndim == 1: z = z[:, None]
     return torch.cat([torch.zeros_like(z), z], -1)
 
-def kd_loss(student_logits:torch.Tensor, teacher_logits:torch.Tensor, T:float=4.0)->torch.Tensor:
-    "Hinton soft-label KD: `T^2 * KL(softmax(teacher/T) || softmax(student/T))`, batch mean. (B,) or (B,1) logits = binary."
-    teacher_logits = teacher_logits.to(device=student_logits.device, dtype=student_logits.dtype).detach()
+def kd_loss(student_logits:torch.Tensor, # (B,) or (B, 1) binary, or (B, classes) logits
+            teacher_logits:torch.Tensor, # the teacher's logits, same shape
+            T:float=4.0, # softmax temperature, > 0; higher softens the targets
+           )->torch.Tensor: # scalar loss, batch mean
+    """Hinton soft-label KD: `T^2 * KL(softmax(teacher/T) || softmax(student/T))`, batch mean. (B,)
+    or (B,1) logits = binary."""
+    teacher_logits = teacher_logits.to(device=student_logits.device,
+                                       dtype=student_logits.dtype).detach()
     _check_shape(student_logits, teacher_logits, 'student logits', 'teacher logits')
     if not T > 0: raise JsdError(f"temperature T must be > 0, got {T}")
     if student_logits.ndim == 1 or student_logits.shape[-1] == 1:
         student_logits, teacher_logits = _two_class(student_logits), _two_class(teacher_logits)
-    if student_logits.ndim != 2: raise JsdError(f"kd_loss expects (B,) or (B, classes) logits, got shape {tuple(student_logits.shape)}")
+    if student_logits.ndim != 2:
+        raise JsdError("kd_loss expects (B,) or (B, classes) logits, "
+                       f"got shape {tuple(student_logits.shape)}")
     log_q = F.log_softmax(student_logits / T, -1)
     log_p = F.log_softmax(teacher_logits / T, -1)
     return F.kl_div(log_q, log_p, reduction='batchmean', log_target=True) * T**2
 
 # %% ../nbs/03_losses.ipynb #7437470b
 def info_nce(query:torch.Tensor,                # (B, D) student vectors
-             keys:torch.Tensor,                 # (M >= B, D) teacher vectors; row i is query i's positive unless `positives` says otherwise
+             keys:torch.Tensor,                 # (M >= B, D) teacher vectors; row i matches query i
              temperature:float=0.07,            # tau: smaller = sharper softmax
              symmetric:bool=False,              # also the keys -> queries direction (M == B)
-             positives:torch.Tensor|None=None,  # (B, M) bool: every key that counts as a right answer for each query
+             positives:torch.Tensor|None=None,  # (B, M) bool: each query's right keys, if several
             )->torch.Tensor:
-    "InfoNCE: row `i` of `query` (B,D) should match row `i` of `keys` (M>=B, D), or every key `positives[i]` marks, against all other keys."
+    """InfoNCE: row `i` of `query` (B,D) should match row `i` of `keys` (M>=B, D), or every key
+    `positives[i]` marks, against all other keys."""
     keys = keys.to(device=query.device, dtype=query.dtype)
-    if query.ndim != 2 or keys.ndim != 2 or query.shape[1] != keys.shape[1] or keys.shape[0] < query.shape[0]:
-        raise JsdError(f"info_nce expects query (B, D) and keys (M>=B, D); got query {tuple(query.shape)} and keys {tuple(keys.shape)}")
+    shapes_ok = (query.ndim == 2 and keys.ndim == 2 and query.shape[1] == keys.shape[1]
+                 and keys.shape[0] >= query.shape[0])
+    if not shapes_ok:
+        raise JsdError("info_nce expects query (B, D) and keys (M>=B, D); got "
+                       f"query {tuple(query.shape)} and keys {tuple(keys.shape)}")
     if not temperature > 0: raise JsdError(f"temperature must be > 0, got {temperature}")
     q, k = F.normalize(query, dim=-1), F.normalize(keys, dim=-1)
     logits = q @ k.T / temperature
     if positives is not None:
         pos = torch.as_tensor(positives, dtype=torch.bool, device=q.device)
-        if pos.shape != logits.shape: raise JsdError(f"positives must be (B, M) = {tuple(logits.shape)}, got {tuple(pos.shape)}")
-        if symmetric: raise JsdError("info_nce: symmetric=True is for one positive per query; not with positives")
-        if not pos.any(1).all(): raise JsdError(f"positives: query {int((~pos.any(1)).nonzero()[0])} has no positive key")
+        if pos.shape != logits.shape:
+            raise JsdError("positives must be (B, M) = "
+                           f"{tuple(logits.shape)}, got {tuple(pos.shape)}")
+        if symmetric:
+            raise JsdError("info_nce: symmetric=True is for one "
+                           "positive per query; not with positives")
+        if not pos.any(1).all():
+            lonely = int((~pos.any(1)).nonzero()[0])
+            raise JsdError(f"positives: query {lonely} has no positive key")
         return (logits.logsumexp(1) - logits.masked_fill(~pos, float('-inf')).logsumexp(1)).mean()
     target = torch.arange(q.shape[0], device=q.device)
     loss = F.cross_entropy(logits, target)
     if symmetric:
-        if keys.shape[0] != query.shape[0]: raise JsdError("symmetric info_nce needs as many keys as queries")
+        if keys.shape[0] != query.shape[0]:
+            raise JsdError("symmetric info_nce needs as many keys as queries")
         loss = (loss + F.cross_entropy(logits.T, target)) / 2
     return loss
 
 # %% ../nbs/03_losses.ipynb #36da706e
 class FeatureDiscriminator(nn.Module):
-    "A small MLP that outputs one logit per feature vector: 'does this look like the teacher's feature?'"
+    """A small MLP that outputs one logit per feature vector: 'does this look like the teacher's
+    feature?'"""
     def __init__(self, dim:int, hidden:int=256, dropout:float=0.0):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim, hidden), nn.LeakyReLU(0.2), nn.Dropout(dropout),
                                  nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
         self.dim = dim
     def forward(self, x:torch.Tensor)->torch.Tensor:
-        if x.shape[-1] != self.dim: raise JsdError(f"discriminator expects features of size {self.dim}, got shape {tuple(x.shape)}")
+        if x.shape[-1] != self.dim:
+            raise JsdError("discriminator expects features of size "
+                           f"{self.dim}, got shape {tuple(x.shape)}")
         return self.net(x).squeeze(-1)
 
-def discriminator_loss(d_real:torch.Tensor, d_fake:torch.Tensor)->torch.Tensor:
+def discriminator_loss(d_real:torch.Tensor, # discriminator logits on teacher features
+                       d_fake:torch.Tensor, # discriminator logits on student features
+                      )->torch.Tensor:
     "`BCE(d_real, 1) + BCE(d_fake, 0)` on discriminator logits (teacher = real, student = fake)."
     return F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + \
            F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
 
-def generator_loss(d_fake:torch.Tensor)->torch.Tensor:
-    "Non-saturating generator loss `BCE(d_fake, 1) = mean(softplus(-d_fake))`: the student tries to look real."
+def generator_loss(d_fake:torch.Tensor, # discriminator logits on student features
+                  )->torch.Tensor:
+    """Non-saturating generator loss `BCE(d_fake, 1) = mean(softplus(-d_fake))`: the student tries
+    to look real."""
     return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
 
-def feature_mse(student:torch.Tensor, teacher:torch.Tensor)->torch.Tensor:
+def feature_mse(student:torch.Tensor, # student features
+                teacher:torch.Tensor, # teacher features of the same shape, any float dtype
+               )->torch.Tensor:
     "Mean squared error between student and (detached) teacher features."
     teacher = teacher.to(device=student.device, dtype=student.dtype).detach()
     _check_shape(student, teacher, 'student features', 'teacher features')
@@ -150,63 +203,97 @@ def _as_list(x): return list(x) if isinstance(x, (list, tuple)) else [x]
 
 def _adv_inputs(student_feats, teacher_feats, discriminators):
     s_l, t_l = _as_list(student_feats), _as_list(teacher_feats)
-    d_l = list(discriminators) if isinstance(discriminators, (list, tuple, nn.ModuleList)) else [discriminators]
+    several = isinstance(discriminators, (list, tuple, nn.ModuleList))
+    d_l = list(discriminators) if several else [discriminators]
     if not (len(s_l) == len(t_l) == len(d_l)):
-        raise JsdError(f"need one student projection and one discriminator per teacher; got {len(s_l)} student features, "
+        raise JsdError("need one student projection and one discriminator "
+                       f"per teacher; got {len(s_l)} student features, "
                        f"{len(t_l)} teacher features, {len(d_l)} discriminators")
     return [(s, t.to(device=s.device, dtype=s.dtype).detach(), D) for s, t, D in zip(s_l, t_l, d_l)]
 
-def mse_adv_student_loss(student_feats, teacher_feats, discriminators, adv_weight:float=0.1)->tuple[torch.Tensor, dict]:
-    "Student side of MSE + adversarial KD, averaged over teachers: `MSE(s, t) + adv_weight * BCE(D(s), 1)`."
+def mse_adv_student_loss(student_feats, # one (B, D_k) student projection per teacher, or a tensor
+                         teacher_feats, # the teachers' features, in the same order
+                         discriminators, # one discriminator per teacher (a list or a module)
+                         adv_weight:float=0.1, # weight of the adversarial term
+                        )->tuple[torch.Tensor, dict]: # total loss; detached 'mse', 'adv', 'total'
+    """Student side of MSE + adversarial KD, averaged over teachers: `MSE(s, t) + adv_weight *
+    BCE(D(s), 1)`."""
     trip = _adv_inputs(student_feats, teacher_feats, discriminators)
     mse = sum(feature_mse(s, t) for s, t, D in trip) / len(trip)
     adv = sum(generator_loss(D(s)) for s, t, D in trip) / len(trip)
     total = mse + adv_weight * adv
     return total, {'mse': mse.detach(), 'adv': adv.detach(), 'total': total.detach()}
 
-def mse_adv_discriminator_loss(student_feats, teacher_feats, discriminators)->tuple[torch.Tensor, dict]:
+def mse_adv_discriminator_loss(student_feats, # one student projection per teacher (detached here)
+                               teacher_feats, # the teachers' features, in the same order
+                               discriminators, # one discriminator per teacher
+                              )->tuple[torch.Tensor, dict]: # loss and its detached 'disc'
     "Discriminator side, averaged over teachers: `BCE(D(t), 1) + BCE(D(s.detach()), 0)`."
     trip = _adv_inputs(student_feats, teacher_feats, discriminators)
     d = sum(discriminator_loss(D(t), D(s.detach())) for s, t, D in trip) / len(trip)
     return d, {'disc': d.detach()}
 
 # %% ../nbs/03_losses.ipynb #a68c1570
-def patchify(imgs:torch.Tensor, p:int)->torch.Tensor:
+def patchify(imgs:torch.Tensor, # (B, C, H, W) images
+             p:int, # patch side in pixels; must divide H and W
+            )->torch.Tensor: # (B, N, p*p*C)
     "(B, C, H, W) -> (B, N, p*p*C) patches in row-major order, N = (H/p)(W/p) (MAE convention)."
     B, C, H, W = imgs.shape
     if H % p or W % p: raise JsdError(f"image size {H}x{W} is not divisible by the patch size {p}")
     x = imgs.reshape(B, C, H // p, p, W // p, p)
     return x.permute(0, 2, 4, 3, 5, 1).reshape(B, (H // p) * (W // p), p * p * C)
 
-def motion_weights(cur:torch.Tensor, prev:torch.Tensor, patch_size:int|None=None, floor:float=0.1, eps:float=1e-6)->torch.Tensor:
-    "Weights from frame differences: (B,H,W) per pixel, or (B,N) per patch; mean 1 per frame, at least `floor`."
+def motion_weights(cur:torch.Tensor, # (B, C, H, W) current frames
+                   prev:torch.Tensor, # (B, C, H, W) previous frames
+                   patch_size:int|None=None, # weights per patch of this side; None: per pixel
+                   floor:float=0.1, # smallest weight, in [0, 1], for static pixels or patches
+                   eps:float=1e-6, # below this mean motion a frame gets uniform weights
+                  )->torch.Tensor: # (B, H, W), or (B, N) with `patch_size`
+    """Weights from frame differences: (B,H,W) per pixel, or (B,N) per patch; mean 1 per frame, at
+    least `floor`."""
     _check_shape(cur, prev, 'current frames', 'previous frames')
-    if cur.ndim != 4: raise JsdError(f"motion_weights expects (B, C, H, W) frames, got shape {tuple(cur.shape)}")
+    if cur.ndim != 4:
+        raise JsdError(f"motion_weights expects (B, C, H, W) frames, got shape {tuple(cur.shape)}")
     if not 0 <= floor <= 1: raise JsdError(f"floor must be in [0, 1], got {floor}")
     m = (cur - prev).abs().mean(1)                                   # (B, H, W)
     if patch_size: m = patchify(m[:, None], patch_size).mean(-1)     # (B, N)
     flat = m.flatten(1)
     mean = flat.mean(1).view(-1, *[1] * (m.ndim - 1))
-    rel = torch.where(mean > eps, m / mean.clamp_min(eps), torch.ones_like(m))   # no motion at all: uniform weights
+    # no motion at all: uniform weights
+    rel = torch.where(mean > eps, m / mean.clamp_min(eps), torch.ones_like(m))
     return floor + (1 - floor) * rel
 
-def random_patch_mask(batch:int, n:int, ratio:float=0.75, generator:torch.Generator|None=None, device=None)->torch.Tensor:
+# %% ../nbs/03_losses.ipynb #cb36d125
+def random_patch_mask(batch:int, # rows: one per image
+                      n:int, # positions (patches) per image
+                      ratio:float=0.75, # share of positions hidden, in (0, 1)
+                      generator:torch.Generator|None=None, # random source; None: torch's global one
+                      device=None, # where to create the mask; None: the default device
+                     )->torch.Tensor: # (batch, n) bool, True = hidden
     "A (batch, n) bool mask with exactly `round(ratio*n)` True (= hidden) positions per row."
     if not 0 < ratio < 1: raise JsdError(f"mask ratio must be in (0, 1), got {ratio}")
     k = int(round(ratio * n))
     idx = torch.rand(batch, n, generator=generator, device=device).argsort(1)[:, :k]
     return torch.zeros(batch, n, dtype=torch.bool, device=device).scatter_(1, idx, True)
 
-def masked_recon_loss(pred:torch.Tensor, target:torch.Tensor, mask:torch.Tensor, weights:torch.Tensor|None=None)->torch.Tensor:
-    "Weighted MSE over masked positions only: `sum(M*w*e) / sum(M*w)`, e = squared error averaged over the last dim."
+def masked_recon_loss(pred:torch.Tensor, # (B, C, H, W) pixels or (B, N, D) tokens, predicted
+                      target:torch.Tensor, # the same shape, the true values
+                      mask:torch.Tensor, # (B, H, W) or (B, N) bool, True = hidden (counted)
+                      weights:torch.Tensor|None=None, # mask-shaped position weights; None: all 1
+                     )->torch.Tensor: # scalar loss
+    """Weighted MSE over masked positions only: `sum(M*w*e) / sum(M*w)`, e = squared error averaged
+    over the last dim."""
     target = target.to(device=pred.device, dtype=pred.dtype).detach()
     _check_shape(pred, target, 'pred', 'target')
     e = (pred - target).pow(2)
-    e = e.mean(1) if e.ndim == 4 else e.mean(-1)          # (B,C,H,W) pixels -> (B,H,W); (B,N,D) tokens -> (B,N)
+    # (B,C,H,W) pixels -> (B,H,W); (B,N,D) tokens -> (B,N)
+    e = e.mean(1) if e.ndim == 4 else e.mean(-1)
     if mask.shape != e.shape:
-        raise JsdError(f"mask has shape {tuple(mask.shape)} but the per-position error has shape {tuple(e.shape)}")
+        raise JsdError(f"mask has shape {tuple(mask.shape)} but the "
+                       f"per-position error has shape {tuple(e.shape)}")
     w = mask.to(e.dtype)
     if weights is not None:
-        if weights.shape != e.shape: raise JsdError(f"weights have shape {tuple(weights.shape)}, expected {tuple(e.shape)}")
+        if weights.shape != e.shape:
+            raise JsdError(f"weights have shape {tuple(weights.shape)}, expected {tuple(e.shape)}")
         w = w * weights.to(e.dtype)
     return (w * e).sum() / w.sum().clamp_min(1e-12)

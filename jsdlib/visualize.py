@@ -17,62 +17,94 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from .core import JsdError, figures_dir, atomic_write, write_json
 from .data import read_index, load_image, write_index
-from .evaluate import (SCORE_COLUMNS, read_run, read_run_scores, check_score_frame, choose_threshold,
-                             smooth_scores, save_figure)
+from .evaluate import (SCORE_COLUMNS, read_run, read_run_scores, check_score_frame,
+                             choose_threshold, smooth_scores, save_figure)
 
 # %% ../nbs/07_visualize.ipynb #d9590102
-def run_threshold(run_dir, sigma:float=0.)->tuple[float, str]:
-    "The decision threshold of a run folder and where it came from: `metrics.json`, else best F1 on (smoothed) val scores."
+def run_threshold(
+    run_dir, # a run folder of `jsd train` (metrics.json, scores_val.csv)
+    sigma:float=0., # Gaussian sigma (frames) for the val scores; not 0: the threshold is re-chosen
+)->tuple[float, str]: # the threshold and where it came from ('metrics.json' or 'best F1 on ...')
+    ("The decision threshold of a run folder and where it came from: `metrics.json`, else best F1 "
+     "on (smoothed) val scores.")
     run = read_run(run_dir)
     thr = run['metrics'].get('threshold')
     if thr is not None and not sigma:
         try: thr = float(thr)
-        except (TypeError, ValueError): raise JsdError(f"{run_dir}/metrics.json: 'threshold' must be a number, got {thr!r}") from None
-        if not np.isfinite(thr): raise JsdError(f"{run_dir}/metrics.json: 'threshold' must be finite, got {thr}")
+        except (TypeError, ValueError):
+            raise JsdError(
+                f"{run_dir}/metrics.json: 'threshold' must be a number, got {thr!r}") from None
+        if not np.isfinite(thr):
+            raise JsdError(f"{run_dir}/metrics.json: 'threshold' must be finite, got {thr}")
         return thr, 'metrics.json'
     val = smooth_scores(read_run_scores(run_dir, 'val'), sigma)
     why = f'smoothing sigma={sigma:g}' if sigma else 'metrics.json has no threshold'
-    return choose_threshold(val['label'], val['score'], 'best_f1'), f'best F1 on scores_val.csv ({why})'
+    thr = choose_threshold(val['label'], val['score'], 'best_f1')
+    return thr, f'best F1 on scores_val.csv ({why})'
 
 # %% ../nbs/07_visualize.ipynb #8a1ed9bd
-def pair_scores(base:pd.DataFrame, jsd:pd.DataFrame, names:tuple=('baseline', 'jsd'))->pd.DataFrame:
-    "One row per frame with both runs' scores (`score_base`, `score_jsd`); error unless both scored the same frames with the same labels."
+def pair_scores(base:pd.DataFrame, # per-frame scores of the baseline run (`SCORE_COLUMNS`)
+                jsd:pd.DataFrame, # per-frame scores of the distilled run, same frames
+                names:tuple=('baseline', 'jsd'), # the two runs' names in error messages
+               )->pd.DataFrame: # video, frame, label, anomaly_class, score_base, score_jsd
+    ("One row per frame with both runs' scores (`score_base`, `score_jsd`); error unless both "
+     "scored the same frames with the same labels.")
     b, j = check_score_frame(base, names[0]), check_score_frame(jsd, names[1])
     m = b.merge(j, on=['video', 'frame'], how='outer', suffixes=('_base', '_jsd'), indicator=True)
     only = {k: m[m['_merge'] == w] for k, w in ((names[0], 'left_only'), (names[1], 'right_only'))}
     if any(len(v) for v in only.values()):
-        msg = '; '.join(f"{len(v)} frame(s) only in {k}, e.g. {tuple(v[['video', 'frame']].iloc[0])}" for k, v in only.items() if len(v))
-        raise JsdError(f"the two runs scored different frames ({msg}); compare runs made on the same index and split")
+        msg = '; '.join(
+            f"{len(v)} frame(s) only in {k}, e.g. {tuple(v[['video', 'frame']].iloc[0])}"
+            for k, v in only.items() if len(v))
+        raise JsdError(
+            f"the two runs scored different frames ({msg}); compare runs made on the same index and"
+            " split"
+        )
     bad = m['label_base'] != m['label_jsd']
     if bad.any():
         r = m[bad].iloc[0]
-        raise JsdError(f"the two runs disagree on the ground truth of {int(bad.sum())} frame(s), e.g. {r['video']} #{r['frame']} "
-                       f"({names[0]}: {r['label_base']}, {names[1]}: {r['label_jsd']}); were they made from different indexes?")
+        raise JsdError(
+            f"the two runs disagree on the ground truth of {int(bad.sum())} frame(s), e.g."
+            f" {r['video']} #{r['frame']} ({names[0]}: {r['label_base']}, {names[1]}:"
+            f" {r['label_jsd']}); were they made from different indexes?"
+        )
     out = m.rename(columns={'label_base': 'label', 'anomaly_class_base': 'anomaly_class'})
-    return out[['video', 'frame', 'label', 'anomaly_class', 'score_base', 'score_jsd']].reset_index(drop=True)
+    cols = ['video', 'frame', 'label', 'anomaly_class', 'score_base', 'score_jsd']
+    return out[cols].reset_index(drop=True)
 
 # %% ../nbs/07_visualize.ipynb #d804757b
 OUTCOMES = ('helps', 'hurts', 'both_right', 'both_wrong')
 
-def frame_class(df:pd.DataFrame)->pd.Series:
-    "The class a frame is counted under: 'normal', its anomaly class, or 'anomaly' when the index names none."
+def frame_class(df:pd.DataFrame, # frames with `label` and `anomaly_class` (empty or NaN: not named)
+               )->pd.Series:     # one class name per row, same index
+    ("The class a frame is counted under: 'normal', its anomaly class, or 'anomaly' when the index "
+     "names none.")
     cls = df['anomaly_class'].fillna('').astype(str)
-    return pd.Series(np.where(df['label'] == 0, 'normal', np.where(cls == '', 'anomaly', cls)), index=df.index)
+    return pd.Series(np.where(df['label'] == 0, 'normal', np.where(cls == '', 'anomaly', cls)),
+                     index=df.index)
 
-def compare_decisions(pair:pd.DataFrame, thr_base:float, thr_jsd:float)->pd.DataFrame:
-    "Add alarms, rightness, the outcome (`OUTCOMES`), the margin and the counting class to a `pair_scores` table."
+def compare_decisions(
+    pair:pd.DataFrame, # a `pair_scores` table
+    thr_base:float,    # the baseline run's threshold
+    thr_jsd:float,     # the distilled run's threshold (an alarm is score >= threshold)
+)->pd.DataFrame:
+    ("Add alarms, rightness, the outcome (`OUTCOMES`), the margin and the counting class to a "
+     "`pair_scores` table.")
     d = pair.copy(); sign = np.where(d['label'] == 1, 1., -1.)
     for k, t in (('base', thr_base), ('jsd', thr_jsd)):
         d[f'alarm_{k}'] = d[f'score_{k}'] >= t
         d[f'right_{k}'] = d[f'alarm_{k}'] == (d['label'] == 1)
         d[f'conf_{k}'] = (d[f'score_{k}'] - t) * sign
     rb, rj = d['right_base'], d['right_jsd']
-    d['outcome'] = np.select([rj & ~rb, rb & ~rj, rb & rj], ['helps', 'hurts', 'both_right'], 'both_wrong')
+    d['outcome'] = np.select([rj & ~rb, rb & ~rj, rb & rj], ['helps', 'hurts', 'both_right'],
+                             'both_wrong')
     d['margin'] = d['conf_jsd'].abs() + d['conf_base'].abs()
     d['class'] = frame_class(d)
     return d
 
-def disagreement_counts(cmp:pd.DataFrame)->pd.DataFrame:
+def disagreement_counts(
+    cmp:pd.DataFrame, # a `compare_decisions` table
+)->pd.DataFrame:      # rows: classes and `all`; columns: frames, the `OUTCOMES`, net
     "Frames per class and outcome, with `net` = helps - hurts, and an `all` row."
     t = pd.crosstab(cmp['class'], cmp['outcome']).reindex(columns=list(OUTCOMES), fill_value=0)
     t.insert(0, 'frames', t.sum(axis=1)); t['net'] = t['helps'] - t['hurts']
@@ -81,26 +113,40 @@ def disagreement_counts(cmp:pd.DataFrame)->pd.DataFrame:
     return t.astype(int)
 
 # %% ../nbs/07_visualize.ipynb #f879cb51
-def pick_frames(cmp:pd.DataFrame, outcome:str='helps', n:int=8, min_gap:int=5)->pd.DataFrame:
-    "Up to `n` rows of `cmp` with `outcome`: round-robin over videos by margin, at least `min_gap` frames apart within a video."
-    if outcome not in OUTCOMES: raise JsdError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+def pick_frames(
+    cmp:pd.DataFrame,    # a `compare_decisions` table
+    outcome:str='helps', # one of `OUTCOMES`
+    n:int=8,             # frames to pick at most
+    min_gap:int=5,       # minimum frame distance between two picks of one video
+)->pd.DataFrame:         # rows of `cmp` in picking order (the first row spans the most videos)
+    ("Up to `n` rows of `cmp` with `outcome`: round-robin over videos by margin, at least "
+     "`min_gap` frames apart within a video.")
+    if outcome not in OUTCOMES:
+        raise JsdError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     if n < 1: raise JsdError(f"n must be at least 1 frame, got {n}")
-    c = cmp[cmp['outcome'] == outcome].sort_values(['margin', 'video', 'frame'], ascending=[False, True, True], kind='stable')
+    c = cmp[cmp['outcome'] == outcome].sort_values(['margin', 'video', 'frame'],
+                                                   ascending=[False, True, True], kind='stable')
     chosen, taken = [], {}
     while len(chosen) < n:
         best = {}
-        for i, v, f in zip(c.index, c['video'], c['frame']):      # best remaining candidate of each video
-            if v in best or i in chosen or any(abs(f - g) < min_gap for g in taken.get(v, ())): continue
+        # best remaining candidate of each video
+        for i, v, f in zip(c.index, c['video'], c['frame']):
+            if v in best or i in chosen or any(abs(f - g) < min_gap for g in taken.get(v, ())):
+                continue
             best[v] = i
         if not best: break
-        for v, i in list(best.items())[:n - len(chosen)]:          # in margin order, since `c` is sorted
+        # in margin order, since `c` is sorted
+        for v, i in list(best.items())[:n - len(chosen)]:
             chosen.append(i); taken.setdefault(v, []).append(c.at[i, 'frame'])
     chosen += [i for i in c.index if i not in chosen][:n - len(chosen)]
     return c.loc[chosen]   # in picking order: the first row of the grid spans the most videos
 
 # %% ../nbs/07_visualize.ipynb #40177cf2
-def run_index_path(run_dirs, index=None)->Path:
-    "The index CSV to take image paths from: `index` if given, else the `index` field of the runs' `config.json` (first that exists)."
+def run_index_path(run_dirs,   # run folders whose `config.json` may name the index
+                   index=None, # the index CSV to use; None: the first of the runs' that exists
+                  )->Path:     # an existing index CSV
+    ("The index CSV to take image paths from: `index` if given, else the `index` field of the "
+     "runs' `config.json` (first that exists).")
     if index is not None:
         p = Path(index)
         if not p.exists(): raise JsdError(f"{p}: index file not found (given with --index)")
@@ -109,57 +155,107 @@ def run_index_path(run_dirs, index=None)->Path:
     for r in run_dirs:
         i = read_run(r)['config'].get('index')
         if not i: tried.append(f"{r}/config.json has no 'index' field"); continue
-        for p in (Path(i), Path(r)/i):           # as written (absolute, or relative to where training ran), else next to the run
+        # as written (absolute, or relative to where training ran), else next to the run
+        for p in (Path(i), Path(r)/i):
             if p.exists(): return p
         tried.append(f"{r}/config.json names index {i}, which does not exist")
-    raise JsdError('cannot find the frame index for the images: ' + '; '.join(tried) + '; pass it with --index (index=)')
+    raise JsdError('cannot find the frame index for the images: ' + '; '.join(tried) +
+                   '; pass it with --index (index=)')
 
-def attach_paths(cmp:pd.DataFrame, index)->pd.DataFrame:
-    "Add the image `path` of each frame from an index (DataFrame or CSV path); error on frames the index does not have or paths it lacks."
+# %% ../nbs/07_visualize.ipynb #74bc9ac0
+def attach_paths(cmp:pd.DataFrame, # frames with video, frame and label (e.g. `pick_frames` rows)
+                 index,            # the frame index: a DataFrame, or the path of its CSV
+                )->pd.DataFrame:   # `cmp` with a `path` column, same index
+    ("Add the image `path` of each frame from an index (DataFrame or CSV path); error on frames "
+     "the index does not have or paths it lacks.")
     idx = read_index(index) if isinstance(index, (str, Path)) else index
     name = str(index) if isinstance(index, (str, Path)) else 'the index'
-    m = cmp.drop(columns=['path'], errors='ignore').merge(idx[['video', 'frame', 'path', 'label']].rename(columns={'label': 'label_index'}),
-                                                          on=['video', 'frame'], how='left')
+    m = cmp.drop(columns=['path'], errors='ignore').merge(
+        idx[['video', 'frame', 'path', 'label']].rename(columns={'label': 'label_index'}),
+        on=['video', 'frame'], how='left')
     miss = m['path'].isna()
-    if miss.any(): raise JsdError(f"{name}: {int(miss.sum())} scored frame(s) are not in the index, e.g. {m.loc[miss, 'video'].iloc[0]} #{m.loc[miss, 'frame'].iloc[0]}; is it the index the runs were made from?")
+    if miss.any():
+        raise JsdError(
+            f"{name}: {int(miss.sum())} scored frame(s) are not in the index, e.g."
+            f" {m.loc[miss, 'video'].iloc[0]} #{m.loc[miss, 'frame'].iloc[0]}; is it the index the"
+            " runs were made from?"
+        )
     bad = m['label_index'] != m['label']
-    if bad.any(): raise JsdError(f"{name}: labels of {int(bad.sum())} frame(s) differ from the scores files, e.g. {m.loc[bad, 'video'].iloc[0]} #{m.loc[bad, 'frame'].iloc[0]}; is it the index the runs were made from?")
+    if bad.any():
+        raise JsdError(
+            f"{name}: labels of {int(bad.sum())} frame(s) differ from the scores files, e.g."
+            f" {m.loc[bad, 'video'].iloc[0]} #{m.loc[bad, 'frame'].iloc[0]}; is it the index the"
+            " runs were made from?"
+        )
     m.index = cmp.index
     return m.drop(columns='label_index')
 
+# %% ../nbs/07_visualize.ipynb #0a2e8398
 def _check_images(rows:pd.DataFrame, name:str):
     for v, f, p in zip(rows['video'], rows['frame'], rows['path']):
-        if not p: raise JsdError(f"{name}: frame {v} #{f} has no image path (an index made with --metadata-only); index the frames to see them")
+        if not p:
+            raise JsdError(
+                f"{name}: frame {v} #{f} has no image path (an index made with --metadata-only);"
+                " index the frames to see them"
+            )
         if not Path(p).exists(): raise JsdError(f"{name}: image of frame {v} #{f} is missing: {p}")
 
 # %% ../nbs/07_visualize.ipynb #5847e454
 def _decision_line(name, s, t, alarm, right):
-    return f"{name} {s:.3f} {'≥' if alarm else '<'} {t:.3f} → {'alarm' if alarm else 'no alarm'} ({'right' if right else 'WRONG'})"
+    return (
+        f"{name} {s:.3f} {'≥' if alarm else '<'} {t:.3f} → {'alarm' if alarm else 'no alarm'}"
+        f" ({'right' if right else 'WRONG'})"
+    )
 
-def plot_grid(rows:pd.DataFrame, thr_base:float, thr_jsd:float, title:str='', names:tuple=('baseline', 'JSD'),
-              ncols:int=4, size:float=2.6, max_width:int=320, empty:str='no frames'):
-    "A grid of frames (rows of `compare_decisions` with a `path`), each titled with both scores, decisions and the ground truth."
+def plot_grid(
+    rows:pd.DataFrame, # rows of `compare_decisions` with a `path` (e.g. `pick_frames` rows)
+    thr_base:float, # the baseline run's threshold
+    thr_jsd:float, # the distilled run's threshold
+    title:str='', # figure title (empty: none)
+    names:tuple=('baseline', 'JSD'), # the two runs' names in the frame captions
+    ncols:int=4, # frames per grid row
+    size:float=2.6, # height of a frame in inches
+    max_width:int=320, # images are shrunk to at most this many pixels a side
+    empty:str='no frames', # text shown when `rows` is empty
+): # the matplotlib figure
+    ("A grid of frames (rows of `compare_decisions` with a `path`), each titled with both scores, "
+     "decisions and the ground truth.")
     k = len(rows); ncols = max(1, min(ncols, k)) if k else 1; nrows = max(1, math.ceil(k / ncols))
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size * 1.45, nrows * size * 1.05 + 0.5), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size * 1.45, nrows * size * 1.05 + 0.5),
+                            squeeze=False)
     for ax in axs.flat: ax.axis('off')
-    if not k: axs[0, 0].text(0.5, 0.5, empty, ha='center', va='center', fontsize=11, transform=axs[0, 0].transAxes)
+    if not k:
+        axs[0, 0].text(0.5, 0.5, empty, ha='center', va='center', fontsize=11,
+                       transform=axs[0, 0].transAxes)
     for ax, (_, r) in zip(axs.flat, rows.iterrows()):
         im = load_image(r['path']); im.thumbnail((max_width, max_width))
         ax.imshow(im); ax.set_xticks([]); ax.set_yticks([]); ax.axis('on')
-        for sp in ax.spines.values(): sp.set_color('seagreen' if r['right_jsd'] else 'crimson'); sp.set_linewidth(3)
+        for sp in ax.spines.values():
+            sp.set_color('seagreen' if r['right_jsd'] else 'crimson')
+            sp.set_linewidth(3)
         gt = f"ANOMALY {r['anomaly_class']}".strip() if r['label'] == 1 else 'normal'
-        ax.set_title(f"{r['video']} #{r['frame']}  truth: {gt}", fontsize=8, color='crimson' if r['label'] == 1 else 'black')
-        for j, (nm, key, t) in enumerate(((names[0], 'base', thr_base), (names[1], 'jsd', thr_jsd))):
-            ax.text(0.02, 0.04 + 0.13 * (1 - j), _decision_line(nm, r[f'score_{key}'], t, r[f'alarm_{key}'], r[f'right_{key}']),
-                    transform=ax.transAxes, fontsize=7, color='darkgreen' if r[f'right_{key}'] else 'crimson',
+        ax.set_title(f"{r['video']} #{r['frame']}  truth: {gt}", fontsize=8,
+                     color='crimson' if r['label'] == 1 else 'black')
+        both = ((names[0], 'base', thr_base), (names[1], 'jsd', thr_jsd))
+        for j, (nm, key, t) in enumerate(both):
+            line = _decision_line(nm, r[f'score_{key}'], t, r[f'alarm_{key}'], r[f'right_{key}'])
+            ax.text(0.02, 0.04 + 0.13 * (1 - j), line, transform=ax.transAxes, fontsize=7,
+                    color='darkgreen' if r[f'right_{key}'] else 'crimson',
                     bbox=dict(facecolor='white', alpha=0.85, edgecolor='none', pad=1.5))
     if title: fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/07_visualize.ipynb #5dbed3ea
-def make_demo_runs(index, out, seed:int=0, separation:tuple=(1.2, 2.2), noise:float=1.0)->tuple[Path, Path]:
-    "Two run folders `out/baseline`, `out/jsd` with SYNTHETIC scores for the val and test frames of an index (DataFrame or CSV)."
+def make_demo_runs(
+    index, # frame index (DataFrame or CSV path) whose val/test frames get scores
+    out, # folder for the two run folders (and index.csv if `index` is a DataFrame)
+    seed:int=0, # seed of the random scores
+    separation:tuple=(1.2, 2.2), # (baseline, jsd) logit gap between anomalous and normal frames
+    noise:float=1.0, # scale of the random noise in the logits
+)->tuple[Path, Path]: # (out/baseline, out/jsd)
+    ("Two run folders `out/baseline`, `out/jsd` with SYNTHETIC scores for the val and test frames "
+     "of an index (DataFrame or CSV).")
     out = Path(out)
     if isinstance(index, (str, Path)): idx, ipath = read_index(index), Path(index).resolve()
     else: idx, ipath = index, write_index(index, out/'index.csv').resolve()
@@ -171,58 +267,95 @@ def make_demo_runs(index, out, seed:int=0, separation:tuple=(1.2, 2.2), noise:fl
     shared = rng.normal(0, noise, len(d)); y = d['label'].to_numpy()
     dirs = []
     for method, sep in zip(('baseline', 'jsd'), separation):
-        logit = -1.0 + sep * y + d['video'].map(bias).to_numpy() + 0.7 * shared + rng.normal(0, 0.7 * noise, len(d))
+        logit = (-1.0 + sep * y + d['video'].map(bias).to_numpy() + 0.7 * shared
+                 + rng.normal(0, 0.7 * noise, len(d)))
         sc = d.assign(score=1 / (1 + np.exp(-logit)))[SCORE_COLUMNS]
         r = out/method; r.mkdir(parents=True, exist_ok=True)
         for s in ('val', 'test'):
-            with atomic_write(r/f'scores_{s}.csv', 'w', newline='') as f: sc[d['split'] == s].to_csv(f, index=False)
+            with atomic_write(r/f'scores_{s}.csv', 'w', newline='') as f:
+                sc[d['split'] == s].to_csv(f, index=False)
         v = sc[d['split'] == 'val']
-        write_json(dict(method=method, index=str(ipath), seed=seed, synthetic=True, separation=sep), r/'config.json')
-        write_json(dict(threshold=choose_threshold(v['label'], v['score'], 'best_f1'), synthetic=True), r/'metrics.json')
+        write_json(dict(method=method, index=str(ipath), seed=seed, synthetic=True, separation=sep),
+                   r/'config.json')
+        write_json(
+            dict(threshold=choose_threshold(v['label'], v['score'], 'best_f1'), synthetic=True),
+            r/'metrics.json')
         dirs.append(r)
     return tuple(dirs)
 
 # %% ../nbs/07_visualize.ipynb #51b7ce5c
-def _is_synthetic(run): return bool(run['config'].get('synthetic') or run['metrics'].get('synthetic'))
+def _is_synthetic(run):
+    return bool(run['config'].get('synthetic') or run['metrics'].get('synthetic'))
 
-def visualize_runs(baseline, jsd, out=None, split:str='test', n:int=8, index=None, sigma:float=0., min_gap:int=5,
-                   ncols:int=4)->dict:
-    "Write the 'distillation helps / hurts' grids and per-class disagreement counts for two run folders into `out`."
-    if n < 1: raise JsdError(f"n must be at least 1 frame, got {n}")
-    out = Path(out) if out is not None else figures_dir()
-    runs = {'baseline': read_run(baseline), 'jsd': read_run(jsd)}
+def _role_notes(runs:dict)->list[str]:
+    "Notes on runs given in the other order: {'baseline': run, 'jsd': run} whose method differs."
     notes = []
     for role, r in runs.items():
         m = r['config'].get('method')
-        if m and m != role: notes.append(f"{r['path']} has method {m!r} but is given as the {role} run (order: --runs BASELINE JSD)")
+        if m and m != role:
+            notes.append(f"{r['path']} has method {m!r} but is given as the {role} run "
+                         f"(order: --runs BASELINE JSD)")
+    return notes
+
+# %% ../nbs/07_visualize.ipynb #77169e78
+_DESC = dict(helps='distillation helps: JSD right, baseline wrong',
+             hurts='distillation hurts: baseline right, JSD wrong')
+
+def _write_grids(picks:dict, counts:pd.DataFrame, thr:dict, split:str, tag:str, out:Path,
+                 ncols:int)->dict:
+    "Save the grid of each outcome in `picks` as out/distill_<outcome>_<split>.png; their paths."
+    names, paths = ('baseline', 'JSD'), {}
+    for o, p in picks.items():
+        k = int(counts.loc['all', o])
+        title = (f"{_DESC[o]} ({split}: {len(p)} of {k} frame(s), thresholds "
+                 f"{thr['baseline']:.3f} / {thr['jsd']:.3f}){tag}")
+        fig = plot_grid(p, thr['baseline'], thr['jsd'], title, names, ncols=ncols,
+                        empty=f'no {split} frame where {_DESC[o].split(": ")[1]}')
+        paths[o] = save_figure(fig, out/f'distill_{o}_{split}.png')
+    return paths
+
+# %% ../nbs/07_visualize.ipynb #92b558e8
+def visualize_runs(
+    baseline,         # the baseline run folder
+    jsd,              # the distilled run folder
+    out=None,         # folder for the PNGs, CSV and JSON; None: the project figures/ folder
+    split:str='test', # 'val' or 'test': the frames to look at (thresholds always come from val)
+    n:int=8,          # frames per grid at most
+    index=None,       # the frame index CSV; None: from the runs' config.json
+    sigma:float=0.,   # Gaussian smoothing of the scores in frames (thresholds: re-chosen on it)
+    min_gap:int=5,    # minimum frame distance between two frames of one video in a grid
+    ncols:int=4,      # frames per grid row
+)->dict:              # the JSON record plus paths, counts (DataFrame) and the comparison table
+    ("Write the 'distillation helps / hurts' grids and per-class disagreement counts for two run "
+     "folders into `out`.")
+    if n < 1: raise JsdError(f"n must be at least 1 frame, got {n}")
+    out = Path(out) if out is not None else figures_dir()
+    runs = {'baseline': read_run(baseline), 'jsd': read_run(jsd)}
+    notes = _role_notes(runs)
     thr, src = {}, {}
     for role, r in runs.items(): thr[role], src[role] = run_threshold(r['path'], sigma)
-    frames = {role: smooth_scores(read_run_scores(r['path'], split), sigma) for role, r in runs.items()}
+    frames = {role: smooth_scores(read_run_scores(r['path'], split), sigma)
+              for role, r in runs.items()}
     pair = pair_scores(frames['baseline'], frames['jsd'], names=(str(baseline), str(jsd)))
     cmp = compare_decisions(pair, thr['baseline'], thr['jsd'])
     counts = disagreement_counts(cmp)
     ipath = run_index_path([baseline, jsd], index)
     picks = {o: pick_frames(cmp, o, n, min_gap) for o in ('helps', 'hurts')}
-    picks = {o: attach_paths(p, ipath) if len(p) else p.assign(path=pd.Series(dtype=str)) for o, p in picks.items()}
+    picks = {o: attach_paths(p, ipath) if len(p) else p.assign(path=pd.Series(dtype=str))
+             for o, p in picks.items()}
     for p in picks.values(): _check_images(p, str(ipath))
     synth = any(_is_synthetic(r) for r in runs.values())
     tag = ' - SYNTHETIC SCORES (demo runs)' if synth else ''
-    names = ('baseline', 'JSD')
-    desc = dict(helps='distillation helps: JSD right, baseline wrong', hurts='distillation hurts: baseline right, JSD wrong')
-    paths = {}
     out.mkdir(parents=True, exist_ok=True)
-    for o, p in picks.items():
-        k = int(counts.loc['all', o])
-        title = f"{desc[o]} ({split}: {len(p)} of {k} frame(s), thresholds {thr['baseline']:.3f} / {thr['jsd']:.3f}){tag}"
-        fig = plot_grid(p, thr['baseline'], thr['jsd'], title, names, ncols=ncols, empty=f'no {split} frame where {desc[o].split(": ")[1]}')
-        paths[o] = save_figure(fig, out/f'distill_{o}_{split}.png')
+    paths = _write_grids(picks, counts, thr, split, tag, out, ncols)
     paths['counts'] = out/f'disagreements_{split}.csv'
     with atomic_write(paths['counts'], 'w', newline='') as f: counts.to_csv(f)
     paths['json'] = out/f'visualize_{split}.json'
     keep = ['video', 'frame', 'label', 'anomaly_class', 'score_base', 'score_jsd', 'margin', 'path']
+    run_info = {k: dict(path=r['path'], method=r['config'].get('method'), threshold=thr[k],
+                        threshold_source=src[k]) for k, r in runs.items()}
     res = dict(split=split, sigma=sigma, synthetic=synth, notes=notes, index=str(ipath),
-               runs={k: dict(path=r['path'], method=r['config'].get('method'), threshold=thr[k], threshold_source=src[k]) for k, r in runs.items()},
-               counts=counts.reset_index().to_dict('records'),
+               runs=run_info, counts=counts.reset_index().to_dict('records'),
                shown={o: p[keep].to_dict('records') for o, p in picks.items()},
                paths={k: str(v) for k, v in paths.items()})
     write_json(res, paths['json'])
@@ -230,25 +363,39 @@ def visualize_runs(baseline, jsd, out=None, split:str='test', n:int=8, index=Non
 
 # %% ../nbs/07_visualize.ipynb #778d7b34
 def _cmd_visualize(args)->int:
-    res = visualize_runs(args.runs[0], args.runs[1], args.out, split=args.split, n=args.n, index=args.index,
-                         sigma=args.sigma, min_gap=args.min_gap)
+    res = visualize_runs(args.runs[0], args.runs[1], args.out, split=args.split, n=args.n,
+                         index=args.index, sigma=args.sigma, min_gap=args.min_gap)
     for s in res['notes']: print(f'note: {s}')
-    if res['synthetic']: print('note: these runs have SYNTHETIC scores (demo runs), not trained models')
+    if res['synthetic']:
+        print('note: these runs have SYNTHETIC scores (demo runs), not trained models')
     r = res['runs']
-    print(f"{res['split']}: thresholds baseline {r['baseline']['threshold']:.4f} ({r['baseline']['threshold_source']}), "
-          f"jsd {r['jsd']['threshold']:.4f} ({r['jsd']['threshold_source']})")
+    print(
+        f"{res['split']}: thresholds baseline {r['baseline']['threshold']:.4f}"
+        f" ({r['baseline']['threshold_source']}), jsd {r['jsd']['threshold']:.4f}"
+        f" ({r['jsd']['threshold_source']})"
+    )
     print(res['counts'].to_string())
     print('wrote ' + ', '.join(str(p) for p in res['paths'].values()))
     return 0
 
-def add_cli(sub):
+def add_cli(sub, # the subparsers of the `jsd` argument parser
+           ):
     "Add `jsd visualize` to the `jsd` parser."
-    p = sub.add_parser('visualize', help='grids of the frames where distillation helps and where it hurts, with per-class counts')
-    p.add_argument('--runs', nargs=2, required=True, metavar=('BASELINE', 'JSD'), help='the baseline run folder, then the distilled one')
-    p.add_argument('--out', default=None, help='folder for the PNGs, counts CSV and JSON (default: the project figures/ folder)')
-    p.add_argument('--split', default='test', choices=['val', 'test'], help='frames to look at (thresholds always come from val)')
+    p = sub.add_parser('visualize', help='grids of the frames where distillation helps and where '
+                                          'it hurts, with per-class counts')
+    p.add_argument('--runs', nargs=2, required=True, metavar=('BASELINE', 'JSD'),
+                   help='the baseline run folder, then the distilled one')
+    p.add_argument(
+        '--out', default=None,
+        help='folder for the PNGs, counts CSV and JSON (default: the project figures/ folder)')
+    p.add_argument('--split', default='test', choices=['val', 'test'],
+                   help='frames to look at (thresholds always come from val)')
     p.add_argument('--n', type=int, default=8, help='frames per grid')
-    p.add_argument('--index', default=None, help="the frame index CSV (default: the 'index' of the runs' config.json)")
-    p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing of scores in frames; thresholds are then re-chosen on smoothed val')
-    p.add_argument('--min-gap', type=int, default=5, help='minimum frame distance between two frames of one video in a grid')
+    p.add_argument('--index', default=None,
+                   help="the frame index CSV (default: the 'index' of the runs' config.json)")
+    p.add_argument('--sigma', type=float, default=0.,
+                   help='Gaussian smoothing of scores in frames; thresholds are then re-chosen on '
+                        'smoothed val')
+    p.add_argument('--min-gap', type=int, default=5,
+                   help='minimum frame distance between two frames of one video in a grid')
     p.set_defaults(func=_cmd_visualize)

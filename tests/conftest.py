@@ -20,6 +20,48 @@ def synth_root(tmp_path_factory):
     run_jsd('data', 'synth', '--out', out, '--clips', 10, '--frames', 24, '--width', 160, '--height', 90, '--index')
     return out
 
+@pytest.fixture(scope='session')
+def synth_cache(synth_root, tmp_path_factory):
+    "Lite0 features (64 px) of `synth_root`, cached once for the session; tests that damage a cache copy it first."
+    c = tmp_path_factory.mktemp('cache')
+    run_jsd('precompute-teacher', '--index', synth_root/'index.csv', '--teacher', 'lite0', '--size', 64, '--cache', c, '--quiet')
+    return c
+
+@pytest.fixture(scope='session')
+def small_synth(tmp_path_factory):
+    "`small_synth(clips, frames)`: `jsd data synth` at 96x54 (seed 0), made once a session per size; tests read it, never write into it."
+    made = {}
+    def get(clips, frames):
+        if (clips, frames) not in made:
+            out = tmp_path_factory.mktemp(f'synth{clips}x{frames}')/'d'
+            run_jsd('data', 'synth', '--out', out, '--clips', clips, '--frames', frames, '--width', 96, '--height', 54)
+            made[clips, frames] = out
+        return made[clips, frames]
+    return get
+
+@pytest.fixture(scope='session')
+def site_run(tmp_path_factory):
+    """`site_run('09_reproduce')`: (the executed notebook as JSON, its kept folder) from the site build's run of that chapter.
+
+    `make test` builds the site first (tools/build_docs.py --fresh), which runs every chapter and keeps the run folder a
+    chapter makes in _build/docs/keep/<chapter>/; tests check that run instead of making the same again. When the
+    chapter changed since that build, or no build ran (pytest alone), the chapter is run here through the same tool."""
+    sys.path.insert(0, str(ROOT/'tools'))
+    import build_docs
+    build, nbs, done = ROOT/'_build'/'docs', ROOT/'nbs', {}
+    def get(stem):
+        if stem not in done:
+            ex = build/'exec'
+            fresh = (ex/f'{stem}.key').exists() and (ex/f'{stem}.key').read_text() == build_docs.exec_key(nbs/f'{stem}.ipynb', nbs)
+            if not (fresh and (build/'keep'/stem).is_dir()):
+                r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--only', stem, '--fresh', '--out', str(tmp_path_factory.mktemp('site_only')/'_docs')],
+                                   cwd=ROOT, capture_output=True, text=True)
+                assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+            import json
+            done[stem] = json.loads((ex/f'{stem}.ipynb').read_text()), build/'keep'/stem
+        return done[stem]
+    return get
+
 def need_shared(name):
     p = SHARED/name
     if not p.exists(): pytest.skip(f'real data {p} not found (the tests expect ../shared/data next to the repo)')
@@ -30,3 +72,12 @@ def ped2_test_labels(ped2, videos, frames):
     txt = (Path(ped2)/'UCSDped2.m').read_text()
     gt = [[tuple(map(int, iv.split(':'))) for iv in re.findall(r'\d+:\d+', ln)] for ln in txt.splitlines() if 'gt_frame' in ln and '=' in ln]
     return [int(any(a - 1 <= f <= b - 1 for a, b in gt[int(v) - 1])) for v, f in zip(videos, frames)]
+
+def committed_ped2_scores(name:str):
+    """A committed per-frame Ped2 test-score CSV of nbs/results (video two-digit, frame 0-based, score; 2,010 rows over
+    the 12 test clips), checked for that shape, and its 0/1 labels from the official UCSDped2.m (read without the library)."""
+    import numpy as np, pandas as pd
+    ped2 = need_shared('ucsd_ped2')
+    s = pd.read_csv(ROOT/'nbs'/'results'/name, dtype={'video': str})
+    assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12, name
+    return s, np.array(ped2_test_labels(ped2, s['video'], s['frame']))

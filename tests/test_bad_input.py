@@ -18,11 +18,10 @@ def refused(p, *needles):
     for n in needles: assert str(n) in lines[0], (n, lines[0])
     return lines[0]
 
-@pytest.fixture(scope='module')
-def cache(synth_root, tmp_path_factory):
-    c = tmp_path_factory.mktemp('cache')
-    run_jsd('precompute-teacher', '--index', synth_root/'index.csv', '--teacher', 'lite0', '--size', 64, '--cache', c, '--quiet')
-    return c
+@pytest.fixture
+def cache(synth_cache):
+    "The Lite0 cache of `synth_root`, built once a session (conftest.py) for this module and the others that need it."
+    return synth_cache
 
 def copy_cache(cache, tmp_path):
     d = tmp_path/'cache'; shutil.copytree(cache, d); return d, d/'lite0'

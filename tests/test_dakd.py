@@ -2,17 +2,22 @@
 import json, re
 import numpy as np, pandas as pd, pytest
 from sklearn.metrics import roc_auc_score
-from conftest import ROOT, run_jsd, need_shared, ped2_test_labels
+from conftest import ROOT, run_jsd, need_shared, committed_ped2_scores
 
 RES = ROOT/'nbs'/'results'
 
-def test_dakd_commands(tmp_path):
-    "synth -> weak index -> two backbone caches -> teacher -> distilled student and MIL-only student -> jsd evaluate."
-    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 24, '--frames', 16, '--width', 96, '--height', 54)
-    run_jsd('data', 'index', '--dataset', 'synth', '--root', tmp_path/'d', '--protocol', 'weak', '--out', tmp_path/'idx.csv')
+@pytest.fixture(scope='module')
+def weak(small_synth, tmp_path_factory):
+    "synth (24 clips of 16 frames) -> weak index -> Lite0 and motion caches at 48 px; made once for this module's tests, which only read them."
+    d = tmp_path_factory.mktemp('dakd')
+    run_jsd('data', 'index', '--dataset', 'synth', '--root', small_synth(24, 16), '--protocol', 'weak', '--out', d/'idx.csv')
     for t in ('lite0', 'motion'):
-        run_jsd('precompute-teacher', '--index', tmp_path/'idx.csv', '--teacher', t, '--cache', tmp_path/'cache', '--size', 48)
-    common = ('--index', tmp_path/'idx.csv', '--cache', tmp_path/'cache', '--snippet', 4, '--steps', 15, '--quiet')
+        run_jsd('precompute-teacher', '--index', d/'idx.csv', '--teacher', t, '--cache', d/'cache', '--size', 48)
+    return dict(root=small_synth(24, 16), index=d/'idx.csv', cache=d/'cache')
+
+def test_dakd_commands(weak, tmp_path):
+    "synth -> weak index -> two backbone caches -> teacher -> distilled student and MIL-only student -> jsd evaluate."
+    common = ('--index', weak['index'], '--cache', weak['cache'], '--snippet', 4, '--steps', 15, '--quiet')
     run_jsd('dakd', 'train', *common, '--out', tmp_path/'teacher', '--backbones', 'lite0', 'motion')
     p = run_jsd('dakd', 'train', *common, '--out', tmp_path/'student', '--backbones', 'lite0', '--teacher-run', tmp_path/'teacher')
     assert 'test AUC' in p.stdout, p.stdout
@@ -27,16 +32,13 @@ def test_dakd_commands(tmp_path):
     ev = json.loads((tmp_path/'ev.json').read_text())
     assert set(ev['runs']) == {'mil', 'student'}
 
-def test_dakd_bad_input(tmp_path):
-    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 24, '--frames', 16, '--width', 96, '--height', 54)
-    run_jsd('data', 'index', '--dataset', 'synth', '--root', tmp_path/'d', '--protocol', 'supervised', '--out', tmp_path/'sup.csv')
-    run_jsd('precompute-teacher', '--index', tmp_path/'sup.csv', '--teacher', 'lite0', '--cache', tmp_path/'cache', '--size', 48)
-    p = run_jsd('dakd', 'train', '--index', tmp_path/'sup.csv', '--cache', tmp_path/'cache', '--out', tmp_path/'x', '--backbones', 'lite0', check=False)
+def test_dakd_bad_input(weak, tmp_path):
+    run_jsd('data', 'index', '--dataset', 'synth', '--root', weak['root'], '--protocol', 'supervised', '--out', tmp_path/'sup.csv')
+    p = run_jsd('dakd', 'train', '--index', tmp_path/'sup.csv', '--cache', weak['cache'], '--out', tmp_path/'x', '--backbones', 'lite0', check=False)
     assert p.returncode == 2 and '--protocol weak' in p.stderr, p.stderr
-    run_jsd('data', 'index', '--dataset', 'synth', '--root', tmp_path/'d', '--protocol', 'weak', '--out', tmp_path/'weak.csv')
-    p = run_jsd('dakd', 'train', '--index', tmp_path/'weak.csv', '--cache', tmp_path/'cache', '--out', tmp_path/'x', '--backbones', 'lite0', 'lite2', check=False)
+    p = run_jsd('dakd', 'train', '--index', weak['index'], '--cache', weak['cache'], '--out', tmp_path/'x', '--backbones', 'lite0', 'lite2', check=False)
     assert p.returncode == 2 and "no cache for teacher 'lite2'" in p.stderr, p.stderr
-    p = run_jsd('dakd', 'train', '--index', tmp_path/'weak.csv', '--cache', tmp_path/'cache', '--out', tmp_path/'x', '--backbones', 'lite0',
+    p = run_jsd('dakd', 'train', '--index', weak['index'], '--cache', weak['cache'], '--out', tmp_path/'x', '--backbones', 'lite0',
                 '--teacher-run', tmp_path/'nope', check=False)
     assert p.returncode == 2 and 'no DAKD model here' in p.stderr, p.stderr
     p = run_jsd('reproduce', '--method', 'dakd', '--scale', 'smoke', '--out', tmp_path/'r', '--set', 'lr=1', check=False)
@@ -65,24 +67,19 @@ def test_ped2_folds(tmp_path):
 
 def test_committed_scores_against_official_ground_truth():
     "The committed per-frame Ped2 test scores of the distilled student give the committed AUC against UCSDped2.m, read without the library."
-    ped2 = need_shared('ucsd_ped2')
-    s = pd.read_csv(RES/'dakd_ped2_test_scores.csv', dtype={'video': str})
-    assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
-    y = np.array(ped2_test_labels(ped2, s['video'], s['frame']))
+    s, y = committed_ped2_scores('dakd_ped2_test_scores.csv')
     res = json.loads((RES/'dakd_ped2.json').read_text())
     assert abs(roc_auc_score(y, s['score']) - res['summary']['variants']['student-kd']['auc'][0]) < 1e-6
     tl = pd.read_csv(RES/'dakd_ped2_timelines.csv', dtype={'video': str})
     assert (tl['label'].to_numpy() == y).all() and np.allclose(tl['student-kd'], s['score'], atol=1e-4)
 
-def test_any_cached_teacher_is_a_stream(tmp_path):
+def test_any_cached_teacher_is_a_stream(weak, tmp_path):
     "A DINOv2 cache (a tiny model saved locally, as a user's weights would be) joins Lite0 as a teacher stream."
-    from jsdlib.data import make_synth, index_dataset, write_index
+    import shutil
     from jsdlib.teacher import precompute_teacher, save_tiny_dinov2
     from jsdlib.methods.dakd import DakdConfig, train_dakd, load_dakd
-    root = make_synth(tmp_path/'s', n_clips=24, n_frames=16, size=(96, 54), seed=0, progress=False)
-    write_index(index_dataset('synth', root, protocol='weak'), tmp_path/'idx.csv')
-    precompute_teacher(tmp_path/'idx.csv', 'lite0', tmp_path/'cache', size=48, progress=False)
-    precompute_teacher(tmp_path/'idx.csv', 'dinov2', tmp_path/'cache', weights=save_tiny_dinov2(tmp_path/'tiny'), size=56, progress=False)
-    m = train_dakd(DakdConfig(backbones=('lite0', 'dinov2'), snippet=4, steps=5), tmp_path/'idx.csv', tmp_path/'cache', tmp_path/'run', progress=False)
+    shutil.copytree(weak['cache']/'lite0', tmp_path/'cache'/'lite0')      # the module's Lite0 cache (48 px) of the weak index
+    precompute_teacher(weak['index'], 'dinov2', tmp_path/'cache', weights=save_tiny_dinov2(tmp_path/'tiny'), size=56, progress=False)
+    m = train_dakd(DakdConfig(backbones=('lite0', 'dinov2'), snippet=4, steps=5), weak['index'], tmp_path/'cache', tmp_path/'run', progress=False)
     assert 0 <= m['test']['roc_auc'] <= 1
     assert load_dakd(tmp_path/'run'/'model.safetensors').dims == {'lite0': 1280, 'dinov2': 32}

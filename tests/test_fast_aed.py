@@ -2,14 +2,13 @@
 import json, re
 import numpy as np, pandas as pd, pytest
 from sklearn.metrics import roc_auc_score
-from conftest import ROOT, run_jsd, need_shared, ped2_test_labels
+from conftest import ROOT, run_jsd, need_shared, committed_ped2_scores
 
 RES = ROOT/'nbs'/'results'
 
-def test_fast_aed_commands(tmp_path):
+def test_fast_aed_commands(small_synth, tmp_path):
     "synth -> teachers fitted and cached -> student run folder -> jsd evaluate -> ONNX export; a second teachers call reuses everything."
-    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 12, '--frames', 24, '--width', 96, '--height', 54)
-    common = ('--dataset', 'synth', '--root', tmp_path/'d', '--cache', tmp_path/'cache', '--quiet')
+    common = ('--dataset', 'synth', '--root', small_synth(12, 24), '--cache', tmp_path/'cache', '--quiet')
     p = run_jsd('fast-aed', 'teachers', *common, '--coreset', 64)
     assert 'patchcore:' in p.stdout and 'motion:' in p.stdout, p.stdout
     p = run_jsd('fast-aed', 'teachers', *common, '--coreset', 64)
@@ -25,11 +24,11 @@ def test_fast_aed_commands(tmp_path):
     import onnxruntime as ort
     assert [o.name for o in ort.InferenceSession(str(tmp_path/'s.onnx')).get_outputs()] == ['score', 'scalar', 'map4', 'map16']
 
-def test_fast_aed_bad_input(tmp_path):
-    run_jsd('data', 'synth', '--out', tmp_path/'d', '--clips', 12, '--frames', 24, '--width', 96, '--height', 54)
-    p = run_jsd('fast-aed', 'train', '--dataset', 'synth', '--root', tmp_path/'d', '--cache', tmp_path/'nocache', '--out', tmp_path/'x', check=False)
+def test_fast_aed_bad_input(small_synth, tmp_path):
+    d = small_synth(12, 24)
+    p = run_jsd('fast-aed', 'train', '--dataset', 'synth', '--root', d, '--cache', tmp_path/'nocache', '--out', tmp_path/'x', check=False)
     assert p.returncode == 2 and 'no fitted map teacher here' in p.stderr, p.stderr
-    p = run_jsd('fast-aed', 'train', '--dataset', 'synth', '--root', tmp_path/'d', '--cache', tmp_path/'nocache', '--out', tmp_path/'x', '--size', 8, 8, check=False)
+    p = run_jsd('fast-aed', 'train', '--dataset', 'synth', '--root', d, '--cache', tmp_path/'nocache', '--out', tmp_path/'x', '--size', 8, 8, check=False)
     assert p.returncode == 2 and '2**n_down' in p.stderr, p.stderr
     p = run_jsd('reproduce', '--method', 'fast-aed', '--scale', 'smoke', '--out', tmp_path/'r', '--set', 'teacher=lite0', check=False)
     assert p.returncode == 2 and "unknown fast-aed parameter 'teacher'" in p.stderr, p.stderr
@@ -45,9 +44,13 @@ def test_reproduce_fast_aed_smoke(tmp_path):
 
 def test_committed_scores_against_official_ground_truth():
     "The committed per-frame Ped2 test scores of the default student give the committed AUC against UCSDped2.m, read without the library."
-    ped2 = need_shared('ucsd_ped2')
-    s = pd.read_csv(RES/'fast_aed_ped2_test_scores.csv', dtype={'video': str})
-    assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
-    y = np.array(ped2_test_labels(ped2, s['video'], s['frame']))
+    s, y = committed_ped2_scores('fast_aed_ped2_test_scores.csv')
     res = json.loads((RES/'fast_aed_ped2.json').read_text())
     assert abs(roc_auc_score(y, s['score']) - res['runs'][res['default']]['post']['micro_auc']) < 1e-5
+
+def test_committed_object_teacher_student_scores():
+    "The Fast-AED student distilled from the object teacher: committed scores give the committed AUC (UCSDped2.m, no library)."
+    s, y = committed_ped2_scores('fast_aed_objects_ped2_test_scores.csv')
+    res = json.loads((RES/'fast_aed_objects_ped2.json').read_text())
+    assert abs(roc_auc_score(y, s['score']) - res['runs'][res['default']]['post']['micro_auc']) < 1e-5
+    assert abs(roc_auc_score(y, s['score']) - res['intervals']['default student']['micro']['value']) < 1e-4

@@ -39,7 +39,7 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope='module')
 def clip(tmp_path_factory):
     "A generated 40-frame dashcam clip as H.264 and as a JPEG frame folder."
-    from jsdlib.data import render_clip
+    from jsdlib.dashcam import render_clip
     d = tmp_path_factory.mktemp('clip')
     frames, plan = render_clip(0, 40, (160, 90), clip=2)
     (d/'frames').mkdir()

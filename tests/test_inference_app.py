@@ -35,7 +35,7 @@ def served(tmp_path_factory):
     save_student(build_student().eval(), d/'run'/'model.safetensors')
     write_json({"method": "baseline", "student_size": 64, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}, d/'run'/'config.json')
     write_json({"threshold": 0.5}, d/'run'/'metrics.json')
-    from jsdlib.data import render_clip
+    from jsdlib.dashcam import render_clip
     from jsdlib.video import write_video
     video = write_video(render_clip(0, 24, (160, 90), clip=1)[0], d/'upload.mp4', fps=10)
     port = _free_port()

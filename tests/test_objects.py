@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from sklearn.metrics import roc_auc_score
-from conftest import run_jsd, need_shared, ped2_test_labels
+from conftest import run_jsd, need_shared, committed_ped2_scores
 
 RES = Path(__file__).resolve().parents[1]/'nbs'/'results'
 
@@ -94,10 +94,7 @@ def test_reproduce_objects_smoke(tmp_path):
 
 def test_committed_object_scores_against_official_ground_truth():
     "The committed per-frame Ped2 test scores give the committed AUC against UCSDped2.m, read without the library."
-    ped2 = need_shared('ucsd_ped2')
-    s = pd.read_csv(RES/'objects_ped2_test_scores.csv', dtype={'video': str})
-    assert len(s) == 2010 and list(s.columns) == ['video', 'frame', 'score'] and s['video'].nunique() == 12
-    y = np.array(ped2_test_labels(ped2, s['video'], s['frame']))
+    s, y = committed_ped2_scores('objects_ped2_test_scores.csv')
     res = json.loads((RES/'objects_ped2.json').read_text())
     assert abs(roc_auc_score(y, s['score']) - res['test']['chosen (score)']['micro']['value']) < 1e-3
     per_video = [roc_auc_score(y[s['video'] == v], s['score'][s['video'] == v]) for v in sorted(s['video'].unique())

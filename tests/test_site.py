@@ -4,7 +4,8 @@
 those runs (each notebook's key covers its code, the library and nbs/results/) and renders the whole site again into a
 temporary folder: pages, mkdocs, link check. Run alone on a machine with no earlier run it executes every chapter
 first (about as long as `make docs`). The browser part skips with the reason when Chromium or Playwright is missing,
-as tests/test_browser.py does; the build and link tests run regardless."""
+as tests/test_browser.py does; the build and link tests run regardless. The small two-page site is built once (fixture
+`mini`); the tests that change only its prose copy its executed notebooks, so they render without running them again."""
 import importlib.util, json, os, re, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
@@ -44,10 +45,21 @@ def _mini_nbs(d:Path, home_md:str)->Path:
     nbf.write(home, d/'index.ipynb'); nbf.write(ch, d/'01_a.ipynb')
     return d
 
-def test_mini_site_builds(tmp_path):
+@pytest.fixture(scope='module')
+def mini(tmp_path_factory):
+    "The two-page site built once: its folder (nbs/, build/ with the executed notebooks, out/) and the build's output."
+    d = tmp_path_factory.mktemp('mini')
+    nbs = _mini_nbs(d/'nbs', '# Home\n\nRead [the chapter](01_a.ipynb).')
+    return d, _build('--nbs', str(nbs), '--build', str(d/'build'), '--out', str(d/'out'))
+
+def _reuse_runs(mini, tmp_path):
+    "A build folder holding the mini site's executed notebooks: a test that changes only prose renders without running them again."
+    import shutil
+    shutil.copytree(mini[0]/'build'/'exec', tmp_path/'build'/'exec')
+
+def test_mini_site_builds(mini):
     "A two-page site: the chapter runs (its eval: false cell does not), its output and math are on the page, hidden cells are not."
-    nbs = _mini_nbs(tmp_path/'nbs', '# Home\n\nRead [the chapter](01_a.ipynb).')
-    r = _build('--nbs', str(nbs), '--build', str(tmp_path/'build'), '--out', str(tmp_path/'out'))
+    tmp_path, r = mini; nbs = tmp_path/'nbs'
     assert r.returncode == 0, r.stdout + r.stderr
     page = (tmp_path/'out'/'01_a.html').read_text()
     assert '42' in page and '<math' in page and 'hidden_marker' not in page
@@ -57,19 +69,23 @@ def test_mini_site_builds(tmp_path):
     assert r2.returncode == 0 and '01_a.ipynb: unchanged since its last run, reused' in r2.stdout, r2.stdout + r2.stderr
 
 @pytest.mark.parametrize('link', ['[gone](missing_page.md)', '<a href="nowhere.html">raw</a>', '[anchor](01_a.md#no-such-heading)'])
-def test_broken_internal_link_fails_the_build(tmp_path, link):
+def test_broken_internal_link_fails_the_build(mini, tmp_path, link):
     nbs = _mini_nbs(tmp_path/'nbs', f'# Home\n\n{link} and [the chapter](01_a.ipynb).')
+    _reuse_runs(mini, tmp_path)                     # only the home page's prose differs: its code did not change
     r = _build('--nbs', str(nbs), '--build', str(tmp_path/'build'), '--out', str(tmp_path/'out'))
     assert r.returncode == 1, r.stdout + r.stderr
+    assert 'running' not in r.stdout, r.stdout      # the link check failed the build, not a new run
     name = re.search(r'(missing_page|nowhere|no-such-heading)', link).group(1)
     assert 'build failed' in r.stderr and name in r.stderr, r.stderr[-3000:]
 
-def test_failing_cell_fails_the_build(tmp_path):
+def test_failing_cell_fails_the_build(mini, tmp_path):
     nbs = _mini_nbs(tmp_path/'nbs', '# Home')
     import nbformat as nbf
     nb = nbf.read(nbs/'01_a.ipynb', as_version=4); nb.cells.append(nbf.v4.new_code_cell('assert 1 == 2, "boom"')); nbf.write(nb, nbs/'01_a.ipynb')
+    _reuse_runs(mini, tmp_path)                     # the home page is reused; the chapter's code changed, so it runs again
     r = _build('--nbs', str(nbs), '--build', str(tmp_path/'build'), '--out', str(tmp_path/'out'))
     assert r.returncode == 1 and '01_a.ipynb' in r.stderr and 'boom' in r.stderr, r.stderr[-3000:]
+    assert 'running 01_a.ipynb' in r.stdout, r.stdout
 
 def test_every_chapter_ends_with_exercises_and_a_solution():
     import nbformat

@@ -7,11 +7,10 @@ from conftest import run_jsd, BIN
 
 SMALL = ['--student-size', 64, '--epochs', 2, '--batch-size', 8, '--quiet', '--threads', 1]
 
-@pytest.fixture(scope='module')
-def cache(synth_root, tmp_path_factory):
-    c = tmp_path_factory.mktemp('cache')
-    run_jsd('precompute-teacher', '--index', synth_root/'index.csv', '--teacher', 'lite0', '--size', 64, '--cache', c, '--quiet')
-    return c
+@pytest.fixture
+def cache(synth_cache):
+    "The Lite0 cache of `synth_root`, built once a session (conftest.py) for this module and the others that need it."
+    return synth_cache
 
 def test_baseline_and_jsd(synth_root, cache, tmp_path):
     for method in ('baseline', 'jsd'):

@@ -12,6 +12,9 @@
    `tst_flags` and EXEC_VERSION: an unchanged notebook is
    not run again unless `--fresh` is given (editing prose only re-renders). Because of this rule, building the site
    is also the check that every notebook runs: `make test` calls it with `--fresh` instead of `nbdev_test`.
+   Each notebook runs with `JSD_SITE_KEEP` set to `_build/docs/keep/<notebook>/` (emptied first): a chapter may keep
+   the run folder it makes there, and a test check that run instead of making the same again (chapter 09's smoke
+   reproduction, read by tests/test_reproduce.py). It is as fresh as the executed notebook next to it.
 2. **Render.** Each executed notebook becomes a Markdown page: prose as written (TeX turned into MathML, which browsers
    draw without any script or network), code cells without their `#|` lines (`#| hide` cells left out), and their
    outputs: text, tables (HTML), plots (PNG/SVG files), Markdown. After an exported cell (`#| export`) come the
@@ -143,9 +146,11 @@ def execute_all(nbs:Path, build:Path, fresh:bool, timeout:int)->dict:
         if not fresh and dest.exists() and keyf.exists() and keyf.read_text() == key:
             print(f'docs: {p.name}: unchanged since its last run, reused', flush=True); times[p.name] = None; continue
         keyf.unlink(missing_ok=True)
+        keep = build/'keep'/p.stem; shutil.rmtree(keep, ignore_errors=True); os.environ['JSD_SITE_KEEP'] = str(keep)
         print(f'docs: running {p.name} ...', flush=True)
         try: times[p.name] = t = execute(p, dest, nbs, flags, timeout)
         except BuildError as e: failed.append(p.name); print(f'docs: FAILED {e}', file=sys.stderr, flush=True); continue
+        finally: os.environ.pop('JSD_SITE_KEEP', None)
         keyf.write_text(key); print(f'docs: {p.name}: {t:.0f} s', flush=True)
     if failed: raise BuildError(f'{len(failed)} notebook(s) failed: {", ".join(failed)}')
     return times

@@ -14,8 +14,8 @@ __all__ = ['POST', 'RESUME_DIR', 'PAPER_PED2', 'JSD_PED2_TEST', 'AED_SCALES', 'A
            'triplet', 'gradient_weights', 'cut_objects', 'make_shape', 'paste', 'make_sample', 'aed_loss',
            'plan_events', 'render_events', 'ped2_index', 'aed_index', 'score_clip', 'component_scores', 'combine',
            'location_reference', 'score_split', 'save_model', 'load_model', 'run_key', 'last_saved', 'save_state',
-           'load_state', 'train_aed_mae', 'rescore_run', 'add_cli', 'auc_intervals', 'evaluate_aed_run',
-           'jsd_ped2_reference', 'aed_markdown', 'aed_params', 'aed_reproduce', 'unpatchify', 'frame_maps', 'plot_maps']
+           'load_state', 'train_aed_mae', 'rescore_run', 'add_cli', 'evaluate_aed_run', 'jsd_ped2_reference',
+           'aed_markdown', 'aed_params', 'aed_reproduce', 'unpatchify', 'frame_maps', 'plot_maps']
 
 # %% ../../nbs/11_aed_mae.ipynb #83cc4fe4
 import numpy as np
@@ -23,38 +23,43 @@ import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
-from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from ..core import JsdError, write_json, read_json, atomic_path, atomic_write, get_device
+from ..core import JsdError, read_json, atomic_path, get_device
+from ..runs import (check_finished, save_weights, read_weights, weights_info, write_table,
+                         write_config, write_run_results)
 from ..data import validate_index, index_ped2, index_dataset, write_index
 from ..losses import patchify, random_patch_mask
-from ..evaluate import smooth_scores, evaluate_scores, auc_ap, bootstrap_runs
+from ..evaluate import (smooth_scores, evaluate_scores, auc_ap, bootstrap_runs, auc_or_nan,
+                             auc_intervals,
+                             format_interval)
 import matplotlib.pyplot as plt
 
 # %% ../../nbs/11_aed_mae.ipynb #2c50d52f
 @dataclass
 class AedMaeConfig:
     "Everything that defines an AED-MAE run (saved as `config.json`)."
-    size: tuple = (80, 120)          # model input (H, W) px; Ped2 240x360 / 3 -> a 20x30 token grid at patch 4
+    # model input (H, W) px; Ped2 240x360 / 3 -> a 20x30 token grid at patch 4
+    size: tuple = (80, 120)
     patch: int = 4                   # paper: 4 on Ped2, 8 ShanghaiTech, 16 Avenue
-    channels: int = 1                # 1: grey (Ped2 is grey: its 3 RGB channels are equal), 3: colour
+    channels: int = 1  # 1: grey (Ped2 is grey: its 3 RGB channels are equal), 3: colour
     gap: int = 3                     # input = frames t-gap, t, t+gap (paper/code: 3)
     dim: int = 256; depth: int = 3; heads: int = 4             # encoder (paper)
     dec_dim: int = 128; dec_depth: int = 3; dec_heads: int = 4  # teacher decoder (paper)
     mlp_ratio: float = 2.            # code
-    student_after: int = 1           # the student branches after this many teacher-decoder blocks (paper: 1)
+    student_after: int = 1  # the student branches after this many teacher-decoder blocks (paper: 1)
     mask_ratio: float = 0.5          # code (the paper gives none)
     epochs: int = 12                 # teacher phase (paper 100; CPU budget)
     student_epochs: int = 5          # student phase (paper 40)
     batch_size: int = 16             # paper 100
-    lr: float = 5e-4                 # AdamW, betas (0.9, 0.95), cosine after a warm-up (paper 1e-4 at batch 100)
+    lr: float = 5e-4  # AdamW, betas (0.9, 0.95), cosine after a warm-up (paper 1e-4 at batch 100)
     weight_decay: float = 0.05       # code
     warmup_steps: int = 100
     synth_ratio: float = 0.25        # share of training samples with a pasted anomaly (paper 25%)
-    motion: bool = True              # motion-gradient weighted loss (False: plain MSE on the hidden patches)
+    motion: bool = True  # motion-gradient weighted loss (False: plain MSE on the hidden patches)
     classifier: bool = True          # the paper's [CLS] classifier of synthetic anomalies
-    weights: tuple = (0.4, 0.3, 0.3) # score = w0 reconstruction + w1 discrepancy + w2 classifier (paper Eq. 6)
-    sigma: float = 11.               # temporal Gaussian of the post-processed score, frames (code, Avenue)
+    # score = w0 reconstruction + w1 discrepancy + w2 classifier (paper Eq. 6)
+    weights: tuple = (0.4, 0.3, 0.3)
+    sigma: float = 11.  # temporal Gaussian of the post-processed score, frames (code, Avenue)
     val_clips: int = 2               # training clips held out as validation (with synthetic events)
     seed: int = 0
     device: str = 'auto'
@@ -64,83 +69,117 @@ class AedMaeConfig:
 
     def check(self)->'AedMaeConfig':
         "Raise a clear error for an impossible setting; return self."
-        self.size = tuple(int(v) for v in self.size); self.weights = tuple(float(w) for w in self.weights)
+        self.size = tuple(int(v) for v in self.size)
+        self.weights = tuple(float(w) for w in self.weights)
         if len(self.size) != 2 or any(s % self.patch for s in self.size):
-            raise JsdError(f"size {self.size}: expected (H, W), both multiples of patch {self.patch}")
-        if self.channels not in (1, 3): raise JsdError(f"channels must be 1 (grey) or 3 (colour), got {self.channels}")
-        if self.dim % self.heads or self.dec_dim % self.dec_heads or self.dim % 4 or self.dec_dim % 4:
-            raise JsdError(f"widths {self.dim}/{self.dec_dim} must be multiples of 4 and of their head counts {self.heads}/{self.dec_heads}")
-        if not 0 < self.student_after < self.dec_depth: raise JsdError(f"student_after must be in 1..{self.dec_depth - 1}, got {self.student_after}")
-        if not 0 < self.mask_ratio < 1: raise JsdError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
-        if not 0 <= self.synth_ratio <= 1: raise JsdError(f"synth_ratio must be in [0, 1], got {self.synth_ratio}")
-        if self.epochs < 1 or self.student_epochs < 0 or self.batch_size < 1: raise JsdError("epochs >= 1, student_epochs >= 0, batch_size >= 1 expected")
-        if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0: raise JsdError(f"weights: three non-negative numbers, got {self.weights}")
+            raise JsdError(f"size {self.size}: expected (H, W), both multiples of patch "
+                           f"{self.patch}")
+        if self.channels not in (1, 3):
+            raise JsdError(f"channels must be 1 (grey) or 3 (colour), got {self.channels}")
+        if (self.dim % self.heads or self.dec_dim % self.dec_heads
+                or self.dim % 4 or self.dec_dim % 4):
+            raise JsdError(f"widths {self.dim}/{self.dec_dim} must be multiples of 4 and of their "
+                           f"head counts {self.heads}/{self.dec_heads}")
+        if not 0 < self.student_after < self.dec_depth:
+            raise JsdError(f"student_after must be in 1..{self.dec_depth - 1}, got "
+                           f"{self.student_after}")
+        if not 0 < self.mask_ratio < 1:
+            raise JsdError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
+        if not 0 <= self.synth_ratio <= 1:
+            raise JsdError(f"synth_ratio must be in [0, 1], got {self.synth_ratio}")
+        if self.epochs < 1 or self.student_epochs < 0 or self.batch_size < 1:
+            raise JsdError("epochs >= 1, student_epochs >= 0, batch_size >= 1 expected")
+        if len(self.weights) != 3 or min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise JsdError(f"weights: three non-negative numbers, got {self.weights}")
         if self.sigma < 0: raise JsdError(f"sigma must be >= 0 frames, got {self.sigma}")
         return self
 
 # %% ../../nbs/11_aed_mae.ipynb #29235935
-def sincos_2d(h:int, w:int, dim:int)->torch.Tensor:
-    "Fixed 2-D sine-cosine position embeddings (as in MAE): (h*w, dim), half for the row, half for the column."
+def sincos_2d(h:int,  # rows of the token grid
+              w:int,  # columns of the token grid
+              dim:int # embedding width, a multiple of 4
+             )->torch.Tensor:
+    ("Fixed 2-D sine-cosine position embeddings (as in MAE): (h*w, dim), half for the row, half "
+     "for the column.")
     if dim % 4: raise JsdError(f"sincos_2d: dim must be a multiple of 4, got {dim}")
-    y, x = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
+    y, x = torch.meshgrid(torch.arange(h, dtype=torch.float32),
+                          torch.arange(w, dtype=torch.float32), indexing='ij')
     om = 1. / 10000 ** (torch.arange(dim // 4, dtype=torch.float32) / (dim // 4))
-    return torch.cat([f(c.flatten()[:, None] * om[None]) for c in (y, x) for f in (torch.sin, torch.cos)], 1)
+    return torch.cat([f(c.flatten()[:, None] * om[None]) for c in (y, x)
+                      for f in (torch.sin, torch.cos)], 1)
 
 # %% ../../nbs/11_aed_mae.ipynb #81bf7d8b
 def _to_grid(t:torch.Tensor, grid:tuple, keep:torch.Tensor|None)->torch.Tensor:
-    "(B, K, D) tokens -> (B, D, H, W) grid; with `keep` (B, K) the tokens go to their places and the rest are zeros."
+    ("(B, K, D) tokens -> (B, D, H, W) grid; with `keep` (B, K) the tokens go to their places and "
+     "the rest are zeros.")
     B, _, D = t.shape
-    if keep is not None: t = t.new_zeros(B, grid[0] * grid[1], D).scatter(1, keep[..., None].expand(-1, -1, D), t)
+    if keep is not None:
+        t = t.new_zeros(B, grid[0] * grid[1], D).scatter(1, keep[..., None].expand(-1, -1, D), t)
     return t.transpose(1, 2).reshape(B, D, *grid)
 
 class CvtAttention(nn.Module):
-    "CvT attention: depthwise 3x3 convolutions on the token grid give q, k, v; the [CLS] token joins unconvolved."
+    ("CvT attention: depthwise 3x3 convolutions on the token grid give q, k, v; the [CLS] token "
+     "joins unconvolved.")
     def __init__(self, dim:int, heads:int):
         super().__init__()
         self.heads = heads
-        self.conv = nn.Conv2d(dim, 3 * dim, 3, padding=1, groups=dim, bias=False)   # one q, k, v filter per channel
+        # one q, k, v filter per channel
+        self.conv = nn.Conv2d(dim, 3 * dim, 3, padding=1, groups=dim, bias=False)
         self.q, self.k, self.v, self.proj = (nn.Linear(dim, dim) for _ in range(4))
     def forward(self, x, grid, keep=None):
         B, L, D = x.shape
-        c = self.conv(_to_grid(x[:, 1:], grid, keep)).reshape(B, D, 3, -1).permute(2, 0, 3, 1)   # (3, B, HW, D)
+        # (3, B, HW, D)
+        c = self.conv(_to_grid(x[:, 1:], grid, keep)).reshape(B, D, 3, -1).permute(2, 0, 3, 1)
         if keep is not None: c = c.gather(2, keep[None, ..., None].expand(3, -1, -1, D))
         heads = lambda z: z.reshape(B, L, self.heads, D // self.heads).transpose(1, 2)
-        q, k, v = (heads(lin(torch.cat([x[:, :1], c[i]], 1))) for i, lin in enumerate((self.q, self.k, self.v)))
+        q, k, v = (heads(lin(torch.cat([x[:, :1], c[i]], 1)))
+                   for i, lin in enumerate((self.q, self.k, self.v)))
         return self.proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, L, D))
 
 class CvtBlock(nn.Module):
     "Pre-norm transformer block with CvT attention and an MLP."
     def __init__(self, dim:int, heads:int, mlp_ratio:float=2.):
         super().__init__()
-        self.n1, self.attn, self.n2 = nn.LayerNorm(dim, eps=1e-6), CvtAttention(dim, heads), nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Linear(int(dim * mlp_ratio), dim))
+        self.n1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = CvtAttention(dim, heads)
+        self.n2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(),
+                                 nn.Linear(int(dim * mlp_ratio), dim))
     def forward(self, x, grid, keep=None):
         x = x + self.attn(self.n1(x), grid, keep)
         return x + self.mlp(self.n2(x))
 
 # %% ../../nbs/11_aed_mae.ipynb #5c9d0032
 class AedMae(nn.Module):
-    "AED-MAE: masked CvT encoder, a teacher decoder and a student branch; outputs (B, N, patch*patch*(channels+1)) per decoder."
+    ("AED-MAE: masked CvT encoder, a teacher decoder and a student branch; outputs (B, N, "
+     "patch*patch*(channels+1)) per decoder.")
     def __init__(self, cfg:AedMaeConfig):
         super().__init__()
         cfg.check(); self.cfg, self.grid = cfg, cfg.grid
         p, D, d = cfg.patch, cfg.dim, cfg.dec_dim
-        self.embed = nn.Conv2d(3 * cfg.channels, D, p, p); self.embed_norm = nn.LayerNorm(D, eps=1e-6)
+        self.embed = nn.Conv2d(3 * cfg.channels, D, p, p)
+        self.embed_norm = nn.LayerNorm(D, eps=1e-6)
         self.cls = nn.Parameter(torch.randn(1, 1, D) * .02)
         self.register_buffer('pos', sincos_2d(*self.grid, D)[None], persistent=False)
         self.register_buffer('dec_pos', sincos_2d(*self.grid, d)[None], persistent=False)
-        self.blocks = nn.ModuleList([CvtBlock(D, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.depth)]); self.norm = nn.LayerNorm(D, eps=1e-6)
-        self.head = nn.Linear(D, 1)                                   # the [CLS] classifier of synthetic anomalies
+        self.blocks = nn.ModuleList([CvtBlock(D, cfg.heads, cfg.mlp_ratio)
+                                     for _ in range(cfg.depth)])
+        self.norm = nn.LayerNorm(D, eps=1e-6)
+        self.head = nn.Linear(D, 1)  # the [CLS] classifier of synthetic anomalies
         self.dec_embed, self.mask_token = nn.Linear(D, d), nn.Parameter(torch.randn(1, 1, d) * .02)
-        self.dec = nn.ModuleList([CvtBlock(d, cfg.dec_heads, cfg.mlp_ratio) for _ in range(cfg.dec_depth)])
-        self.dec_norm, self.pred = nn.LayerNorm(d, eps=1e-6), nn.Linear(d, p * p * (cfg.channels + 1))
-        self.s_block, self.s_norm = CvtBlock(d, cfg.dec_heads, cfg.mlp_ratio), nn.LayerNorm(d, eps=1e-6)
+        self.dec = nn.ModuleList([CvtBlock(d, cfg.dec_heads, cfg.mlp_ratio)
+                                  for _ in range(cfg.dec_depth)])
+        self.dec_norm = nn.LayerNorm(d, eps=1e-6)
+        self.pred = nn.Linear(d, p * p * (cfg.channels + 1))
+        self.s_block = CvtBlock(d, cfg.dec_heads, cfg.mlp_ratio)
+        self.s_norm = nn.LayerNorm(d, eps=1e-6)
         self.s_pred = nn.Linear(d, p * p * (cfg.channels + 1))
         for m in self.modules():
             if isinstance(m, nn.Linear): nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
 
     def encode(self, x:torch.Tensor, keep:torch.Tensor|None)->torch.Tensor:
-        "(B, 3C, H, W) frames -> (B, 1 + K, dim): [CLS] and the visible tokens (all when `keep` is None)."
+        ("(B, 3C, H, W) frames -> (B, 1 + K, dim): [CLS] and the visible tokens (all when `keep` "
+         "is None).")
         t = self.embed_norm(self.embed(x).flatten(2).transpose(1, 2)) + self.pos
         if keep is not None: t = t.gather(1, keep[..., None].expand(-1, -1, t.shape[-1]))
         t = torch.cat([self.cls.expand(len(x), -1, -1), t], 1)
@@ -148,80 +187,111 @@ class AedMae(nn.Module):
         return self.norm(t)
 
     def forward(self, x:torch.Tensor, keep:torch.Tensor|None=None, student:bool=True)->dict:
-        "{'teacher', 'student' (if asked), 'logit'}: patch predictions of both decoders and the classifier's logit."
+        ("{'teacher', 'student' (if asked), 'logit'}: patch predictions of both decoders and the "
+         "classifier's logit.")
         z = self.encode(x, keep); d = self.dec_embed(z); B, n = len(x), self.grid[0] * self.grid[1]
-        tok = d[:, 1:] if keep is None else self.mask_token.expand(B, n, -1).scatter(1, keep[..., None].expand(-1, -1, d.shape[-1]), d[:, 1:])
-        h, out = torch.cat([d[:, :1], tok + self.dec_pos], 1), {'logit': self.head(z[:, 0]).squeeze(-1)}
+        if keep is None: tok = d[:, 1:]
+        else:   # mask tokens everywhere, the encoded visible tokens at their places
+            places = keep[..., None].expand(-1, -1, d.shape[-1])
+            tok = self.mask_token.expand(B, n, -1).scatter(1, places, d[:, 1:])
+        h = torch.cat([d[:, :1], tok + self.dec_pos], 1)
+        out = {'logit': self.head(z[:, 0]).squeeze(-1)}
         for i, b in enumerate(self.dec):
-            if student and i == self.cfg.student_after: out['student'] = self.s_pred(self.s_norm(self.s_block(h, self.grid)))[:, 1:]
+            if student and i == self.cfg.student_after:
+                out['student'] = self.s_pred(self.s_norm(self.s_block(h, self.grid)))[:, 1:]
             h = b(h, self.grid)
         out['teacher'] = self.pred(self.dec_norm(h))[:, 1:]
         return out
 
 # %% ../../nbs/11_aed_mae.ipynb #6123ff1c
-def visible_places(hidden:torch.Tensor)->torch.Tensor:
-    "(B, N) bool mask (True = hidden) -> (B, K) sorted indices of the visible places (every row must hide as many)."
+def visible_places(hidden:torch.Tensor # (B, N) bool, True = hidden; as many hidden per row
+                  )->torch.Tensor:
+    ("(B, N) bool mask (True = hidden) -> (B, K) sorted indices of the visible places (every row "
+     "must hide as many).")
     k = (~hidden).sum(1)
-    if (k != k[0]).any(): raise JsdError("visible_places: every row must keep the same number of places")
+    if (k != k[0]).any():
+        raise JsdError("visible_places: every row must keep the same number of places")
     return (~hidden).nonzero()[:, 1].reshape(len(hidden), -1)
 
-def test_mask(cfg:AedMaeConfig)->torch.Tensor:
+def test_mask(cfg:AedMaeConfig # the run settings: grid, mask_ratio and seed
+             )->torch.Tensor:
     "The fixed (1, N) hidden-place mask used for every scored frame (seeded by `cfg.seed`)."
     g = torch.Generator().manual_seed(10_000 + cfg.seed)
     return random_patch_mask(1, cfg.grid[0] * cfg.grid[1], cfg.mask_ratio, generator=g)
 
 # %% ../../nbs/11_aed_mae.ipynb #3be25465
-def load_frame(path:str|Path, size:tuple, channels:int)->np.ndarray:
+def load_frame(path:str|Path, # an image file
+               size:tuple,    # (H, W) in px after resizing
+               channels:int   # 1: grey, 3: RGB
+              )->np.ndarray:
     "One frame as uint8 (channels, H, W), resized to `size` = (H, W)."
     try: im = Image.open(path).convert('L' if channels == 1 else 'RGB')
-    except (OSError, ValueError) as e: raise JsdError(f"{path}: cannot read this frame ({e})") from None
+    except (OSError, ValueError) as e:
+        raise JsdError(f"{path}: cannot read this frame ({e})") from None
     a = np.asarray(im.resize((size[1], size[0]), Image.BILINEAR))
     return a[None] if channels == 1 else a.transpose(2, 0, 1)
 
-def segments(df:pd.DataFrame)->pd.Series:
-    "Per row (same index as `df`), its segment name `video#k`: the k-th run of consecutive frame numbers of its video."
-    if not {'video', 'frame'} <= set(df.columns): raise JsdError("segments: the index needs columns 'video' and 'frame'")
+def segments(df:pd.DataFrame # a frame index with 'video' and 'frame' columns
+            )->pd.Series:
+    ("Per row (same index as `df`), its segment name `video#k`: the k-th run of consecutive frame "
+     "numbers of its video.")
+    if not {'video', 'frame'} <= set(df.columns):
+        raise JsdError("segments: the index needs columns 'video' and 'frame'")
     o = df.sort_values(['video', 'frame'])
     brk = (o['video'] != o['video'].shift()) | (o['frame'].diff() != 1)
     k = brk.astype(int).groupby(o['video']).cumsum() - 1
     return (o['video'] + '#' + k.astype(str)).reindex(df.index)
 
-def load_clips(df:pd.DataFrame, size:tuple, channels:int, progress:bool=True)->dict:
+def load_clips(df:pd.DataFrame,   # frame index (its `path`, `video`, `frame` columns)
+               size:tuple,        # (H, W) in px
+               channels:int,      # 1: grey, 3: RGB
+               progress:bool=True # show a progress bar
+              )->dict:
     "{segment: uint8 tensor (T, channels, H, W)} of every frame of the index, in frame order."
     seg = segments(df); out = {}
-    for s, g in tqdm(df.assign(_seg=seg).sort_values(['video', 'frame']).groupby('_seg', sort=True), desc='decoding frames', disable=not progress, leave=False):
+    for s, g in tqdm(df.assign(_seg=seg).sort_values(['video', 'frame']).groupby('_seg', sort=True),
+                     desc='decoding frames', disable=not progress, leave=False):
         out[s] = torch.from_numpy(np.stack([load_frame(p, size, channels) for p in g['path']]))
     return out
 
-def triplet(clip:torch.Tensor, t:int, gap:int)->torch.Tensor:
+# %% ../../nbs/11_aed_mae.ipynb #fcb0af46
+def triplet(clip:torch.Tensor, # (T, C, H, W) frames of one segment
+            t:int,             # the middle frame
+            gap:int            # frames between the middle frame and each neighbour
+           )->torch.Tensor:
     "Frames t-gap, t, t+gap of a (T, C, H, W) clip, clamped at its ends, stacked to (3C, H, W)."
     T = len(clip); idx = [min(max(t + o, 0), T - 1) for o in (-gap, 0, gap)]
     return clip[idx].flatten(0, 1)
 
 # %% ../../nbs/11_aed_mae.ipynb #ceaa6396
-def gradient_weights(prev:torch.Tensor,                 # (B, C, H, W) frame t-1, values in [0, 1]
-                     nxt:torch.Tensor,                  # (B, C, H, W) frame t+1
-                     patch:int,                         # patch size
-                     anomaly_map:torch.Tensor|None=None # (B, 1, H, W) map of pasted anomalies in [0, 1], or None
+def gradient_weights(prev:torch.Tensor,   # (B, C, H, W) frame t-1, values in [0, 1]
+                     nxt:torch.Tensor,    # (B, C, H, W) frame t+1
+                     patch:int,           # patch size
+                     anomaly_map:torch.Tensor|None=None # (B, 1, H, W) pasted objects, 0..1, or None
                     )->torch.Tensor:
-    "Per-patch loss weights (B, N) of the paper: max of |prev - next| (+ anomaly map) in each patch, mean over channels, sum 1 per frame."
+    ("Per-patch loss weights (B, N) of the paper: max of |prev - next| (+ anomaly map) in each "
+     "patch, mean over channels, sum 1 per frame.")
     g = (prev - nxt).abs()
     if anomaly_map is not None:
-        g = g + anomaly_map.clamp(0, 1) * torch.maximum(torch.full_like(g[:, :1, :1, :1], 128 / 255), g.amax((1, 2, 3), keepdim=True))
+        floor = torch.full_like(g[:, :1, :1, :1], 128 / 255)
+        g = g + anomaly_map.clamp(0, 1) * torch.maximum(floor, g.amax((1, 2, 3), keepdim=True))
     w = F.max_pool2d(g, patch).mean(1).flatten(1)
     s = w.sum(1, keepdim=True)
-    return torch.where(s > 0, w / s.clamp_min(1e-12), torch.full_like(w, 1 / w.shape[1]))   # no motion at all: uniform
+    # no motion at all: uniform
+    return torch.where(s > 0, w / s.clamp_min(1e-12), torch.full_like(w, 1 / w.shape[1]))
 
 # %% ../../nbs/11_aed_mae.ipynb #3027a60c
 def _blur3(a:np.ndarray)->np.ndarray: return ndimage.uniform_filter(a, 3, mode='nearest')
 
-def cut_objects(clip:torch.Tensor,             # (T, C, H, W) uint8 frames of one clip (static camera)
-                n:int=8,                       # at most this many objects
-                min_area:int=12,               # connected foreground regions smaller than this (px) are noise
-                max_frac:float=.05,            # ... and larger than this share of the frame are not objects
-                thr:float=25.,                 # foreground: |frame - median background| above this (grey levels)
-                rng:np.random.Generator|None=None)->list:
-    "Objects cut out of a clip as [(pixels (h, w) float grey in [0, 1], mask (h, w) float)]: foreground against the median background."
+def cut_objects(clip:torch.Tensor,  # (T, C, H, W) uint8 frames of one clip (static camera)
+                n:int=8,            # at most this many objects
+                min_area:int=12,    # connected foreground regions smaller than this (px) are noise
+                max_frac:float=.05, # ... and larger than this share of the frame are not objects
+                thr:float=25.,      # foreground: |frame - median background| > this, grey levels
+                rng:np.random.Generator|None=None # the draw of frames; None: seeded with 0
+               )->list:
+    ("Objects cut out of a clip as [(pixels (h, w) float grey in [0, 1], mask (h, w) float)]: "
+     "foreground against the median background.")
     rng = rng or np.random.default_rng(0)
     g = clip.float().mean(1).numpy()                                   # grey (T, H, W)
     bg, out = np.median(g, 0), []
@@ -230,40 +300,55 @@ def cut_objects(clip:torch.Tensor,             # (T, C, H, W) uint8 frames of on
         for j, sl in enumerate(ndimage.find_objects(lab), 1):
             m = (lab[sl] == j); area = int(m.sum())
             if min_area <= area <= max_frac * g[t].size and min(m.shape) >= 3:
-                out.append((_blur3(g[t][sl] / 255.).astype(np.float32), _blur3(m.astype(np.float32))))
-                break                                                    # one object per frame: variety over frames
+                out.append((_blur3(g[t][sl] / 255.).astype(np.float32),
+                            _blur3(m.astype(np.float32))))
+                break  # one object per frame: variety over frames
         if len(out) >= n: break
     return out
 
-def make_shape(rng:np.random.Generator, size:tuple)->tuple:
-    "A generated object: an ellipse or a box, 4-25% of the frame's height, a random grey texture, blurred 3x3."
-    H = size[0]; h = int(rng.integers(max(3, H // 25), max(4, H // 4))); w = int(max(3, h * rng.uniform(.5, 2.)))
+def make_shape(rng:np.random.Generator, # draws shape, size and texture
+               size:tuple               # (H, W) of the frames it goes into
+              )->tuple:
+    ("A generated object: an ellipse or a box, 4-25% of the frame's height, a random grey texture, "
+     "blurred 3x3.")
+    H = size[0]
+    h = int(rng.integers(max(3, H // 25), max(4, H // 4)))
+    w = int(max(3, h * rng.uniform(.5, 2.)))
     yy, xx = np.mgrid[:h, :w]
-    m = (((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2 <= 1) if rng.random() < .5 else np.ones((h, w), bool)
+    ellipse = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2 <= 1
+    m = ellipse if rng.random() < .5 else np.ones((h, w), bool)
     tex = np.clip(rng.uniform(0, 1) + rng.normal(0, .15, (h, w)), 0, 1)
     return _blur3(tex).astype(np.float32), _blur3(m.astype(np.float32))
 
 # %% ../../nbs/11_aed_mae.ipynb #e44ea38e
-def paste(frame:torch.Tensor, obj:tuple, cy:float, cx:float)->tuple:
-    "(frame with the grey object pasted at centre (cy, cx), its (1, H, W) map); frame (C, H, W) float in [0, 1]."
+def paste(frame:torch.Tensor, # (C, H, W) float in [0, 1]; not changed
+          obj:tuple,          # (pixels, mask): (h, w) float arrays, as `cut_objects` gives
+          cy:float,           # the object's centre row, px (may be fractional or outside)
+          cx:float            # the object's centre column, px
+         )->tuple:
+    ("(frame with the grey object pasted at centre (cy, cx), its (1, H, W) map); frame (C, H, W) "
+     "float in [0, 1].")
     pix, m = obj; h, w = pix.shape; C, H, W = frame.shape
     y0, x0 = int(round(cy - h / 2)), int(round(cx - w / 2))
     ya, yb, xa, xb = max(0, y0), min(H, y0 + h), max(0, x0), min(W, x0 + w)
     amap = torch.zeros(1, H, W)
     if ya >= yb or xa >= xb: return frame, amap
-    mm = torch.from_numpy(m[ya - y0:yb - y0, xa - x0:xb - x0]); pp = torch.from_numpy(pix[ya - y0:yb - y0, xa - x0:xb - x0])
+    mm = torch.from_numpy(m[ya - y0:yb - y0, xa - x0:xb - x0])
+    pp = torch.from_numpy(pix[ya - y0:yb - y0, xa - x0:xb - x0])
     out = frame.clone(); out[:, ya:yb, xa:xb] = out[:, ya:yb, xa:xb] * (1 - mm) + pp * mm
     amap[0, ya:yb, xa:xb] = mm
     return out, amap
 
 # %% ../../nbs/11_aed_mae.ipynb #e63fa822
-def make_sample(clip:torch.Tensor,        # (T, C, H, W) uint8 segment
-                t:int,                     # the frame to rebuild
-                cfg:AedMaeConfig,
-                bank:list,                 # objects to paste (`cut_objects`, `make_shape`)
-                rng:np.random.Generator,
-                synth:bool):               # paste an anomaly into this sample
-    "(input (3C, H, W), target (C+1, H, W): clean frame + anomaly map, weights (N,), label 0/1), floats in [0, 1]."
+def make_sample(clip:torch.Tensor,       # (T, C, H, W) uint8 segment
+                t:int,                   # the frame to rebuild
+                cfg:AedMaeConfig,        # size, channels, gap and patch of the run
+                bank:list,               # objects to paste (`cut_objects`, `make_shape`)
+                rng:np.random.Generator, # draws object, place and motion
+                synth:bool               # paste an anomaly into this sample
+               ):
+    ("(input (3C, H, W), target (C+1, H, W): clean frame + anomaly map, weights (N,), label 0/1), "
+     "floats in [0, 1].")
     x = triplet(clip, t, cfg.gap).float() / 255; C = cfg.channels; H, W = cfg.size
     target = torch.cat([x[C:2 * C], torch.zeros(1, H, W)])
     prev, nxt = (clip[min(max(t + o, 0), len(clip) - 1)].float()[None] / 255 for o in (-1, 1))
@@ -273,7 +358,8 @@ def make_sample(clip:torch.Tensor,        # (T, C, H, W) uint8 segment
         a = rng.uniform(0, 2 * np.pi); v = rng.uniform(1, 3) * W / 120
         frames = []
         for k, o in enumerate((-cfg.gap, 0, cfg.gap)):
-            f, m = paste(x[k * C:(k + 1) * C], obj, cy + o * v * math.sin(a), cx + o * v * math.cos(a))
+            f, m = paste(x[k * C:(k + 1) * C], obj, cy + o * v * math.sin(a),
+                         cx + o * v * math.cos(a))
             frames.append(f); amap = m if o == 0 else amap
         x = torch.cat(frames)
         synth = bool(amap.sum() > 0)
@@ -286,24 +372,44 @@ def _patch_error(pred:torch.Tensor, target:torch.Tensor, patch:int)->torch.Tenso
     "(B, N) mean squared error per patch between (B, N, D) predictions and a (B, C, H, W) target."
     return (pred - patchify(target, patch)).pow(2).mean(-1)
 
-def aed_loss(out:dict, target:torch.Tensor, w:torch.Tensor, hidden:torch.Tensor, label:torch.Tensor, cfg:AedMaeConfig, phase:int)->tuple:
-    "(loss, parts): phase 1 teacher reconstruction (+ classifier BCE); phase 2 student-to-teacher. Weighted by `w` when cfg.motion."
+def aed_loss(out:dict,            # the model's output: 'teacher', 'student', 'logit'
+             target:torch.Tensor, # (B, C+1, H, W) clean frame and anomaly map
+             w:torch.Tensor,      # (B, N) motion weights, each row sums to 1
+             hidden:torch.Tensor, # (B, N) bool, True = hidden place
+             label:torch.Tensor,  # (B,) 1. where an anomaly was pasted
+             cfg:AedMaeConfig,    # motion, classifier and patch settings
+             phase:int            # 1: teacher and classifier, 2: student
+            )->tuple:
+    ("(loss, parts): phase 1 teacher reconstruction (+ classifier BCE); phase 2 "
+     "student-to-teacher. Weighted by `w` when cfg.motion.")
     if phase == 1: e = _patch_error(out['teacher'], target, cfg.patch)
     else: e = (out['student'] - out['teacher'].detach()).pow(2).mean(-1)
     rec = (e * w).sum(1).mean() if cfg.motion else (e * hidden).sum() / hidden.sum().clamp_min(1)
     parts = {'recon' if phase == 1 else 'distil': rec.item()}
     if phase == 1 and cfg.classifier:
-        bce = F.binary_cross_entropy_with_logits(out['logit'], label); parts['bce'] = bce.item(); rec = rec + bce
+        bce = F.binary_cross_entropy_with_logits(out['logit'], label)
+        parts['bce'] = bce.item()
+        rec = rec + bce
     return rec, parts
 
 # %% ../../nbs/11_aed_mae.ipynb #d0eb8ff5
-def plan_events(n_frames:int, rng:np.random.Generator, n_objects:int, size:tuple, cover:float=.4)->list:
-    "Synthetic events for a validation clip: [dict(start, end, obj, y, x, vy, vx)], about `cover` of its frames."
+def plan_events(n_frames:int,            # the clip's length
+                rng:np.random.Generator, # draws start, length, object and motion
+                n_objects:int,           # objects in the bank to choose from
+                size:tuple,              # (H, W) of the frames in px
+                cover:float=.4           # share of frames the events should take
+               )->list:
+    ("Synthetic events for a validation clip: [dict(start, end, obj, y, x, vy, vx)], about `cover` "
+     "of its frames.")
     ev, t = [], int(rng.integers(5, 25))
     while t < n_frames - 10:
-        L = int(rng.integers(20, 61)); a = rng.uniform(0, 2 * np.pi); v = rng.uniform(1, 3) * size[1] / 120
-        ev.append(dict(start=t, end=min(n_frames, t + L), obj=int(rng.integers(n_objects)), y=float(rng.uniform(.2, .8) * size[0]),
-                       x=float(rng.uniform(.2, .8) * size[1]), vy=float(v * math.sin(a)), vx=float(v * math.cos(a))))
+        L = int(rng.integers(20, 61))
+        a = rng.uniform(0, 2 * np.pi)
+        v = rng.uniform(1, 3) * size[1] / 120
+        ev.append(dict(start=t, end=min(n_frames, t + L), obj=int(rng.integers(n_objects)),
+                       y=float(rng.uniform(.2, .8) * size[0]),
+                       x=float(rng.uniform(.2, .8) * size[1]), vy=float(v * math.sin(a)),
+                       vx=float(v * math.cos(a))))
         t += L + int(L * (1 - cover) / cover * rng.uniform(.5, 1.5))
     return ev
 
@@ -312,48 +418,71 @@ def _bounce(p:float, n:int)->float:
     p = p % (2 * n)
     return p if p < n else 2 * n - p
 
-def render_events(clip:torch.Tensor, events:list, bank:list)->tuple:
-    "(the clip with the events pasted, uint8; frame labels 0/1): each event's object moves from (y, x) at (vy, vx) px per frame, bouncing at the borders."
+def render_events(clip:torch.Tensor, # (T, C, H, W) uint8 validation clip; not changed
+                  events:list,       # `plan_events` output
+                  bank:list          # the objects the events refer to
+                 )->tuple:
+    ("(the clip with the events pasted, uint8; frame labels 0/1): each event's object moves from "
+     "(y, x) at (vy, vx) px per frame, bouncing at the borders.")
     out = clip.clone(); y = np.zeros(len(clip), np.int64); H, W = clip.shape[-2:]
     for e in events:
         for t in range(e['start'], e['end']):
             dt = t - e['start']
-            f, m = paste(clip[t].float() / 255, bank[e['obj']], _bounce(e['y'] + e['vy'] * dt, H), _bounce(e['x'] + e['vx'] * dt, W))
+            f, m = paste(clip[t].float() / 255, bank[e['obj']], _bounce(e['y'] + e['vy'] * dt, H),
+                         _bounce(e['x'] + e['vx'] * dt, W))
             if m.sum() > 0: out[t] = (f * 255).round().clamp(0, 255).to(torch.uint8); y[t] = 1
     return out, y
 
 # %% ../../nbs/11_aed_mae.ipynb #acad75d2
-def ped2_index(root:str|Path, val_clips:int=2, seed:int=0)->pd.DataFrame:
-    "UCSD Ped2 for AED-MAE: official test clips as test, `val_clips` training clips (seeded) as validation, the rest train."
+def ped2_index(root:str|Path,   # the UCSD Ped2 folder
+               val_clips:int=2, # training clips held out as validation
+               seed:int=0       # seed of the draw of validation clips
+              )->pd.DataFrame:
+    ("UCSD Ped2 for AED-MAE: official test clips as test, `val_clips` training clips (seeded) as "
+     "validation, the rest train.")
     df = index_ped2(root)
     tr = sorted(df.loc[df['split'] == 'train', 'video'].unique())
-    if not 0 < val_clips < len(tr): raise JsdError(f"val_clips must be in 1..{len(tr) - 1}, got {val_clips}")
+    if not 0 < val_clips < len(tr):
+        raise JsdError(f"val_clips must be in 1..{len(tr) - 1}, got {val_clips}")
     val = set(np.random.default_rng(seed).choice(tr, val_clips, replace=False).tolist())
     df.loc[df['video'].isin(val), 'split'] = 'val'
     return validate_index(df)
 
-def aed_index(dataset:str, root:str|Path, val_clips:int=2, seed:int=0)->pd.DataFrame:
-    "The frame index AED-MAE trains and is scored on: `ped2_index` for Ped2, the one-class protocol otherwise."
+def aed_index(dataset:str,     # 'ped2', 'synth' or a dataset `index_dataset` knows
+              root:str|Path,   # its folder
+              val_clips:int=2, # Ped2 only: training clips held out as validation
+              seed:int=0       # seed of the validation draw
+             )->pd.DataFrame:
+    ("The frame index AED-MAE trains and is scored on: `ped2_index` for Ped2, the one-class "
+     "protocol otherwise.")
     if dataset == 'ped2': return ped2_index(root, val_clips, seed)
     return index_dataset(dataset, root, protocol='one-class', seed=seed)
 
 # %% ../../nbs/11_aed_mae.ipynb #fb62b4c6
 @torch.no_grad()
-def score_clip(model:AedMae, clip:torch.Tensor, batch_size:int=64, device=None)->dict:
-    "{'recon', 'disc', 'motion': (T, gh, gw) patch maps, 'cls': (T,)} for a (T, C, H, W) uint8 segment, with the fixed test mask."
+def score_clip(model:AedMae,      # a trained AED-MAE
+               clip:torch.Tensor, # (T, C, H, W) uint8 segment
+               batch_size:int=64, # frames per forward pass
+               device=None        # None: the model's device
+              )->dict:
+    ("{'recon', 'disc', 'motion': (T, gh, gw) patch maps, 'cls': (T,)} for a (T, C, H, W) uint8 "
+     "segment, with the fixed test mask.")
     cfg = model.cfg; device = device or next(model.parameters()).device
     hidden = test_mask(cfg).to(device); keep = visible_places(hidden); C = cfg.channels
     out = {'recon': [], 'disc': [], 'cls': []}
     for a in range(0, len(clip), batch_size):
-        x = torch.stack([triplet(clip, t, cfg.gap) for t in range(a, min(len(clip), a + batch_size))]).to(device).float() / 255
+        ts = range(a, min(len(clip), a + batch_size))
+        x = torch.stack([triplet(clip, t, cfg.gap) for t in ts]).to(device).float() / 255
         o = model(x, keep.expand(len(x), -1))
         target = torch.cat([x[:, C:2 * C], torch.zeros_like(x[:, :1])], 1)
         out['recon'].append(_patch_error(o['teacher'], target, cfg.patch))
         out['disc'].append((o['teacher'] - o['student']).pow(2).mean(-1))
-        out['cls'].append(torch.sigmoid(o['logit']) if cfg.classifier else torch.zeros(len(x), device=device))
+        out['cls'].append(torch.sigmoid(o['logit']) if cfg.classifier
+                          else torch.zeros(len(x), device=device))
     gh, gw = cfg.grid
-    res = {k: torch.cat(v).float().cpu().numpy().reshape(-1, gh, gw) if k != 'cls' else torch.cat(v).float().cpu().numpy() for k, v in out.items()}
-    T = len(clip); c = clip.float() / 255                                  # the paper's gradient: |f(t-1) - f(t+1)|, max per patch
+    res = {k: torch.cat(v).float().cpu().numpy() for k, v in out.items()}
+    res = {k: v if k == 'cls' else v.reshape(-1, gh, gw) for k, v in res.items()}
+    T = len(clip); c = clip.float() / 255  # the paper's gradient: |f(t-1) - f(t+1)|, max per patch
     g = (c[[max(t - 1, 0) for t in range(T)]] - c[[min(t + 1, T - 1) for t in range(T)]]).abs()
     res['motion'] = F.max_pool2d(g, cfg.patch).mean(1).numpy()
     return res
@@ -363,46 +492,61 @@ def _minmax(a:np.ndarray, axis=None)->np.ndarray:
     lo, r = a.min(axis, keepdims=axis is not None), np.ptp(a, axis, keepdims=axis is not None)
     return np.where(r > 0, (a - lo) / np.where(r > 0, r, 1), 0.)
 
-POST = {'paper': '_max', 'motion-gated': '_gmax', 'location-normalised': '_rmax'}   # post-processing recipe -> map column suffix
+# post-processing recipe -> map column suffix
+POST = {'paper': '_max', 'motion-gated': '_gmax', 'location-normalised': '_rmax'}
 
-def _fmax(m:np.ndarray)->np.ndarray: return ndimage.uniform_filter(m, size=(3, 3, 3), mode='nearest').max((1, 2))   # time x space filter, max
+# time x space filter, max
+def _fmax(m:np.ndarray)->np.ndarray:
+    return ndimage.uniform_filter(m, size=(3, 3, 3), mode='nearest').max((1, 2))
 
-def component_scores(maps:dict,               # `score_clip` output of one segment
-                     ref:dict|None=None,      # {'recon', 'disc': (gh, gw)} mean maps of normal training frames (`location_reference`)
+def component_scores(maps:dict,          # `score_clip` output of one segment
+                     ref:dict|None=None, # `location_reference`: {'recon', 'disc': (gh, gw) means}
                     )->pd.DataFrame:
-    "Per frame of one segment: each map's mean and filtered max (plain, motion-gated, location-normalised), the classifier, motion energy."
-    gn = _minmax(maps['motion'], (1, 2))                                       # the code's gate: motion min-max normalised per frame
+    ("Per frame of one segment: each map's mean and filtered max (plain, motion-gated, "
+     "location-normalised), the classifier, motion energy.")
+    gn = _minmax(maps['motion'], (1, 2))  # the code's gate: motion min-max normalised per frame
     out = {'cls': maps['cls'], 'energy_max': _fmax(maps['motion'])}
     for k in ('recon', 'disc'):
-        m = maps[k]; out[f'{k}_mean'], out[f'{k}_max'], out[f'{k}_gmax'] = m.mean((1, 2)), _fmax(m), _fmax(m * gn)
+        m = maps[k]
+        out[f'{k}_mean'], out[f'{k}_max'] = m.mean((1, 2)), _fmax(m)
+        out[f'{k}_gmax'] = _fmax(m * gn)
         if ref is not None: out[f'{k}_rmax'] = _fmax(m / (ref[k] + 1e-8))
     return pd.DataFrame(out)
 
-def combine(comp:pd.DataFrame,             # component_scores of all frames, with `video` and `frame` columns
+# %% ../../nbs/11_aed_mae.ipynb #c6c2a1ec
+def combine(comp:pd.DataFrame,             # component_scores of all frames, with `video`, `frame`
             weights:tuple=(0.4, 0.3, 0.3), # reconstruction, discrepancy, classifier
-            stats:dict|None=None,          # {'recon_mean': (mean, std), ...} from validation, for the raw score
+            stats:dict|None=None,          # {'recon_mean': (mean, std), ...} of val, for score_raw
             sigma:float=11.,               # temporal Gaussian of the post-processed score (frames)
             post:str='paper',              # which maps the post-processed score takes (`POST`)
            )->pd.DataFrame:
-    "`score_raw` (val-standardised means, weighted) and `score` (filtered max of the `post` maps, per-video min-max, weighted, smoothed)."
+    ("`score_raw` (val-standardised means, weighted) and `score` (filtered max of the `post` maps, "
+     "per-video min-max, weighted, smoothed).")
     if post not in POST: raise JsdError(f"post must be one of {list(POST)}, got {post!r}")
     comp = comp.copy(); w = np.asarray(weights, float); w = w / w.sum(); sfx = POST[post]
-    if f'recon{sfx}' not in comp: raise JsdError(f"post={post!r} needs the columns recon{sfx}, disc{sfx} (score with a location reference)")
-    stats = stats or {c: (float(comp[c].mean()), float(comp[c].std() or 1.)) for c in ('recon_mean', 'disc_mean', 'cls')}
+    if f'recon{sfx}' not in comp:
+        raise JsdError(f"post={post!r} needs the columns recon{sfx}, disc{sfx} (score with a "
+                       "location reference)")
+    stats = stats or {c: (float(comp[c].mean()), float(comp[c].std() or 1.))
+                      for c in ('recon_mean', 'disc_mean', 'cls')}
     z = lambda c: (comp[c] - stats[c][0]) / (stats[c][1] if stats[c][1] > 0 else 1.)
     comp['score_raw'] = w[0] * z('recon_mean') + w[1] * z('disc_mean') + w[2] * z('cls')
     post_s = np.zeros(len(comp))
     for _, idx in comp.groupby('video', sort=False).indices.items():
         g = comp.iloc[idx]
-        post_s[idx] = sum(wi * _minmax(g[c].to_numpy()) for wi, c in zip(w, (f'recon{sfx}', f'disc{sfx}', 'cls')) if wi > 0)
+        post_s[idx] = sum(wi * _minmax(g[c].to_numpy())
+                          for wi, c in zip(w, (f'recon{sfx}', f'disc{sfx}', 'cls')) if wi > 0)
     comp['score'] = post_s
-    if sigma: comp['score'] = smooth_scores(comp.assign(label=0, anomaly_class=''), sigma).set_index(['video', 'frame'])['score'].reindex(
-        pd.MultiIndex.from_frame(comp[['video', 'frame']])).to_numpy()
+    if sigma:
+        smoothed = smooth_scores(comp.assign(label=0, anomaly_class=''), sigma)
+        at = pd.MultiIndex.from_frame(comp[['video', 'frame']])
+        comp['score'] = smoothed.set_index(['video', 'frame'])['score'].reindex(at).to_numpy()
     return comp
 
 # %% ../../nbs/11_aed_mae.ipynb #1448b82f
 def _val_clips(clips:dict, df:pd.DataFrame, bank:list, cfg:AedMaeConfig)->tuple:
-    "Validation segments with synthetic events when the validation split has no anomalous frame; (clips, labels, events)."
+    ("Validation segments with synthetic events when the validation split has no anomalous frame; "
+     "(clips, labels, events).")
     val = df[df['split'] == 'val']
     seg = segments(val)
     if val['label'].max() > 0 or not bank: return {s: clips[s] for s in seg.unique()}, None, None
@@ -412,21 +556,37 @@ def _val_clips(clips:dict, df:pd.DataFrame, bank:list, cfg:AedMaeConfig)->tuple:
         out[s], labels[s] = render_events(clips[s], events[s], bank)
     return out, labels, events
 
-def location_reference(model:AedMae, clips:dict, segs:list, step:int=4)->dict:
-    "{'recon', 'disc'}: the mean (gh, gw) map over every `step`-th frame of the given (normal, training) segments."
+def location_reference(model:AedMae, # a trained AED-MAE
+                       clips:dict,   # {segment: (T, C, H, W) uint8}
+                       segs:list,    # the segments to average (normal training ones)
+                       step:int=4    # use every `step`-th frame
+                      )->dict:
+    ("{'recon', 'disc'}: the mean (gh, gw) map over every `step`-th frame of the given (normal, "
+     "training) segments.")
     acc = {k: [] for k in ('recon', 'disc')}
     for s in segs:
         mp = score_clip(model, clips[s][::step])
         for k in acc: acc[k].append(mp[k])
     return {k: np.concatenate(v).mean(0) for k, v in acc.items()}
 
-def score_split(model:AedMae, clips:dict, df:pd.DataFrame, split:str, labels:dict|None=None, progress:bool=False, ref:dict|None=None)->pd.DataFrame:
-    "Component scores of every frame of a split: video, frame, label, anomaly_class and `component_scores` columns."
+# %% ../../nbs/11_aed_mae.ipynb #08ff4ffd
+def score_split(model:AedMae,          # a trained AED-MAE
+                clips:dict,            # {segment: (T, C, H, W) uint8} (`load_clips`)
+                df:pd.DataFrame,       # the frame index
+                split:str,             # 'train', 'val' or 'test'
+                labels:dict|None=None, # {segment: frame labels}; None: the index's labels
+                progress:bool=False,   # show a progress bar
+                ref:dict|None=None     # `location_reference` maps; None: no `_rmax` columns
+               )->pd.DataFrame:
+    ("Component scores of every frame of a split: video, frame, label, anomaly_class and "
+     "`component_scores` columns.")
     d = df[df['split'] == split].copy(); d['_seg'] = segments(d); parts = []
-    for s, g in tqdm(d.sort_values(['video', 'frame']).groupby('_seg', sort=True), desc=f'scoring {split}', disable=not progress, leave=False):
+    for s, g in tqdm(d.sort_values(['video', 'frame']).groupby('_seg', sort=True),
+                     desc=f'scoring {split}', disable=not progress, leave=False):
         c = component_scores(score_clip(model, clips[s]), ref)
         c.insert(0, 'video', g['video'].to_numpy()); c.insert(1, 'frame', g['frame'].to_numpy())
-        c.insert(2, 'label', labels[s] if labels is not None else g['label'].to_numpy()); c.insert(3, 'anomaly_class', g['anomaly_class'].to_numpy())
+        c.insert(2, 'label', labels[s] if labels is not None else g['label'].to_numpy())
+        c.insert(3, 'anomaly_class', g['anomaly_class'].to_numpy())
         parts.append(c)
     return pd.concat(parts, ignore_index=True)
 
@@ -434,19 +594,25 @@ def score_split(model:AedMae, clips:dict, df:pd.DataFrame, split:str, labels:dic
 def _schedule(step:int, total:int, cfg:AedMaeConfig)->float:
     "Learning-rate factor: linear warm-up, then cosine to zero."
     if step < cfg.warmup_steps: return (step + 1) / cfg.warmup_steps
-    return 0.5 * (1 + math.cos(math.pi * min(1., (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))))
+    done = min(1., (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+    return 0.5 * (1 + math.cos(math.pi * done))
 
 def _epoch(model, opt, samples, clips, bank, cfg, phase, rng, g, bar):
     "One pass over the training samples; returns the mean of each loss part."
     model.train(); order = torch.randperm(len(samples), generator=g).tolist(); parts, n = {}, 0
     for a in range(0, len(order) - cfg.batch_size + 1, cfg.batch_size):
-        batch = [make_sample(clips[samples[i][0]], samples[i][1], cfg, bank, rng, rng.random() < cfg.synth_ratio) for i in order[a:a + cfg.batch_size]]
-        x, target, w, y = (torch.stack([b[k] for b in batch]) if k < 3 else torch.tensor([b[3] for b in batch]) for k in range(4))
+        batch = [make_sample(clips[samples[i][0]], samples[i][1], cfg, bank, rng,
+                             rng.random() < cfg.synth_ratio) for i in order[a:a + cfg.batch_size]]
+        x, target, w, y = (torch.stack([b[k] for b in batch]) if k < 3
+                           else torch.tensor([b[3] for b in batch]) for k in range(4))
         hidden = random_patch_mask(len(x), cfg.grid[0] * cfg.grid[1], cfg.mask_ratio, generator=g)
         out = model(x, visible_places(hidden), student=phase == 2)
         loss, p = aed_loss(out, target, w, hidden, y, cfg, phase)
-        if not torch.isfinite(loss): raise JsdError(f"AED-MAE training diverged (loss {loss.item()}) in phase {phase}; lower --lr")
-        for gr in opt.param_groups: gr['lr'] = cfg.lr * _schedule(opt.state_steps, opt.total_steps, cfg)
+        if not torch.isfinite(loss):
+            raise JsdError(f"AED-MAE training diverged (loss {loss.item()}) in phase {phase}; "
+                           "lower --lr")
+        for gr in opt.param_groups:
+            gr['lr'] = cfg.lr * _schedule(opt.state_steps, opt.total_steps, cfg)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); opt.state_steps += 1
         for k, v in p.items(): parts[k] = parts.get(k, 0.) + v
         n += 1; bar.update(1); bar.set_postfix({k: f'{v / n:.4f}' for k, v in parts.items()})
@@ -465,23 +631,26 @@ def _freeze_for_student(model:AedMae)->list:
     for p in model.parameters(): p.requires_grad_(id(p) in ids)
     return own
 
-def save_model(model:AedMae, path:str|Path, **meta):
-    "The model's weights as safetensors (written to a temporary file, then renamed), its config in the metadata."
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp),
-                  metadata={'config': json.dumps(asdict(model.cfg)), **{k: str(v) for k, v in meta.items()}})
+def save_model(model:AedMae,  # the model to save
+               path:str|Path, # the .safetensors file to write
+               **meta         # more metadata fields (e.g. epoch)
+              ):
+    ("The model's weights as safetensors (written to a temporary file, then renamed), its config "
+     "in the metadata.")
+    save_weights(model.state_dict(), path, 'aed_mae', config=asdict(model.cfg), **meta)
 
-def load_model(path:str|Path, device='cpu')->AedMae:
+def load_model(path:str|Path, # a `save_model` file
+               device='cpu'   # where the model goes
+              )->AedMae:
     "An AED-MAE model from `save_model`'s file (its configuration read from the file's metadata)."
-    from safetensors import safe_open
     path = Path(path)
     if not path.exists(): raise JsdError(f"{path}: no such model file")
-    try:
-        with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
-    except Exception as e: raise JsdError(f"{path}: not a readable safetensors file ({type(e).__name__})") from None
-    if 'config' not in meta: raise JsdError(f"{path}: not an AED-MAE model (no 'config' in its metadata)")
-    model = AedMae(AedMaeConfig(**json.loads(meta['config'])))
-    model.load_state_dict(load_file(str(path))); return model.to(device).eval()
+    info = weights_info(path)   # old files (config only, no kind) are read too
+    if info['kind'] not in (None, 'aed_mae') or info['config'] is None:
+        raise JsdError(f"{path}: not an AED-MAE model (kind {info['kind']!r}, "
+                       f"config {'found' if info['config'] else 'missing'})")
+    model = AedMae(AedMaeConfig(**info['config']))
+    model.load_state_dict(read_weights(path, 'aed_mae')[0]); return model.to(device).eval()
 
 # %% ../../nbs/11_aed_mae.ipynb #a1e5b0c2
 def _rng_states(g:torch.Generator,          # the run's torch generator (sample order, masks)
@@ -516,17 +685,22 @@ def run_key(cfg:AedMaeConfig,    # the run's settings
     digest = hashlib.sha256(h.tobytes()).hexdigest()[:16]
     return dict(json.loads(json.dumps(asdict(cfg))), index=digest)
 
-def last_saved(out:str|Path)->int:
+def last_saved(out:str|Path # the run folder
+              )->int:
     "The last epoch whose two state files are both complete in run folder `out`; 0 if none."
     d = Path(out)/RESUME_DIR
     done = [int(p.stem[6:]) for p in d.glob('epoch_*.pt') if p.with_suffix('.safetensors').exists()]
     return max(done, default=0)
 
-def save_state(out:Path,                 # the run folder
-               epoch:int,                # epochs finished so far (both phases)
-               model:AedMae, opt, g:torch.Generator, rng:np.random.Generator,
-               log:list,                 # the log rows so far
-               key:dict):                # `run_key`
+def save_state(out:Path,                # the run folder
+               epoch:int,               # epochs finished so far (both phases)
+               model:AedMae,            # the model being trained
+               opt,                     # its optimizer (`_optimizer`)
+               g:torch.Generator,       # torch generator of the run
+               rng:np.random.Generator, # numpy generator of the run
+               log:list,                # the log rows so far
+               key:dict                 # `run_key`
+              ):
     "Keep epoch `epoch`: weights (safetensors), then the rest (torch file); then drop older epochs."
     d = out/RESUME_DIR; name = f'epoch_{epoch:04d}'
     save_model(model, d/f'{name}.safetensors', epoch=epoch)
@@ -536,7 +710,10 @@ def save_state(out:Path,                 # the run folder
     for p in d.iterdir():                # earlier epochs, temporary files a killed run left behind
         if p.stem != name: p.unlink()
 
-def load_state(out:Path, key:dict)->tuple:
+# %% ../../nbs/11_aed_mae.ipynb #943d19d1
+def load_state(out:Path, # the run folder
+               key:dict  # `run_key` of the run being resumed
+              )->tuple:
     "(weights, state) of the last epoch saved in `out`; refused if saved under another `run_key`."
     from jsdlib.train import _load_resume
     f = out/RESUME_DIR/f'epoch_{last_saved(out):04d}'
@@ -546,23 +723,28 @@ def load_state(out:Path, key:dict)->tuple:
             for k in {**was, **key} if was.get(k) != key.get(k)]
     if diff: raise JsdError(f"{out}: its saved epochs used other settings ({'; '.join(diff)}); "
                             "resume with the same settings, or start again with overwrite=True")
-    return load_file(str(f.with_suffix('.safetensors'))), st
-
+    return read_weights(f.with_suffix('.safetensors'), 'aed_mae')[0], st
 
 # %% ../../nbs/11_aed_mae.ipynb #ffe9f61e
-def train_aed_mae(cfg:AedMaeConfig,             # the run's settings
-                  index:pd.DataFrame,            # frame index with train / val / test (`aed_index`)
-                  out:str|Path,                  # the run folder to write
-                  progress:bool=True,            # progress bars
-                  eval_test_every:int=0,         # also log test AUC every k epochs (curves only; 0 = never)
-                  overwrite:bool=False,          # replace a finished run; unfinished: unless resume
-                  resume:bool=False,             # continue from the last epoch in `out/resume/`
-                  on_epoch=None)->dict:          # called with each epoch's log row once it is saved
-    "Train AED-MAE (teacher phase, then student phase), score val and test, write the standard run folder; return metrics."
+def train_aed_mae(cfg:AedMaeConfig,      # the run's settings
+                  index:pd.DataFrame,    # frame index with train / val / test (`aed_index`)
+                  out:str|Path,          # the run folder to write
+                  progress:bool=True,    # progress bars
+                  eval_test_every:int=0, # also log test AUC every k epochs (curves only; 0 = never)
+                  overwrite:bool=False,  # replace a finished run; unfinished: unless resume
+                  resume:bool=False,     # continue from the last epoch in `out/resume/`
+                  on_epoch=None          # called with each epoch's log row once saved, or None
+                 )->dict:                # the metrics written to metrics.json
+    ("Train AED-MAE (teacher phase, then student phase), score val and test, write the standard "
+     "run folder; return metrics.")
     cfg.check(); out = Path(out); t0 = time.perf_counter()
-    if (out/'metrics.json').exists() and not overwrite: raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) or use another folder")
-    df = validate_index(index); torch.manual_seed(cfg.seed); g = torch.Generator().manual_seed(cfg.seed); rng = np.random.default_rng(cfg.seed)
-    if (df.loc[df['split'] == 'train', 'label'] == 1).any(): raise JsdError("AED-MAE is one-class: the training split must hold normal frames only")
+    check_finished(out, overwrite)
+    df = validate_index(index)
+    torch.manual_seed(cfg.seed)
+    g = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    if (df.loc[df['split'] == 'train', 'label'] == 1).any():
+        raise JsdError("AED-MAE is one-class: the training split must hold normal frames only")
     key, saved = run_key(cfg, df), last_saved(out)
     if saved and not resume and not overwrite:
         raise JsdError(f"{out}: holds an unfinished run (epoch {saved} saved); pass resume=True "
@@ -583,7 +765,8 @@ def train_aed_mae(cfg:AedMaeConfig,             # the run's settings
     for phase, n_ep in ((1, cfg.epochs), (2, cfg.student_epochs)):
         skip = min(max(done - before, 0), n_ep); before += n_ep     # this phase's epochs done
         if n_ep == 0 or skip == n_ep: continue
-        params = [p for n_, p in model.named_parameters() if not n_.startswith('s_')] if phase == 1 else _freeze_for_student(model)
+        if phase == 1: params = [p for n_, p in model.named_parameters() if not n_.startswith('s_')]
+        else: params = _freeze_for_student(model)
         opt = _optimizer(params, cfg, steps * n_ep)
         if skip: opt.load_state_dict(state['opt']); opt.state_steps = state['steps']
         desc = f'AED-MAE phase {phase} ({"teacher" if phase == 1 else "student"})'
@@ -591,17 +774,21 @@ def train_aed_mae(cfg:AedMaeConfig,             # the run's settings
                   leave=False) as bar:
             for ep in range(skip, n_ep):
                 parts = _epoch(model, opt, samples, clips, bank, cfg, phase, rng, g, bar)
-                row = dict(epoch=len(log) + 1, phase=phase, **parts, seconds=round(time.perf_counter() - t0, 1))
+                row = dict(epoch=len(log) + 1, phase=phase, **parts,
+                           seconds=round(time.perf_counter() - t0, 1))
                 last = ep == n_ep - 1
                 if last or (eval_test_every and (len(log) + 1) % eval_test_every == 0):
                     model.eval(); ref = location_reference(model, clips, train_segs)
-                    vc = score_split(model, vclips, df, 'val', vlabels, ref=ref); tc = score_split(model, clips, df, 'test', ref=ref) if eval_test_every else None
+                    vc = score_split(model, vclips, df, 'val', vlabels, ref=ref)
+                    tc = score_split(model, clips, df, 'test', ref=ref) if eval_test_every else None
                     for post in POST:
-                        row[f'val_auc_{post}'] = _auc(combine(vc, cfg.weights, sigma=cfg.sigma, post=post))
-                        if tc is not None: row[f'test_auc_{post}'] = _auc(combine(tc, cfg.weights, sigma=cfg.sigma, post=post))
+                        row[f'val_auc_{post}'] = _auc(combine(vc, cfg.weights, sigma=cfg.sigma,
+                                                              post=post))
+                        if tc is not None:
+                            row[f'test_auc_{post}'] = _auc(combine(tc, cfg.weights, sigma=cfg.sigma,
+                                                                   post=post))
                 log.append(row)
-                with atomic_write(out/'log.csv', 'w', newline='') as fh:
-                    pd.DataFrame(log).to_csv(fh, index=False)
+                write_table(log, out/'log.csv')
                 save_state(out, len(log), model, opt, g, rng, log, key)
                 if on_epoch: on_epoch(row)
     metrics = _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, out,
@@ -609,58 +796,80 @@ def train_aed_mae(cfg:AedMaeConfig,             # the run's settings
     shutil.rmtree(out/RESUME_DIR, ignore_errors=True)     # finished: metrics.json guards it now
     return metrics
 
+# %% ../../nbs/11_aed_mae.ipynb #48280cd5
 def _prepare(cfg:AedMaeConfig, df:pd.DataFrame, rng:np.random.Generator, progress:bool)->tuple:
-    "(clips, training segments, object bank, (validation clips, labels, events)): all a run needs before its first step."
+    ("(clips, training segments, object bank, (validation clips, labels, events)): all a run needs "
+     "before its first step.")
     clips = load_clips(df, cfg.size, cfg.channels, progress)
     train_segs = sorted(segments(df[df['split'] == 'train']).unique())
-    bank = [o for s in train_segs for o in cut_objects(clips[s], rng=rng)] + [make_shape(rng, cfg.size) for _ in range(32)]
+    bank = [o for s in train_segs for o in cut_objects(clips[s], rng=rng)]
+    bank += [make_shape(rng, cfg.size) for _ in range(32)]
     return clips, train_segs, bank, _val_clips(clips, df, bank, cfg)
 
-def _auc(c:pd.DataFrame)->float:
-    y = c['label'].to_numpy()
-    return float(auc_ap(y, c['score'].to_numpy())[0]) if 0 < y.sum() < len(y) else float('nan')
+def _auc(c:pd.DataFrame)->float: return auc_or_nan(c['label'], c['score'])
 
 # %% ../../nbs/11_aed_mae.ipynb #3b342c84
 def _aucs(d:pd.DataFrame)->dict:
     e = evaluate_scores(d)
     return dict(micro_auc=e['micro']['roc_auc'], macro_auc=e['macro']['roc_auc'])
 
-def _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, out:Path, train_s:float, progress:bool)->dict:
-    "Score val and test with the final model (each post-processing recipe; the best on val becomes `score`); write the run folder."
-    from jsdlib.train import write_run_results
+def _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, out:Path, train_s:float,
+            progress:bool)->dict:
+    ("Score val and test with the final model (each post-processing recipe; the best on val "
+     "becomes `score`); write the run folder.")
     model.eval(); ref = location_reference(model, clips, train_segs)
-    comp = {s: score_split(model, vclips if s == 'val' else clips, df, s, vlabels if s == 'val' else None, progress, ref) for s in ('val', 'test')}
-    stats = {c: (float(comp['val'][c].mean()), float(comp['val'][c].std())) for c in ('recon_mean', 'disc_mean', 'cls')}
+    comp = {'val': score_split(model, vclips, df, 'val', vlabels, progress, ref),
+            'test': score_split(model, clips, df, 'test', None, progress, ref)}
+    stats = {c: (float(comp['val'][c].mean()), float(comp['val'][c].std()))
+             for c in ('recon_mean', 'disc_mean', 'cls')}
     val_auc = {p: _auc(combine(comp['val'], cfg.weights, stats, cfg.sigma, p)) for p in POST}
     chosen = max(POST, key=lambda p: -1 if math.isnan(val_auc[p]) else val_auc[p])
     scores = {}
     for s, c in comp.items():
-        for p in POST: c[f'score_{p}'] = combine(c, cfg.weights, stats, cfg.sigma, p)['score'].to_numpy()
+        for p in POST:
+            c[f'score_{p}'] = combine(c, cfg.weights, stats, cfg.sigma, p)['score'].to_numpy()
         scores[s] = combine(c, cfg.weights, stats, cfg.sigma, chosen)
     save_model(model, out/'model.safetensors', method='aed-mae')
-    with atomic_path(out/'location_reference.safetensors') as tmp: save_file({k: torch.from_numpy(v.astype(np.float32)) for k, v in ref.items()}, str(tmp))
-    metrics = write_run_results(out, 'aed-mae', scores, 'best_f1', seconds=round(train_s, 1), post_chosen=chosen,
-                                post_val_auc=val_auc, raw={s: _aucs(d.assign(score=d['score_raw'])) for s, d in scores.items()},
-                                post={p: {s: _aucs(d.assign(score=d[f'score_{p}'])) for s, d in scores.items()} for p in POST},
-                                macro_convention='mean of per-video AUCs over videos holding both classes; videos of one class are left out')
+    save_weights({k: torch.from_numpy(v.astype(np.float32)) for k, v in ref.items()},
+                 out/'location_reference.safetensors', 'location_reference')
+    metrics = write_run_results(out, 'aed-mae', scores, 'best_f1', seconds=round(train_s, 1),
+                                post_chosen=chosen,
+                                post_val_auc=val_auc,
+                                raw={s: _aucs(d.assign(score=d['score_raw']))
+                                     for s, d in scores.items()},
+                                post={p: {s: _aucs(d.assign(score=d[f'score_{p}']))
+                                          for s, d in scores.items()} for p in POST},
+                                macro_convention='mean of per-video AUCs over videos holding both '
+                                                 'classes; videos of one class are left out')
     index_csv = write_index(df, out/'index.csv')
-    write_json(dict(method='aed-mae', **asdict(cfg), index=str(index_csv), val_stats=stats, val_events=events, post_chosen=chosen,
-                    splits={s: sorted(df.loc[df['split'] == s, 'video'].unique()) for s in ('train', 'val', 'test')},
-                    train_seconds=round(train_s, 1)), out/'config.json')
+    write_config(out, dict(method='aed-mae'), cfg, index=str(index_csv), val_stats=stats,
+                 val_events=events, post_chosen=chosen,
+                 splits={s: sorted(df.loc[df['split'] == s, 'video'].unique())
+                         for s in ('train', 'val', 'test')},
+                 train_seconds=round(train_s, 1))
     return metrics
 
-def rescore_run(run:str|Path, progress:bool=True)->dict:
-    "Score a finished run folder's model again with this version's scoring (same index, validation events and seed); rewrites scores and metrics."
+# %% ../../nbs/11_aed_mae.ipynb #20db60b5
+def rescore_run(run:str|Path,      # a finished AED-MAE run folder
+                progress:bool=True # show progress bars
+               )->dict:
+    ("Score a finished run folder's model again with this version's scoring (same index, "
+     "validation events and seed); rewrites scores and metrics.")
     run = Path(run); conf = read_json(run/'config.json', 'the run configuration')
     model = load_model(run/'model.safetensors'); cfg = model.cfg
-    df = pd.read_csv(conf['index'] if Path(conf['index']).exists() else run/'index.csv', dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
+    df = pd.read_csv(conf['index'] if Path(conf['index']).exists() else run/'index.csv',
+                     dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
     df = validate_index(df)
-    clips, train_segs, bank, (vclips, vlabels, events) = _prepare(cfg, df, np.random.default_rng(cfg.seed), progress)
-    return _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, run, conf.get('train_seconds') or float('nan'), progress)
+    rng = np.random.default_rng(cfg.seed)
+    clips, train_segs, bank, (vclips, vlabels, events) = _prepare(cfg, df, rng, progress)
+    return _finish(model, cfg, df, clips, train_segs, vclips, vlabels, events, run,
+                   conf.get('train_seconds') or float('nan'), progress)
 
 # %% ../../nbs/11_aed_mae.ipynb #b064ef87
 def _cmd_train(a)->int:
-    over = {k: getattr(a, k) for k in ('epochs', 'student_epochs', 'batch_size', 'lr', 'synth_ratio', 'sigma', 'seed', 'device', 'val_clips')}
+    over = {k: getattr(a, k)
+            for k in ('epochs', 'student_epochs', 'batch_size', 'lr', 'synth_ratio', 'sigma',
+                      'seed', 'device', 'val_clips')}
     if a.size: over['size'] = tuple(a.size)
     if a.channels: over['channels'] = a.channels
     elif a.dataset == 'ped2': over['channels'] = 1
@@ -671,30 +880,48 @@ def _cmd_train(a)->int:
     if not root.exists(): raise JsdError(f"{root}: dataset folder not found")
     m = train_aed_mae(cfg, aed_index(a.dataset, root, cfg.val_clips, cfg.seed), a.out,
                       progress=not a.quiet, overwrite=a.overwrite, resume=a.resume)
-    print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; trained in {m['seconds']:.0f} s)")
-    print(pd.DataFrame({f'{k} ({s})': v for k in ('post', 'raw') for s, v in m[k].items()}).T.round(4).to_string())
+    print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; "
+          f"trained in {m['seconds']:.0f} s)")
+    print(pd.DataFrame({f'{k} ({s})': v for k in ('post', 'raw')
+                        for s, v in m[k].items()}).T.round(4).to_string())
     return 0
 
-def add_cli(sub):
+# %% ../../nbs/11_aed_mae.ipynb #4244d234
+def add_cli(sub # the subparsers of the `jsd` command
+           ):
     "Add `jsd aed-mae train`."
     import argparse
     d = AedMaeConfig()
-    p = sub.add_parser('aed-mae', help='AED-MAE (self-distilled masked auto-encoder, one-class): train and score')
+    p = sub.add_parser('aed-mae', help='AED-MAE (self-distilled masked auto-encoder, one-class): '
+                                       'train and score')
     s = p.add_subparsers(dest='aed_command', metavar='ACTION', required=True)
-    t = s.add_parser('train', help='train on a dataset\'s normal training clips and write a run folder', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t = s.add_parser('train', help='train on a dataset\'s normal training clips and write a run '
+                                   'folder', formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a = t.add_argument
-    a('--dataset', choices=('ped2', 'synth', 'folder'), required=True, help='ped2: official split, validation from 2 training clips; others: one-class protocol')
-    a('--root', required=True, help='the dataset folder'); a('--out', required=True, help='the run folder to write')
-    a('--size', type=int, nargs=2, metavar=('H', 'W'), default=None, help=f'model input size (default {d.size[0]} {d.size[1]})')
-    a('--channels', type=int, choices=(1, 3), default=None, help='1 grey, 3 colour (default: 1 for ped2, else 3)')
-    a('--epochs', type=int, default=d.epochs, help='teacher-phase epochs'); a('--student-epochs', dest='student_epochs', type=int, default=d.student_epochs, help='student-phase epochs')
-    a('--batch-size', dest='batch_size', type=int, default=d.batch_size, help='samples per step'); a('--lr', type=float, default=d.lr, help='peak learning rate (AdamW, cosine)')
-    a('--synth-ratio', dest='synth_ratio', type=float, default=d.synth_ratio, help='share of samples with a pasted anomaly')
-    a('--no-motion', action='store_true', help='plain MSE on hidden patches instead of motion-gradient weights')
+    a('--dataset', choices=('ped2', 'synth', 'folder'), required=True,
+      help='ped2: official split, validation from 2 training clips; others: one-class protocol')
+    a('--root', required=True, help='the dataset folder')
+    a('--out', required=True, help='the run folder to write')
+    a('--size', type=int, nargs=2, metavar=('H', 'W'), default=None,
+      help=f'model input size (default {d.size[0]} {d.size[1]})')
+    a('--channels', type=int, choices=(1, 3), default=None,
+      help='1 grey, 3 colour (default: 1 for ped2, else 3)')
+    a('--epochs', type=int, default=d.epochs, help='teacher-phase epochs')
+    a('--student-epochs', dest='student_epochs', type=int, default=d.student_epochs,
+      help='student-phase epochs')
+    a('--batch-size', dest='batch_size', type=int, default=d.batch_size, help='samples per step')
+    a('--lr', type=float, default=d.lr, help='peak learning rate (AdamW, cosine)')
+    a('--synth-ratio', dest='synth_ratio', type=float, default=d.synth_ratio,
+      help='share of samples with a pasted anomaly')
+    a('--no-motion', action='store_true',
+      help='plain MSE on hidden patches instead of motion-gradient weights')
     a('--no-classifier', action='store_true', help='no [CLS] classifier of synthetic anomalies')
-    a('--sigma', type=float, default=d.sigma, help='temporal Gaussian of the post-processed score (frames)')
-    a('--val-clips', dest='val_clips', type=int, default=d.val_clips, help='Ped2 training clips held out as validation')
-    a('--seed', type=int, default=d.seed, help='seed of weights, masks, samples and synthetic anomalies')
+    a('--sigma', type=float, default=d.sigma,
+      help='temporal Gaussian of the post-processed score (frames)')
+    a('--val-clips', dest='val_clips', type=int, default=d.val_clips,
+      help='Ped2 training clips held out as validation')
+    a('--seed', type=int, default=d.seed,
+      help='seed of weights, masks, samples and synthetic anomalies')
     a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
     a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
     a('--resume', action='store_true', help='continue an unfinished run in --out')
@@ -704,35 +931,47 @@ def add_cli(sub):
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/11_aed_mae.ipynb #da9bdfbc
-def auc_intervals(df:pd.DataFrame, n_boot:int=1000, seed:int=0)->dict:
-    "{'micro', 'macro'}: {'value', 'lo', 'hi'} of a scores table's ROC-AUC, 95% percentile intervals from resampling its videos."
-    b = bootstrap_runs({'m': df}, {'m': 0.5}, n_boot=n_boot, seed=seed)['runs']['m']['metrics']
-    return {k: {f: round(b[f'{k}/roc_auc'][f], 4) for f in ('value', 'lo', 'hi')} for k in ('micro', 'macro')}
+# `auc_intervals` (micro and macro test AUC with 95% intervals over videos) is the evaluation
+# chapter's
 
-PAPER_PED2 = dict(micro=0.954, macro=0.984, fps=1655, fps_device='one RTX 3090 (paper; its script drops whole seconds and never synchronises the GPU)')
+PAPER_PED2 = dict(micro=0.954, macro=0.984, fps=1655,
+                  fps_device='one RTX 3090 (paper; its script drops whole seconds and never '
+                             'synchronises the GPU)')
 
-def evaluate_aed_run(run:str|Path, n_boot:int=1000, seed:int=0, videos:list|None=None)->dict:
-    "{'post-processed' (the run's `score`), 'paper', 'motion-gated', 'location-normalised', 'raw'}: micro and macro test AUC with 95% intervals (videos resampled)."
-    full = pd.read_csv(Path(run)/'scores_test.csv', dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
+def evaluate_aed_run(run:str|Path,         # a finished AED-MAE run folder
+                     n_boot:int=1000,      # bootstrap resamples
+                     seed:int=0,           # seed of the resampling
+                     videos:list|None=None # only these test videos; None: all
+                    )->dict:
+    ("{'post-processed' (the run's `score`), 'paper', 'motion-gated', 'location-normalised', "
+     "'raw'}: micro and macro test AUC with 95% intervals (videos resampled).")
+    full = pd.read_csv(Path(run)/'scores_test.csv',
+                       dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
     if videos is not None: full = full[full['video'].isin(videos)]
     if full.empty: raise JsdError(f"{run}: no test frames{' of ' + str(videos) if videos else ''}")
     out = {}
-    cols = [('post-processed', 'score')] + [(p, f'score_{p}') for p in POST if f'score_{p}' in full] + [('raw', 'score_raw')]
+    cols = [('post-processed', 'score')]
+    cols += [(p, f'score_{p}') for p in POST if f'score_{p}' in full] + [('raw', 'score_raw')]
     for name, col in cols: out[name] = auc_intervals(full.assign(score=full[col]), n_boot, seed)
     out['n_videos'], out['n_frames'] = int(full['video'].nunique()), int(len(full))
-    m = read_json(Path(run)/'metrics.json', 'the run metrics') if (Path(run)/'metrics.json').exists() else {}
+    mpath = Path(run)/'metrics.json'
+    m = read_json(mpath, 'the run metrics') if mpath.exists() else {}
     out['chosen'], out['val_auc'] = m.get('post_chosen', 'paper'), m.get('post_val_auc', {})
     return out
 
 # %% ../../nbs/11_aed_mae.ipynb #027cb558
-JSD_PED2_TEST = ['test_01', 'test_04', 'test_08', 'test_12']   # the test clips of the supervised split (jsdlib.data.PED2_SUPERVISED)
+# the test clips of the supervised split (jsdlib.data.PED2_SUPERVISED)
+JSD_PED2_TEST = ['test_01', 'test_04', 'test_08', 'test_12']
 
-def _iv(d:dict)->str: return f"{d['value']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
+_iv = format_interval   # 'value [lo, hi]' (chapter 06)
 
-def jsd_ped2_reference(path:str|Path|None=None)->dict|None:
-    "Mean test AUC [95%] of the JSD chapter's Ped2 students (all labels), from nbs/results/distill_fractions_ped2.json, or None."
+def jsd_ped2_reference(path:str|Path|None=None # a JSON file; None: the one in nbs/results
+                      )->dict|None:
+    ("Mean test AUC [95%] of the JSD chapter's Ped2 students (all labels), from "
+     "nbs/results/distill_fractions_ped2.json, or None.")
     import jsdlib
-    p = Path(path) if path else Path(jsdlib.__file__).resolve().parent.parent/'nbs'/'results'/'distill_fractions_ped2.json'
+    nbs = Path(jsdlib.__file__).resolve().parent.parent/'nbs'
+    p = Path(path) if path else nbs/'results'/'distill_fractions_ped2.json'
     if not p.exists(): return None
     c = read_json(p, 'the JSD Ped2 experiment')['comparison']['1.0']
     first = next(iter(c.values()))
@@ -740,68 +979,124 @@ def jsd_ped2_reference(path:str|Path|None=None)->dict|None:
     ref.update({k: v['other'] for k, v in c.items()})
     return {k: dict(value=v['value'], lo=v['low'], hi=v['high']) for k, v in ref.items()}
 
-def aed_markdown(ev:dict, dataset:str, on_jsd_clips:dict|None=None, jsd:dict|None=None)->list:
-    "Report lines: AED-MAE's micro/macro AUC (post-processed and raw) beside the paper's and, on Ped2, the no-model baseline; beside JSD when given."
+# %% ../../nbs/11_aed_mae.ipynb #3195ffe4
+def aed_markdown(ev:dict,                     # `evaluate_aed_run` result
+                 dataset:str,                 # 'ped2' adds the paper's numbers
+                 on_jsd_clips:dict|None=None, # `evaluate_aed_run` on JSD's 4 test clips, or None
+                 jsd:dict|None=None           # `jsd_ped2_reference`, or None
+                )->list:
+    ("Report lines: AED-MAE's micro/macro AUC (post-processed and raw) beside the paper's and, on "
+     "Ped2, the no-model baseline; beside JSD when given.")
     from jsdlib.evaluate import frame_difference_results, frame_difference_table, baseline_verdict
     paper = dataset == 'ped2'
     L = ['| score | val AUC | micro test AUC [95%] | macro test AUC [95%] |', '|---|---|---|---|']
     names = [k for k in POST if k in ev] + ['raw']
     for k in names:
-        va = ev.get('val_auc', {}).get(k); tag = ' **(chosen on val)**' if k == ev.get('chosen') else ''
-        L.append(f"| AED-MAE, {k}{' post-processing' if k != 'raw' else ''}{tag} | {'-' if va is None else f'{va:.3f}'} | {_iv(ev[k]['micro'])} | {_iv(ev[k]['macro'])} |")
-    if paper: L.append(f"| AED-MAE as published (post-processed; macro with sentinel padding; checkpoint chosen on test) | - | {PAPER_PED2['micro']:.3f} | {PAPER_PED2['macro']:.3f} |")
-    if paper and frame_difference_results() is not None:   # the no-model baseline of chapter 06, from its committed results
-        L += [f"| {i} | - | {a} | {b} |" for i, (a, b) in frame_difference_table(recipes=('offline', 'causal', 'raw')).iterrows()]
-        if 'paper' in ev: L = [baseline_verdict("AED-MAE with the paper's post-processing", ev['paper']['micro']['value'], ev['paper']['macro']['value']), ''] + L
-    L += ['', f"{ev['n_frames']} test frames of {ev['n_videos']} videos; intervals from resampling the videos. Macro AUC: mean of per-video "
-          "AUCs over videos holding both classes. The paper's numbers are post-processed (per-video min-max, temporal smoothing)."]
+        va = ev.get('val_auc', {}).get(k)
+        tag = ' **(chosen on val)**' if k == ev.get('chosen') else ''
+        L.append(f"| AED-MAE, {k}{' post-processing' if k != 'raw' else ''}{tag} | "
+                 f"{'-' if va is None else f'{va:.3f}'} | {_iv(ev[k]['micro'])} | "
+                 f"{_iv(ev[k]['macro'])} |")
+    if paper:
+        L.append("| AED-MAE as published (post-processed; macro with sentinel padding; "
+                 f"checkpoint chosen on test) | - | {PAPER_PED2['micro']:.3f} | "
+                 f"{PAPER_PED2['macro']:.3f} |")
+    # the no-model baseline of chapter 06, from its committed results
+    if paper and frame_difference_results() is not None:
+        fd = frame_difference_table(recipes=('offline', 'causal', 'raw'))
+        L += [f"| {i} | - | {a} | {b} |" for i, (a, b) in fd.iterrows()]
+        if 'paper' in ev:
+            L = [baseline_verdict("AED-MAE with the paper's post-processing",
+                                  ev['paper']['micro']['value'], ev['paper']['macro']['value']),
+                 ''] + L
+    L += ['', f"{ev['n_frames']} test frames of {ev['n_videos']} videos; intervals from "
+          "resampling the videos. Macro AUC: mean of per-video "
+          "AUCs over videos holding both classes. The paper's numbers are post-processed "
+          "(per-video min-max, temporal smoothing)."]
     if on_jsd_clips and jsd:
-        L += ['', '**Beside JSD**, on the 4 test clips of the supervised split (JSD students: MobileNetV3-Small, random init, '
-              'trained with frame labels; means over 3 seeds, from the training chapter):', '', '| model | micro test AUC [95%] |', '|---|---|']
-        L += [f"| AED-MAE, {k} (one-class: no anomalous training frame) | {_iv(on_jsd_clips[k]['micro'])} |" for k in dict.fromkeys([on_jsd_clips['chosen'], 'paper', 'raw']) if k in on_jsd_clips]
+        L += ['', '**Beside JSD**, on the 4 test clips of the supervised split (JSD students: '
+              'MobileNetV3-Small, random init, '
+              'trained with frame labels; means over 3 seeds, from the training chapter):', '',
+              '| model | micro test AUC [95%] |', '|---|---|']
+        shown = [k for k in dict.fromkeys([on_jsd_clips['chosen'], 'paper', 'raw'])
+                 if k in on_jsd_clips]
+        L += [f"| AED-MAE, {k} (one-class: no anomalous training frame) | "
+              f"{_iv(on_jsd_clips[k]['micro'])} |" for k in shown]
         L += [f"| JSD chapter: {k} | {_iv(v)} |" for k, v in jsd.items()]
     return L
 
 # %% ../../nbs/11_aed_mae.ipynb #f7090edb
 AED_SCALES = {
-    'smoke':   dict(synth_clips=8, synth_frames=24, synth_width=96, synth_height=54, size=[32, 48], epochs=1, student_epochs=1,
+    'smoke':   dict(synth_clips=8, synth_frames=24, synth_width=96, synth_height=54, size=[32, 48],
+                    epochs=1, student_epochs=1,
                     batch_size=8, lr=1e-3, sigma=2., n_boot=50, reuse=None, seed=0),
-    'default': dict(synth_clips=48, synth_frames=40, synth_width=224, synth_height=126, size=[64, 112], epochs=6, student_epochs=2,
+    'default': dict(synth_clips=48, synth_frames=40, synth_width=224, synth_height=126,
+                    size=[64, 112], epochs=6, student_epochs=2,
                     batch_size=16, lr=5e-4, sigma=11., n_boot=1000, reuse=None, seed=0),
 }
-AED_PED2 = dict(size=[80, 120], epochs=12, student_epochs=5)    # the chapter's Ped2 schedule (scale 'default' on ped2)
+# the chapter's Ped2 schedule (scale 'default' on ped2)
+AED_PED2 = dict(size=[80, 120], epochs=12, student_epochs=5)
 
-def aed_params(dataset:str, scale:str, overrides:dict|None=None)->dict:
-    "The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides applied."
+def aed_params(dataset:str,             # 'ped2' (default scale: the Ped2 schedule) or another
+               scale:str,               # 'smoke' or 'default'
+               overrides:dict|None=None # {name: value} from --set; None: none
+              )->dict:
+    ("The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides "
+     "applied.")
     from jsdlib.reproduce import method_params
-    return method_params('aed-mae', AED_SCALES, scale, AED_PED2 if dataset == 'ped2' and scale == 'default' else None, overrides)
+    extra = AED_PED2 if dataset == 'ped2' and scale == 'default' else None
+    return method_params('aed-mae', AED_SCALES, scale, extra, overrides)
 
 # %% ../../nbs/11_aed_mae.ipynb #beea5bf0
-def aed_reproduce(dataset:str='synth', out='runs/aed-mae', root=None, scale:str='default', overrides:dict|None=None, device:str='auto',
-                  verbose:bool=True, command:str|None=None)->dict:
-    "Data, training (or reuse), evaluation and report of AED-MAE into `out`, through the step notebook; returns the results."
+def aed_reproduce(dataset:str='synth',      # synth | ped2 | dota
+                  out='runs/aed-mae',       # the reproduction folder
+                  root=None,                # dataset folder (all but synth)
+                  scale:str='default',      # 'smoke' or 'default'
+                  overrides:dict|None=None, # {name: value} step parameters (--set)
+                  device:str='auto',        # passed to the notebook
+                  verbose:bool=True,        # print progress
+                  command:str|None=None     # the command line, for the record
+                 )->dict:
+    ("Data, training (or reuse), evaluation and report of AED-MAE into `out`, through the step "
+     "notebook; returns the results.")
     from jsdlib.reproduce import method_step, method_report
     p = aed_params(dataset, scale, overrides)
     if p['reuse']: p['reuse'] = str(Path(p['reuse']).resolve())
-    res = method_step('aed-mae', '11_aed_mae.ipynb', ['evaluation/aed_mae.json', 'runs/aed-mae/metrics.json'], p, dataset, out, root, device,
-                      command or f"aed_reproduce({dataset!r}, {str(out)!r}, scale={scale!r})", verbose)
-    body = [f"Model {p['size'][0]}x{p['size'][1]} px, {p['epochs']} teacher + {p['student_epochs']} student epochs, batch {p['batch_size']}, lr {p['lr']}, "
-            f"sigma {p['sigma']}" + (f"; **reused** the trained run `{p['reuse']}` (not retrained)" if p['reuse'] else '') + '.', '',
-            '## Test AUC', '', *res['evaluation']['markdown'], '', '## Figures', '', '![timelines](figures/aed_timelines.png)', '']
+    res = method_step('aed-mae', '11_aed_mae.ipynb',
+                      ['evaluation/aed_mae.json', 'runs/aed-mae/metrics.json'], p, dataset, out,
+                      root, device,
+                      command or f"aed_reproduce({dataset!r}, {str(out)!r}, scale={scale!r})",
+                      verbose)
+    reused = f"; **reused** the trained run `{p['reuse']}` (not retrained)" if p['reuse'] else ''
+    body = [f"Model {p['size'][0]}x{p['size'][1]} px, {p['epochs']} teacher + "
+            f"{p['student_epochs']} student epochs, batch {p['batch_size']}, lr {p['lr']}, "
+            f"sigma {p['sigma']}" + reused + '.', '',
+            '## Test AUC', '', *res['evaluation']['markdown'], '', '## Figures', '',
+            '![timelines](figures/aed_timelines.png)', '']
     path = method_report(res, f"AED-MAE reproduction: {dataset}, scale `{scale}`", body)
     if verbose: print(f"done in {res['wall_seconds']:.1f} s: {path}", flush=True)
     return res
 
 # %% ../../nbs/11_aed_mae.ipynb #538fecdf
-def unpatchify(x:torch.Tensor, grid:tuple, patch:int)->torch.Tensor:
-    "(B, N, p*p*C) patch predictions -> (B, C, H, W) images (the inverse of `jsdlib.losses.patchify`)."
+def unpatchify(x:torch.Tensor, # (B, N, p*p*C) patch values
+               grid:tuple,     # (gh, gw) patches
+               patch:int       # patch side, px
+              )->torch.Tensor:
+    ("(B, N, p*p*C) patch predictions -> (B, C, H, W) images (the inverse of "
+     "`jsdlib.losses.patchify`).")
     B, N, D = x.shape; C = D // (patch * patch); gh, gw = grid
-    if N != gh * gw or C * patch * patch != D: raise JsdError(f"unpatchify: {tuple(x.shape)} does not fit grid {grid} and patch {patch}")
-    return x.reshape(B, gh, gw, patch, patch, C).permute(0, 5, 1, 3, 2, 4).reshape(B, C, gh * patch, gw * patch)
+    if N != gh * gw or C * patch * patch != D:
+        raise JsdError(f"unpatchify: {tuple(x.shape)} does not fit grid {grid} and patch {patch}")
+    x = x.reshape(B, gh, gw, patch, patch, C).permute(0, 5, 1, 3, 2, 4)
+    return x.reshape(B, C, gh * patch, gw * patch)
 
 @torch.no_grad()
-def frame_maps(model:AedMae, clip:torch.Tensor, t:int)->dict:
-    "{'input', 'reconstruction', 'error', 'discrepancy', 'anomaly_map'}: (H, W) numpy images of frame `t` of a uint8 clip."
+def frame_maps(model:AedMae,      # a trained AED-MAE
+               clip:torch.Tensor, # (T, C, H, W) uint8 segment
+               t:int              # the frame to rebuild
+              )->dict:
+    ("{'input', 'reconstruction', 'error', 'discrepancy', 'anomaly_map'}: (H, W) numpy images of "
+     "frame `t` of a uint8 clip.")
     cfg = model.cfg; C = cfg.channels; dev = next(model.parameters()).device
     x = triplet(clip, t, cfg.gap)[None].float().to(dev) / 255
     o = model(x, visible_places(test_mask(cfg).to(dev)))
@@ -811,13 +1106,21 @@ def frame_maps(model:AedMae, clip:torch.Tensor, t:int)->dict:
     return dict(input=g(cur), reconstruction=g(te[:C].clamp(0, 1)), error=g((te[:C] - cur).pow(2)),
                 discrepancy=g((te - st).pow(2)), anomaly_map=te[C].clamp(0, 1).numpy())
 
-def plot_maps(rows:list, titles:list|None=None, size:float=2.2):
+# %% ../../nbs/11_aed_mae.ipynb #949d129d
+def plot_maps(rows:list,             # `frame_maps` results, one per row
+              titles:list|None=None, # a label per row; None: no labels
+              size:float=2.2         # height of a row, inches
+             ):
     "A grid: one row per `frame_maps` result, one column per map."
     keys = ['input', 'reconstruction', 'error', 'discrepancy', 'anomaly_map']
-    fig, axes = plt.subplots(len(rows), len(keys), figsize=(size * 1.5 * len(keys), size * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), len(keys),
+                             figsize=(size * 1.5 * len(keys), size * len(rows)), squeeze=False)
     for i, r in enumerate(rows):
         for j, k in enumerate(keys):
-            ax = axes[i, j]; ax.imshow(r[k], cmap='gray' if j < 2 else 'magma', vmin=0 if j < 2 else None, vmax=1 if j < 2 else None)
+            ax = axes[i, j]
+            grey = j < 2   # input and reconstruction on a fixed 0..1 grey scale
+            ax.imshow(r[k], cmap='gray' if grey else 'magma', vmin=0 if grey else None,
+                      vmax=1 if grey else None)
             ax.set_xticks([]); ax.set_yticks([])
             if i == 0: ax.set_title(k, fontsize=9)
             if j == 0 and titles: ax.set_ylabel(titles[i], fontsize=8)

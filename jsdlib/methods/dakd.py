@@ -28,13 +28,17 @@ from ..core import JsdError, write_json, read_json, atomic_path, atomic_write, s
 from ..data import read_index, validate_index, apply_protocol, index_ped2, write_index
 from ..teacher import FeatureCache, precompute_teacher
 from ..losses import bce_loss, info_nce
-from ..evaluate import auc_ap, seed_paired_difference, read_run_scores, plot_timeline
-from ..train import write_run_results
-from ..reproduce import _iv   # 'value [low, high]', as the JSD reproduction reports intervals
+from ..evaluate import (auc_ap, auc_or_nan, seed_paired_difference, read_run_scores,
+                             plot_timeline)
+# 'value [low, high]', as every chapter prints intervals
+from ..evaluate import format_interval as _iv
+from ..runs import (check_finished, save_weights, read_weights, weights_info, write_table,
+                         write_config, write_run_results)
 import matplotlib.pyplot as plt
 
 # %% ../../nbs/13_dakd.ipynb #c5693870
-STREAMS = ('lite0', 'lite1', 'lite2', 'motion')   # the teacher's backbones: three ImageNet CNNs and Lite0 on frame differences
+# the teacher's backbones: three ImageNet CNNs and Lite0 on frame differences
+STREAMS = ('lite0', 'lite1', 'lite2', 'motion')
 
 # %% ../../nbs/13_dakd.ipynb #56a8e62e
 def snippet_ids(n_frames:int,   # frames in the video
@@ -43,7 +47,9 @@ def snippet_ids(n_frames:int,   # frames in the video
     "Snippet of each frame: consecutive runs of `snippet` frames (the last one may be shorter)."
     return np.arange(n_frames) // snippet
 
-def pool_snippets(feats:np.ndarray, snippet:int)->np.ndarray:
+def pool_snippets(feats:np.ndarray, # (n_frames, D) features of one video, in frame order
+                  snippet:int       # frames per snippet (the last snippet may be shorter)
+                 )->np.ndarray:
     "(n_frames, D) frame features -> (T, D) snippet features, the mean over each snippet's frames."
     ids = snippet_ids(len(feats), snippet); T = int(ids[-1]) + 1
     out = np.zeros((T, feats.shape[1]), np.float64); np.add.at(out, ids, feats)
@@ -52,10 +58,11 @@ def pool_snippets(feats:np.ndarray, snippet:int)->np.ndarray:
 # %% ../../nbs/13_dakd.ipynb #cc8a2685
 @dataclass
 class Snippets:
-    "One split as bags: per stream a list of (T_v, D) snippet features; the frames behind each snippet; video labels."
+    ("One split as bags: per stream a list of (T_v, D) snippet features; the frames behind each "
+     "snippet; video labels.")
     videos: list
     x: dict              # stream -> list of (T_v, D) float32 arrays, one per video
-    frames: list         # per video: its frame table (video, frame, label, anomaly_class), in frame order
+    frames: list  # per video: its frame table (video, frame, label, anomaly_class), in frame order
     video_label: np.ndarray
     snippet: int
     def __len__(self): return len(self.videos)
@@ -70,18 +77,26 @@ def load_snippets(caches:dict,      # {stream: FeatureCache}
     if len(df) == 0: raise JsdError("load_snippets: no frames in this split")
     vids, x, frames, vl = [], {n: [] for n in caches}, [], []
     for v, g in df.sort_values(['video', 'frame']).groupby('video', sort=True):
-        vids.append(v); frames.append(g[['video', 'frame', 'label', 'anomaly_class']].reset_index(drop=True))
+        vids.append(v)
+        frames.append(g[['video', 'frame', 'label', 'anomaly_class']].reset_index(drop=True))
         vl.append(int(g['video_label'].max()))
-        for n, c in caches.items(): x[n].append(pool_snippets(c.features[c.positions(g)].astype(np.float32), snippet))
+        for n, c in caches.items():
+            x[n].append(pool_snippets(c.features[c.positions(g)].astype(np.float32), snippet))
     return Snippets(vids, x, frames, np.array(vl, np.float32), snippet)
 
-def open_caches(cache_dir:str|Path, names)->dict:
+def open_caches(cache_dir:str|Path, # folder of the teacher caches
+                names               # stream names, e.g. lite0, motion
+               )->dict:
     "{stream: FeatureCache} for each stream name, each checked complete."
     return {n: FeatureCache(cache_dir, teacher=n) for n in names}
 
 # %% ../../nbs/13_dakd.ipynb #646b5bde
-def pad_batch(s:Snippets, names, idx=None)->tuple:
-    "({stream: (B, T_max, D)}, (B, T_max) bool mask of real snippets, (B,) video labels) for videos `idx` (all by default)."
+def pad_batch(s:Snippets, # one split
+              names,      # the streams to stack
+              idx=None    # video positions; None: all
+             )->tuple:
+    ("({stream: (B, T_max, D)}, (B, T_max) bool mask of real snippets, (B,) video labels) for "
+     "videos `idx` (all by default).")
     idx = np.arange(len(s)) if idx is None else np.asarray(idx)
     L = s.lengths[idx]; T = int(L.max())
     mask = torch.from_numpy(np.arange(T)[None] < L[:, None]); xs = {}
@@ -91,7 +106,9 @@ def pad_batch(s:Snippets, names, idx=None)->tuple:
         xs[n] = torch.from_numpy(a)
     return xs, mask, torch.from_numpy(s.video_label[idx])
 
-def frame_scores(s:Snippets, snippet_scores:list)->pd.DataFrame:
+def frame_scores(s:Snippets,         # one split
+                 snippet_scores:list # per video, its (T_v,) snippet scores
+                )->pd.DataFrame:
     "The frame score table of a split: each snippet's score repeated over its frames."
     return pd.concat([f.assign(score=np.asarray(sc, np.float64)[snippet_ids(len(f), s.snippet)])
                       for f, sc in zip(s.frames, snippet_scores)], ignore_index=True)
@@ -99,35 +116,52 @@ def frame_scores(s:Snippets, snippet_scores:list)->pd.DataFrame:
 # %% ../../nbs/13_dakd.ipynb #67cd8b7b
 @dataclass
 class DakdConfig:
-    backbones: tuple = STREAMS    # streams (teacher-cache names); one stream = a single-backbone model
+    # streams (teacher-cache names); one stream = a single-backbone model
+    backbones: tuple = STREAMS
     snippet: int = 16             # frames per snippet: the field's 16-frame I3D snippets
     dim: int = 128                # width of the temporal head
     heads: int = 4                # attention heads
-    k: int = 4                    # relative distances clipped to [-k, k): how far the position terms tell snippets apart
+    # relative distances clipped to [-k, k): how far the position terms tell snippets apart
+    k: int = 4
     tam: bool = True              # False: the streams are only averaged (the ablation without TAM)
     dropout: float = 0.6          # chosen on Ped2's validation, folds pooled (0.3 or 0.6)
-    topk: float = 0.125           # MIL: a video's logit is the mean of its top ceil(topk * T) snippet logits (chosen likewise)
+    # MIL: a video's logit is the mean of its top ceil(topk * T) snippet logits (chosen likewise)
+    topk: float = 0.125
     steps: int = 100              # full-batch AdamW steps (chosen likewise: 100 or 300)
     lr: float = 1e-3
     weight_decay: float = 1e-2
-    soft: float = 0.              # weight of prediction-level distillation (BCE to the teacher's snippet scores)
-    alpha: float = 0.             # weight of feature-level distillation (InfoNCE with classes from the teacher)
+    # weight of prediction-level distillation (BCE to the teacher's snippet scores)
+    soft: float = 0.
+    # weight of feature-level distillation (InfoNCE with classes from the teacher)
+    alpha: float = 0.
     tau: float = 0.1              # InfoNCE temperature
-    delta: float = 0.5            # teacher score above which a snippet of an anomalous video is of the anomalous class
-    teacher_run: str|None = None  # run folder of the trained teacher (needed when soft or alpha > 0)
-    held_out: int = 3             # soft labels from teacher copies that did not see the video (k-fold); 1 = the teacher's own in-sample scores
+    # teacher score above which a snippet of an anomalous video is of the anomalous class
+    delta: float = 0.5
+    # run folder of the trained teacher (needed when soft or alpha > 0)
+    teacher_run: str|None = None
+    # soft labels from teacher copies that did not see the video (k-fold); 1 = the teacher's own in-
+    # sample scores
+    held_out: int = 3
     seed: int = 0
     method: str = 'dakd'          # the run's name in metrics.json and reports
     def __post_init__(self):
         self.backbones = tuple(self.backbones)
         if not self.backbones: raise JsdError("DakdConfig.backbones: give at least one stream")
-        if self.dim % self.heads: raise JsdError(f"DakdConfig: dim {self.dim} must be divisible by heads {self.heads}")
-        if self.snippet < 1 or self.k < 1 or self.steps < 1: raise JsdError(f"DakdConfig: snippet, k and steps must be >= 1, got {self.snippet}, {self.k}, {self.steps}")
-        if not 0 < self.topk <= 1: raise JsdError(f"DakdConfig.topk must be in (0, 1], got {self.topk}")
-        if (self.soft or self.alpha) and not self.teacher_run: raise JsdError("DakdConfig: soft or alpha > 0 distils a teacher: give teacher_run")
+        if self.dim % self.heads:
+            raise JsdError(f"DakdConfig: dim {self.dim} must be divisible by heads {self.heads}")
+        if self.snippet < 1 or self.k < 1 or self.steps < 1:
+            raise JsdError(f"DakdConfig: snippet, k and steps must be >= 1, got {self.snippet}, "
+                           f"{self.k}, {self.steps}")
+        if not 0 < self.topk <= 1:
+            raise JsdError(f"DakdConfig.topk must be in (0, 1], got {self.topk}")
+        if (self.soft or self.alpha) and not self.teacher_run:
+            raise JsdError("DakdConfig: soft or alpha > 0 distils a teacher: give teacher_run")
 
 # %% ../../nbs/13_dakd.ipynb #0f12196b
-def relative_index(T:int, k:int, device=None)->torch.Tensor:
+def relative_index(T:int,      # snippets
+                   k:int,      # distances beyond k-1 (or -k) share a bucket
+                   device=None # where the result goes; None: torch's default
+                  )->torch.Tensor:
     "(T, T) bucket of each pair (i, j): clip(i - j, -k, k - 1) + k, in [0, 2k)."
     i = torch.arange(T, device=device)
     return (i[:, None] - i[None]).clamp(-k, k - 1) + k
@@ -139,31 +173,43 @@ class DisentangledAttention(nn.Module):
         super().__init__()
         self.h, self.dh, self.k = heads, dim // heads, k
         self.qkv, self.out = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
-        self.rel = nn.Parameter(torch.randn(2 * k, dim) * 0.02)            # one embedding per relative-distance bucket
-        self.pos_q, self.pos_k = nn.Linear(dim, dim), nn.Linear(dim, dim)  # their query and key projections
+        # one embedding per relative-distance bucket
+        self.rel = nn.Parameter(torch.randn(2 * k, dim) * 0.02)
+        # their query and key projections
+        self.pos_q, self.pos_k = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.drop = nn.Dropout(dropout)
 
     def terms(self, x:torch.Tensor)->dict:
-        "x (B, S, T, dim) -> the four (B, H, S, T, S, T) score terms of query (s, i) for key (c, j), and the values."
+        ("x (B, S, T, dim) -> the four (B, H, S, T, S, T) score terms of query (s, i) for key (c, "
+         "j), and the values.")
         B, S, T, _ = x.shape; H, dh, k = self.h, self.dh, self.k
-        q, kk, v = self.qkv(x).view(B, S, T, 3, H, dh).permute(3, 0, 4, 1, 2, 5)       # each (B, H, S, T, dh)
+        # each (B, H, S, T, dh)
+        q, kk, v = self.qkv(x).view(B, S, T, 3, H, dh).permute(3, 0, 4, 1, 2, 5)
         qr, kr = (p(self.rel).view(2 * k, H, dh) for p in (self.pos_q, self.pos_k))
         c2c = torch.einsum('bhsid,bhcjd->bhsicj', q, kk)
-        same = torch.eye(S, dtype=torch.bool, device=x.device)[:, None, :, None]       # (S, 1, C, 1): c == s
+        # (S, 1, C, 1): c == s
+        same = torch.eye(S, dtype=torch.bool, device=x.device)[:, None, :, None]
         idx, ar = relative_index(T, k, x.device), torch.arange(T, device=x.device)[:, None]
-        c2p = torch.einsum('bhsid,rhd->bhsir', q, kr)[:, :, :, ar, idx]                 # q_i . kr[D(i, j)]: (B, H, S, T_i, T_j)
-        p2c = torch.einsum('bhcjd,rhd->bhcjr', kk, qr)[:, :, :, ar, idx]                # k_j . qr[D(j, i)]: (B, H, C, T_j, T_i)
+        # q_i . kr[D(i, j)]: (B, H, S, T_i, T_j)
+        c2p = torch.einsum('bhsid,rhd->bhsir', q, kr)[:, :, :, ar, idx]
+        # k_j . qr[D(j, i)]: (B, H, C, T_j, T_i)
+        p2c = torch.einsum('bhcjd,rhd->bhcjr', kk, qr)[:, :, :, ar, idx]
         shape = (B, H, S, T, S, T)
-        return dict(within=c2c * same, across=c2c * ~same, c2p=c2p[:, :, :, :, None, :].expand(shape),
+        return dict(within=c2c * same, across=c2c * ~same,
+                    c2p=c2p[:, :, :, :, None, :].expand(shape),
                     p2c=p2c.permute(0, 1, 4, 2, 3)[:, :, None].expand(shape), v=v)
 
     def forward(self, x:torch.Tensor, mask:torch.Tensor|None=None)->torch.Tensor:
         "x (B, S, T, dim), mask (B, T) True for real snippets -> (B, S, T, dim)."
         B, S, T, D = x.shape
         t = self.terms(x)
-        a = ((t['within'] + t['across'] + t['c2p'] + t['p2c']) / math.sqrt(3 * self.dh)).reshape(B, self.h, S, T, S * T)
-        if mask is not None: a = a.masked_fill(~mask[:, None, :].expand(B, S, T).reshape(B, 1, 1, 1, S * T), float('-inf'))
-        o = torch.einsum('bhsin,bhnd->bhsid', self.drop(a.softmax(-1)), t['v'].reshape(B, self.h, S * T, self.dh))
+        a = (t['within'] + t['across'] + t['c2p'] + t['p2c']) / math.sqrt(3 * self.dh)
+        a = a.reshape(B, self.h, S, T, S * T)
+        if mask is not None:
+            a = a.masked_fill(~mask[:, None, :].expand(B, S, T).reshape(B, 1, 1, 1, S * T),
+                              float('-inf'))
+        o = torch.einsum('bhsin,bhnd->bhsid', self.drop(a.softmax(-1)),
+                         t['v'].reshape(B, self.h, S * T, self.dh))
         return self.out(o.permute(0, 2, 3, 1, 4).reshape(B, S, T, D))
 
 # %% ../../nbs/13_dakd.ipynb #c61b25bd
@@ -173,7 +219,8 @@ class TamBlock(nn.Module):
         super().__init__()
         self.n1, self.n2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.attn = DisentangledAttention(dim, heads, k, dropout)
-        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(2 * dim, dim))
         self.drop = nn.Dropout(dropout)
     def forward(self, x, mask=None):
         x = x + self.drop(self.attn(self.n1(x), mask))
@@ -181,22 +228,33 @@ class TamBlock(nn.Module):
 
 # %% ../../nbs/13_dakd.ipynb #bbd3dd50
 class DakdNet(nn.Module):
-    "Streams -> standardise, project, add a stream embedding -> one TAM block -> mean over streams -> snippet logits."
+    ("Streams -> standardise, project, add a stream embedding -> one TAM block -> mean over "
+     "streams -> snippet logits.")
     def __init__(self, cfg:DakdConfig, dims:dict, mean:dict|None=None, std:dict|None=None):
         super().__init__()
         self.cfg, self.dims = cfg, {n: int(dims[n]) for n in cfg.backbones}
-        for n in cfg.backbones:   # feature standardisation, fitted on the training snippets, saved with the model
-            self.register_buffer(f'mean_{n}', torch.as_tensor(mean[n] if mean else np.zeros(dims[n]), dtype=torch.float32))
-            self.register_buffer(f'std_{n}', torch.as_tensor(std[n] if std else np.ones(dims[n]), dtype=torch.float32))
-        self.proj = nn.ModuleDict({n: nn.Sequential(nn.Linear(self.dims[n], cfg.dim), nn.LayerNorm(cfg.dim)) for n in cfg.backbones})
+        # feature standardisation, fitted on the training snippets, saved with the model
+        for n in cfg.backbones:
+            self.register_buffer(f'mean_{n}',
+                                 torch.as_tensor(mean[n] if mean else np.zeros(dims[n]),
+                                                 dtype=torch.float32))
+            self.register_buffer(f'std_{n}',
+                                 torch.as_tensor(std[n] if std else np.ones(dims[n]),
+                                                 dtype=torch.float32))
+        self.proj = nn.ModuleDict({n: nn.Sequential(nn.Linear(self.dims[n], cfg.dim),
+                                                    nn.LayerNorm(cfg.dim)) for n in cfg.backbones})
         self.stream = nn.Parameter(torch.zeros(len(cfg.backbones), cfg.dim))
         self.tam = TamBlock(cfg.dim, cfg.heads, cfg.k, cfg.dropout) if cfg.tam else None
-        self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Dropout(cfg.dropout), nn.Linear(cfg.dim, 1))
-        self.kd = nn.Linear(cfg.dim, cfg.dim) if cfg.alpha else None   # student only: its features -> the teacher's, for InfoNCE
+        self.head = nn.Sequential(nn.LayerNorm(cfg.dim), nn.Dropout(cfg.dropout),
+                                  nn.Linear(cfg.dim, 1))
+        # student only: its features -> the teacher's, for InfoNCE
+        self.kd = nn.Linear(cfg.dim, cfg.dim) if cfg.alpha else None
 
     def forward(self, xs:dict, mask:torch.Tensor|None=None)->dict:
-        "xs {stream: (B, T, D)} -> {'logits': (B, T), 'feat': (B, T, dim)[, 'kd']}: snippet logits and aggregated features."
-        h = torch.stack([self.proj[n]((xs[n] - getattr(self, f'mean_{n}')) / getattr(self, f'std_{n}')) for n in self.cfg.backbones], 1)
+        ("xs {stream: (B, T, D)} -> {'logits': (B, T), 'feat': (B, T, dim)[, 'kd']}: snippet "
+         "logits and aggregated features.")
+        norm = lambda n: (xs[n] - getattr(self, f'mean_{n}')) / getattr(self, f'std_{n}')
+        h = torch.stack([self.proj[n](norm(n)) for n in self.cfg.backbones], 1)
         h = h + self.stream[None, :, None]
         if self.tam is not None: h = self.tam(h, mask)
         z = h.mean(1); o = dict(logits=self.head(z).squeeze(-1), feat=z)
@@ -207,102 +265,157 @@ class DakdNet(nn.Module):
 def mil_loss(logits:torch.Tensor,       # (B, T) snippet logits
              mask:torch.Tensor,         # (B, T) True for real snippets
              video_label:torch.Tensor,  # (B,) 0/1
-             topk:float=0.125,          # share of each video's snippets whose mean is the video's logit
+             topk:float=0.125,  # share of each video's snippets whose mean is the video's logit
             )->torch.Tensor:
-    "Top-k MIL: each video's logit is the mean of its top ceil(topk * T) snippet logits; BCE against the video label."
+    ("Top-k MIL: each video's logit is the mean of its top ceil(topk * T) snippet logits; BCE "
+     "against the video label.")
     n = mask.sum(1); kv = torch.ceil(topk * n).clamp(min=1)
     top = logits.masked_fill(~mask, float('-inf')).sort(1, descending=True).values
     take = torch.arange(logits.shape[1], device=logits.device)[None] < kv[:, None]
     return bce_loss(top.masked_fill(~take, 0.).sum(1) / kv, video_label)
 
 # %% ../../nbs/13_dakd.ipynb #c5690f19
-def soft_label_loss(logits:torch.Tensor, teacher_prob:torch.Tensor, mask:torch.Tensor, video_label:torch.Tensor)->torch.Tensor:
-    "Prediction-level distillation: BCE of the student's snippet logits to the teacher's snippet scores (0 in normal videos)."
+def soft_label_loss(logits:torch.Tensor,       # (B, T) the student's snippet logits
+                    teacher_prob:torch.Tensor, # (B, T) the teacher's snippet scores in [0, 1]
+                    mask:torch.Tensor,         # (B, T) bool, True for real (not padded) snippets
+                    video_label:torch.Tensor   # (B,) 0/1 video labels
+                   )->torch.Tensor:
+    ("Prediction-level distillation: BCE of the student's snippet logits to the teacher's snippet "
+     "scores (0 in normal videos).")
     target = teacher_prob * video_label[:, None]
     return F.binary_cross_entropy_with_logits(logits[mask], target[mask])
 
-def snippet_classes(teacher_prob:torch.Tensor, video_label:torch.Tensor, delta:float=0.5)->torch.Tensor:
-    "(B, T) bool, the anomalous class: a snippet of an anomalous video that the teacher scores above `delta`."
+def snippet_classes(teacher_prob:torch.Tensor, # (B, T) the teacher's snippet scores
+                    video_label:torch.Tensor,  # (B,) 0/1 video labels
+                    delta:float=0.5            # teacher score threshold
+                   )->torch.Tensor:
+    ("(B, T) bool, the anomalous class: a snippet of an anomalous video that the teacher scores "
+     "above `delta`.")
     return (teacher_prob > delta) & (video_label[:, None] > 0)
 
-def feature_nce(student_feat:torch.Tensor, teacher_feat:torch.Tensor, classes:torch.Tensor, mask:torch.Tensor, tau:float=0.1)->torch.Tensor:
-    "Feature-level distillation: each student snippet feature should be nearer the teacher's features of its class than of the other."
+def feature_nce(student_feat:torch.Tensor, # (B, T, dim) the student's snippet features
+                teacher_feat:torch.Tensor, # (B, T, dim) the teacher's
+                classes:torch.Tensor,      # (B, T) bool (`snippet_classes`)
+                mask:torch.Tensor,         # (B, T) bool, True for real snippets
+                tau:float=0.1              # InfoNCE temperature
+               )->torch.Tensor:
+    ("Feature-level distillation: each student snippet feature should be nearer the teacher's "
+     "features of its class than of the other.")
     c = classes[mask]
     return info_nce(student_feat[mask], teacher_feat[mask], tau, positives=c[:, None] == c[None])
 
-def dakd_loss(out:dict, mask, video_label, cfg:DakdConfig, teacher:dict|None=None)->tuple:
-    "(total, parts): MIL, plus soft labels (weight `cfg.soft`) and InfoNCE (weight `cfg.alpha`) when the teacher's outputs are given."
+# %% ../../nbs/13_dakd.ipynb #7a429d7b
+def dakd_loss(out:dict,              # the model's output: 'logits', 'feat' (and 'kd')
+              mask,                  # (B, T) bool real snippets
+              video_label,           # (B,) 0/1 video labels
+              cfg:DakdConfig,        # topk, soft, alpha, delta, tau
+              teacher:dict|None=None # the teacher's {'prob', 'feat'} (`teacher_targets`); None: MIL
+             )->tuple:
+    ("(total, parts): MIL, plus soft labels (weight `cfg.soft`) and InfoNCE (weight `cfg.alpha`) "
+     "when the teacher's outputs are given.")
     parts = dict(mil=mil_loss(out['logits'], mask, video_label, cfg.topk))
     if cfg.soft: parts['soft'] = soft_label_loss(out['logits'], teacher['prob'], mask, video_label)
-    if cfg.alpha: parts['nce'] = feature_nce(out.get('kd', out['feat']), teacher['feat'], snippet_classes(teacher['prob'], video_label, cfg.delta), mask, cfg.tau)
+    if cfg.alpha:
+        parts['nce'] = feature_nce(out.get('kd', out['feat']), teacher['feat'],
+                                   snippet_classes(teacher['prob'], video_label, cfg.delta), mask,
+                                   cfg.tau)
     total = parts['mil'] + cfg.soft * parts.get('soft', 0.) + cfg.alpha * parts.get('nce', 0.)
     return total, {k: float(v.detach()) for k, v in parts.items()}
 
 # %% ../../nbs/13_dakd.ipynb #b5b9baa2
-def save_dakd(model:DakdNet, path:str|Path):
-    "Weights and the config that rebuilds the model, in one safetensors file (written to a temp path, then renamed)."
-    meta = dict(format='jsdlib-dakd/1', config=json.dumps(asdict(model.cfg)), dims=json.dumps(model.dims))
-    with atomic_path(path) as tmp: save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=meta)
+def save_dakd(model:DakdNet, # the model to save
+              path:str|Path  # the .safetensors file to write
+             ):
+    ("Weights and the config that rebuilds the model, in one safetensors file (written to a temp "
+     "path, then renamed).")
+    save_weights(model.state_dict(), path, 'dakd', config=asdict(model.cfg), dims=model.dims)
 
-def load_dakd(path:str|Path)->DakdNet:
+def load_dakd(path:str|Path # a `save_dakd` file
+             )->DakdNet:
     "A model saved by `save_dakd`, in eval mode; a clear error for any other file."
     path = Path(path)
-    if not path.exists(): raise JsdError(f"{path}: no DAKD model here (train one with `jsd dakd train`)")
-    with safe_open(str(path), 'pt') as f:
-        meta = f.metadata() or {}
-        if meta.get('format') != 'jsdlib-dakd/1': raise JsdError(f"{path}: not a DAKD model (format {meta.get('format')!r}, expected 'jsdlib-dakd/1')")
-        sd = {k: f.get_tensor(k) for k in f.keys()}
-    m = DakdNet(DakdConfig(**json.loads(meta['config'])), json.loads(meta['dims']))
+    if not path.exists():
+        raise JsdError(f"{path}: no DAKD model here (train one with `jsd dakd train`)")
+    info = weights_info(path)       # earlier versions' files (format 'jsdlib-dakd/1') are read too
+    if info['kind'] != 'dakd':
+        raise JsdError(f"{path}: not a DAKD model (kind {info['kind']!r}, expected 'dakd')")
+    sd = read_weights(path, 'dakd')[0]
+    m = DakdNet(DakdConfig(**info['config']), json.loads(info['dims']))
     m.load_state_dict(sd); return m.eval()
 
 # %% ../../nbs/13_dakd.ipynb #f446ad26
 @torch.no_grad()
-def predict_snippets(model:DakdNet, s:Snippets)->dict:
+def predict_snippets(model:DakdNet, # a trained model
+                     s:Snippets     # one split
+                    )->dict:
     "{'prob': (B, T) snippet scores, 'feat': (B, T, dim), 'mask'} of every video of `s`."
     model.eval(); xs, mask, _ = pad_batch(s, model.cfg.backbones)
     o = model(xs, mask)
     return dict(prob=torch.sigmoid(o['logits']), feat=o['feat'], mask=mask)
 
-def score_snippets(model:DakdNet, s:Snippets)->pd.DataFrame:
+def score_snippets(model:DakdNet, # a trained model
+                   s:Snippets     # one split
+                  )->pd.DataFrame:
     "Frame scores of a split (snippet scores repeated over their frames)."
     p = predict_snippets(model, s)
     return frame_scores(s, [p['prob'][i, :n].numpy() for i, n in enumerate(s.lengths)])
 
 def _fit_stats(s:Snippets, names)->tuple:
-    return ({n: np.concatenate(s.x[n]).mean(0) for n in names}, {n: np.concatenate(s.x[n]).std(0) + 1e-3 for n in names})
+    return ({n: np.concatenate(s.x[n]).mean(0) for n in names},
+            {n: np.concatenate(s.x[n]).std(0) + 1e-3 for n in names})
 
-def _auc(d:pd.DataFrame)->float:
-    y = d['label'].to_numpy(); return float(auc_ap(y, d['score'].to_numpy())[0]) if 0 < y.mean() < 1 else float('nan')
+def _auc(d:pd.DataFrame)->float: return auc_or_nan(d['label'], d['score'])
 
-def subset(s:Snippets, idx)->Snippets:
+def subset(s:Snippets, # one split
+           idx         # positions of the videos to keep
+          )->Snippets:
     "The videos `idx` of a split."
     idx = list(idx)
-    return Snippets([s.videos[i] for i in idx], {n: [a[i] for i in idx] for n, a in s.x.items()}, [s.frames[i] for i in idx], s.video_label[idx], s.snippet)
+    return Snippets([s.videos[i] for i in idx], {n: [a[i] for i in idx] for n, a in s.x.items()},
+                    [s.frames[i] for i in idx], s.video_label[idx], s.snippet)
 
 # %% ../../nbs/13_dakd.ipynb #9005f852
-def fit_dakd(cfg:DakdConfig, train:Snippets, dims:dict, teacher:dict|None=None, val:Snippets|None=None, log_every:int=25, progress:bool=False)->tuple:
-    "(model, log rows): full-batch AdamW with a one-cycle schedule for `cfg.steps` steps; the last step is kept."
+def fit_dakd(cfg:DakdConfig,         # the run's settings
+             train:Snippets,         # the training split
+             dims:dict,              # {stream: feature width}
+             teacher:dict|None=None, # `teacher_targets` for a student; None: MIL only
+             val:Snippets|None=None, # logged only, never used to choose; None: no val AUC
+             log_every:int=25,       # steps between log rows
+             progress:bool=False     # show a progress bar
+            )->tuple:
+    ("(model, log rows): full-batch AdamW with a one-cycle schedule for `cfg.steps` steps; the "
+     "last step is kept.")
     seed_everything(cfg.seed); t0 = time.perf_counter()
     model = DakdNet(cfg, dims, *_fit_stats(train, cfg.backbones))
     xs, mask, vl = pad_batch(train, cfg.backbones)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=max(0.1, 2 / cfg.steps)) if cfg.steps >= 4
-             else torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.))   # one-cycle needs a warm-up of >= 2 steps
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps,
+                                                 pct_start=max(0.1, 2 / cfg.steps))
+             if cfg.steps >= 4   # one-cycle needs a warm-up of >= 2 steps
+             else torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.))
     log = []
-    for step in tqdm(range(1, cfg.steps + 1), desc=f'dakd {cfg.method}', disable=not progress, leave=False):
+    for step in tqdm(range(1, cfg.steps + 1), desc=f'dakd {cfg.method}', disable=not progress,
+                     leave=False):
         model.train(); loss, parts = dakd_loss(model(xs, mask), mask, vl, cfg, teacher)
         opt.zero_grad(); loss.backward(); opt.step(); sched.step()
         if step % log_every == 0 or step == cfg.steps:
             va = _auc(score_snippets(model, val)) if val is not None else float('nan')
-            log.append(dict(step=step, loss=float(loss.detach()), **parts, val_auc=va, seconds=round(time.perf_counter() - t0, 2)))
+            log.append(dict(step=step, loss=float(loss.detach()), **parts, val_auc=va,
+                            seconds=round(time.perf_counter() - t0, 2)))
     return model.eval(), log
 
 # %% ../../nbs/13_dakd.ipynb #8086d873
-def held_out_scores(cfg:DakdConfig, train:Snippets, dims:dict, folds:int=3)->torch.Tensor:
-    "(B, T) snippet scores of every training video from a copy of the model trained on the other videos (`folds`-fold, stratified)."
+def held_out_scores(cfg:DakdConfig, # the teacher's settings
+                    train:Snippets, # the training split
+                    dims:dict,      # {stream: feature width}
+                    folds:int=3     # folds of the cross-fitting
+                   )->torch.Tensor:
+    ("(B, T) snippet scores of every training video from a copy of the model trained on the other "
+     "videos (`folds`-fold, stratified).")
     rng = np.random.default_rng(cfg.seed); group = np.zeros(len(train), int)
     for lab in (0, 1):
-        v = rng.permutation(np.flatnonzero(train.video_label == lab)); group[v] = np.arange(len(v)) % folds
+        v = rng.permutation(np.flatnonzero(train.video_label == lab))
+        group[v] = np.arange(len(v)) % folds
     prob = torch.zeros(len(train), int(train.lengths.max()))
     for g in range(folds):
         inside, out = np.flatnonzero(group != g), np.flatnonzero(group == g)
@@ -311,74 +424,112 @@ def held_out_scores(cfg:DakdConfig, train:Snippets, dims:dict, folds:int=3)->tor
         for b, i in enumerate(out): prob[i, :train.lengths[i]] = p[b, :train.lengths[i]]
     return prob
 
-def teacher_targets(run:str|Path, df:pd.DataFrame, cache, snippet:int, held_out:int=3)->dict:
-    "What a student learns from: the teacher's features on the training videos, and its snippet scores (held out when `held_out` > 1)."
+# %% ../../nbs/13_dakd.ipynb #876f00c5
+def teacher_targets(run:str|Path,    # the teacher run folder
+                    df:pd.DataFrame, # the frame index (its training split is used)
+                    cache,           # folder of the teacher caches
+                    snippet:int,     # frames per snippet (the student's)
+                    held_out:int=3   # folds for held-out scores; 1: in-sample scores
+                   )->dict:
+    ("What a student learns from: the teacher's features on the training videos, and its snippet "
+     "scores (held out when `held_out` > 1).")
     run = Path(run); tm = load_dakd(run/'model.safetensors')
-    if tm.cfg.snippet != snippet: raise JsdError(f"{run}: the teacher's snippets have {tm.cfg.snippet} frames, this student's {snippet}")
+    if tm.cfg.snippet != snippet:
+        raise JsdError(f"{run}: the teacher's snippets have {tm.cfg.snippet} frames, this "
+                       f"student's {snippet}")
     caches = open_caches(cache, tm.cfg.backbones)
     tr = load_snippets(caches, df[df['split'] == 'train'], snippet)
     out = predict_snippets(tm, tr)
-    if held_out > 1:   # kept in the teacher's folder: every student of this teacher and these videos reuses them
+    # kept in the teacher's folder: every student of this teacher and these videos reuses them
+    if held_out > 1:
         memo, key = run/f'held_out_{held_out}.safetensors', json.dumps(tr.videos)
         if memo.exists():
             with safe_open(str(memo), 'pt') as f:
-                if (f.metadata() or {}).get('videos') == key: out['prob'] = f.get_tensor('prob'); return out
+                if (f.metadata() or {}).get('videos') == key:
+                    out['prob'] = f.get_tensor('prob'); return out
         out['prob'] = held_out_scores(tm.cfg, tr, {n: c.dim for n, c in caches.items()}, held_out)
-        with atomic_path(memo) as tmp: save_file({'prob': out['prob'].contiguous()}, str(tmp), metadata=dict(videos=key))
+        with atomic_path(memo) as tmp:
+            save_file({'prob': out['prob'].contiguous()}, str(tmp), metadata=dict(videos=key))
     return out
 
 # %% ../../nbs/13_dakd.ipynb #f4c750b2
 def train_dakd(cfg:DakdConfig,            # the run's settings
-               index,                     # frame index (path or DataFrame) under the weak protocol: training frame labels hidden, video_label known
-               cache:str|Path,            # folder of the teacher caches, one per stream (`jsd precompute-teacher`)
+               index,                     # frame index (path or DataFrame), weak protocol
+               cache:str|Path,            # teacher caches, one per stream
                out:str|Path,              # run folder to write
                progress:bool=True,        # show a progress bar
-               log_every:int=25,          # steps between log rows (val AUC is logged, never used to choose anything)
+               log_every:int=25,          # steps between log rows (val AUC: logged only)
+               overwrite:bool=False,      # replace a finished run folder
               )->dict:                    # metrics.json's content
-    "Train a DAKD teacher, single-backbone model or distilled student on video-level labels; write the standard run folder."
-    t0 = time.perf_counter(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    ("Train a DAKD teacher, single-backbone model or distilled student on video-level labels; "
+     "write the standard run folder.")
+    t0 = time.perf_counter(); out = check_finished(out, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
     df = validate_index(read_index(index) if not isinstance(index, pd.DataFrame) else index)
     tr = df[df['split'] == 'train']
-    if (tr['label'] == 1).any(): raise JsdError("train_dakd learns from video-level labels only: index the data with --protocol weak (training frame labels hidden)")
-    if tr.groupby('video')['video_label'].max().nunique() < 2: raise JsdError("train_dakd: the training split needs both normal and anomalous videos")
+    if (tr['label'] == 1).any():
+        raise JsdError("train_dakd learns from video-level labels only: index the data with "
+                       "--protocol weak (training frame labels hidden)")
+    if tr.groupby('video')['video_label'].max().nunique() < 2:
+        raise JsdError("train_dakd: the training split needs both normal and anomalous videos")
     caches = open_caches(cache, cfg.backbones)
-    data = {sp: load_snippets(caches, df[df['split'] == sp], cfg.snippet) for sp in ('train', 'val', 'test') if (df['split'] == sp).any()}
-    teacher = teacher_targets(cfg.teacher_run, df, cache, cfg.snippet, cfg.held_out) if cfg.soft or cfg.alpha else None
-    model, log = fit_dakd(cfg, data['train'], {n: c.dim for n, c in caches.items()}, teacher, data.get('val'), log_every, progress)
+    data = {sp: load_snippets(caches, df[df['split'] == sp], cfg.snippet)
+            for sp in ('train', 'val', 'test') if (df['split'] == sp).any()}
+    teacher = None
+    if cfg.soft or cfg.alpha:
+        teacher = teacher_targets(cfg.teacher_run, df, cache, cfg.snippet, cfg.held_out)
+    model, log = fit_dakd(cfg, data['train'], {n: c.dim for n, c in caches.items()}, teacher,
+                          data.get('val'), log_every, progress)
     save_dakd(model, out/'model.safetensors')
-    with atomic_write(out/'log.csv') as f: pd.DataFrame(log).to_csv(f, index=False)
-    write_json(dict(asdict(cfg), index=str(index) if not isinstance(index, pd.DataFrame) else None, cache=str(cache)), out/'config.json')
+    write_table(log, out/'log.csv')
+    write_config(out, cfg, index=str(index) if not isinstance(index, pd.DataFrame) else None,
+                 cache=str(cache))
     scores = {sp: score_snippets(model, d) for sp, d in data.items() if sp != 'train'}
-    return write_run_results(out, cfg.method, scores, seconds=round(time.perf_counter() - t0, 2), steps=cfg.steps,
-                             n_train_videos=len(data['train']), n_train_snippets=int(data['train'].lengths.sum()))
+    return write_run_results(out, cfg.method, scores, seconds=round(time.perf_counter() - t0, 2),
+                             steps=cfg.steps,
+                             n_train_videos=len(data['train']),
+                             n_train_snippets=int(data['train'].lengths.sum()))
 
 # %% ../../nbs/13_dakd.ipynb #5ffcc696
-def dakd_variants(streams=STREAMS, student:str='lite0', soft:float=1., alpha:float=1.)->dict:
-    "The chapter's models: name -> DakdConfig overrides ('teacher': the run it distils). The teacher comes first."
-    return {'teacher': dict(backbones=tuple(streams)), 'teacher-no-tam': dict(backbones=tuple(streams), tam=False),
+def dakd_variants(streams=STREAMS,     # the teacher's streams
+                  student:str='lite0', # the student's one stream
+                  soft:float=1.,       # soft-label weight of the students
+                  alpha:float=1.       # InfoNCE weight of the students
+                 )->dict:
+    ("The chapter's models: name -> DakdConfig overrides ('teacher': the run it distils). The "
+     "teacher comes first.")
+    return {'teacher': dict(backbones=tuple(streams)),
+            'teacher-no-tam': dict(backbones=tuple(streams), tam=False),
             **{f'single-{b}': dict(backbones=(b,)) for b in streams},
             'student-kd': dict(backbones=(student,), soft=soft, alpha=alpha, teacher='teacher'),
             'student-no-nce': dict(backbones=(student,), soft=soft, teacher='teacher'),
             'student-no-soft': dict(backbones=(student,), alpha=alpha, teacher='teacher'),
-            'student-in-sample': dict(backbones=(student,), soft=soft, alpha=alpha, held_out=1, teacher='teacher'),
-            'student-kd-no-tam-teacher': dict(backbones=(student,), soft=soft, alpha=alpha, teacher='teacher-no-tam')}
+            'student-in-sample': dict(backbones=(student,), soft=soft, alpha=alpha, held_out=1,
+                                      teacher='teacher'),
+            'student-kd-no-tam-teacher': dict(backbones=(student,), soft=soft, alpha=alpha,
+                                              teacher='teacher-no-tam')}
 
-def run_dakd_experiment(folds:list,              # index CSVs (weak protocol), one per fold; their test splits are pooled
-                        cache:str|Path,          # teacher caches of every stream, covering all folds' frames
+# %% ../../nbs/13_dakd.ipynb #3e8ba952
+def run_dakd_experiment(folds:list,              # index CSVs (weak protocol), one per fold
+                        cache:str|Path,          # teacher caches of every stream and fold
                         work:str|Path,           # run folders go to work/fold{f}/{variant}_s{seed}
                         seeds=(0, 1, 2),         # training seeds
                         variants:dict|None=None, # `dakd_variants()` by default
                         progress:bool=True,      # a progress bar over the runs
-                        per_fold:list|None=None, # DakdConfig fields for each fold (settings chosen on that fold's own validation)
-                        **base)->dict:           # DakdConfig fields shared by every run (snippet, steps, ...)
-    "Train every variant for every fold and seed (finished runs are kept); return {variant: [pooled test table per seed]}."
+                        per_fold:list|None=None, # DakdConfig fields per fold, chosen on its val
+                        **base                   # DakdConfig fields shared by every run
+                       )->dict:
+    ("Train every variant for every fold and seed (finished runs are kept); return {variant: "
+     "[pooled test table per seed]}.")
     variants = variants or dakd_variants(); work = Path(work)
-    if per_fold is not None and len(per_fold) != len(folds): raise JsdError(f"per_fold: {len(per_fold)} entries for {len(folds)} folds")
+    if per_fold is not None and len(per_fold) != len(folds):
+        raise JsdError(f"per_fold: {len(per_fold)} entries for {len(folds)} folds")
     jobs = [(f, s, n) for f in range(len(folds)) for s in seeds for n in variants]
     for f, s, n in tqdm(jobs, desc='dakd runs', disable=not progress):
         run = work/f'fold{f}'/f'{n}_s{s}'
         if (run/'metrics.json').exists(): continue
-        o = dict(base, **(per_fold[f] if per_fold else {}), **variants[n], seed=s, method=n); t = o.pop('teacher', None)
+        o = dict(base, **(per_fold[f] if per_fold else {}), **variants[n], seed=s, method=n)
+        t = o.pop('teacher', None)
         if t: o['teacher_run'] = str(work/f'fold{f}'/f'{t}_s{s}')
         train_dakd(DakdConfig(**o), folds[f], cache, run, progress=False)
     return dakd_tables(work, len(folds), seeds, list(variants))
@@ -386,20 +537,33 @@ def run_dakd_experiment(folds:list,              # index CSVs (weak protocol), o
 # %% ../../nbs/13_dakd.ipynb #053fd947
 def _logit(p:np.ndarray)->np.ndarray: p = np.clip(p, 1e-6, 1 - 1e-6); return np.log(p / (1 - p))
 
-def standardise(test:pd.DataFrame, val:pd.DataFrame)->pd.DataFrame:
-    "One model's scores on a common scale: logits standardised by the model's normal validation frames, so that folds can be pooled."
+def standardise(test:pd.DataFrame, # one model's scores on a split
+                val:pd.DataFrame   # its scores on that fold's validation
+               )->pd.DataFrame:
+    ("One model's scores on a common scale: logits standardised by the model's normal validation "
+     "frames, so that folds can be pooled.")
     n = _logit(val.loc[val['label'] == 0, 'score'].to_numpy())
     if len(n) < 2: raise JsdError("standardise: the validation split needs normal frames")
     return test.assign(score=(_logit(test['score'].to_numpy()) - n.mean()) / (n.std() + 1e-6))
 
-def dakd_tables(work:str|Path, n_folds:int, seeds, names, split:str='test')->dict:
-    "{variant: [score table per seed]}: each fold's `split` scores standardised on its validation frames, folds pooled."
+def dakd_tables(work:str|Path,   # the experiment folder (`run_dakd_experiment`)
+                n_folds:int,     # folds to pool
+                seeds,           # training seeds
+                names,           # the variants to read
+                split:str='test' # 'test' or 'val'
+               )->dict:
+    ("{variant: [score table per seed]}: each fold's `split` scores standardised on its validation "
+     "frames, folds pooled.")
     def one(n, f, s):
-        r = Path(work)/f'fold{f}'/f'{n}_s{s}'; return standardise(read_run_scores(r, split), read_run_scores(r, 'val'))
-    return {n: [pd.concat([one(n, f, s) for f in range(n_folds)], ignore_index=True) for s in seeds] for n in names}
+        r = Path(work)/f'fold{f}'/f'{n}_s{s}'
+        return standardise(read_run_scores(r, split), read_run_scores(r, 'val'))
+    return {n: [pd.concat([one(n, f, s) for f in range(n_folds)], ignore_index=True)
+                for s in seeds] for n in names}
 
-def mixed_auc(tables:list)->float:
-    "Mean over seeds of the micro AUC over the videos that hold both classes (the anomalous validation clips with a normal stretch); for choices on validation."
+def mixed_auc(tables:list # per seed, a score table
+             )->float:
+    ("Mean over seeds of the micro AUC over the videos that hold both classes (the anomalous "
+     "validation clips with a normal stretch); for choices on validation.")
     out = []
     for t in tables:
         both = t.groupby('video')['label'].transform(lambda y: 0 < y.mean() < 1).astype(bool)
@@ -407,79 +571,124 @@ def mixed_auc(tables:list)->float:
     return float(np.mean(out))
 
 # %% ../../nbs/13_dakd.ipynb #fc2aa3f9
-COMPARISONS = [  # (question, base, other): a paired difference over seeds, with a bootstrap over test videos
+# (question, base, other): a paired difference over seeds, with a bootstrap over test videos
+COMPARISONS = [
     *[(f'teacher vs single {b}', f'single-{b}', 'teacher') for b in STREAMS],
     *[(f'teacher without TAM vs single {b}', f'single-{b}', 'teacher-no-tam') for b in STREAMS],
     ('TAM: teacher vs teacher without TAM', 'teacher-no-tam', 'teacher'),
     ('distillation: student vs student trained with MIL alone', 'single-lite0', 'student-kd'),
     ('student without InfoNCE vs MIL alone', 'single-lite0', 'student-no-nce'),
     ('student without soft labels vs MIL alone', 'single-lite0', 'student-no-soft'),
-    ('student taught by in-sample teacher scores vs MIL alone', 'single-lite0', 'student-in-sample'),
-    ('student distilled from the teacher without TAM vs MIL alone', 'single-lite0', 'student-kd-no-tam-teacher'),
+    ('student taught by in-sample teacher scores vs MIL alone', 'single-lite0',
+     'student-in-sample'),
+    ('student distilled from the teacher without TAM vs MIL alone', 'single-lite0',
+     'student-kd-no-tam-teacher'),
 ]
 
-def summarise_dakd(tables:dict, n_boot:int=1000, seed:int=0, progress:bool=False)->dict:
-    "Per-variant micro AUC and AP (per seed) and every comparison of `COMPARISONS` whose runs exist, with intervals."
+def summarise_dakd(tables:dict,        # `dakd_tables` result
+                   n_boot:int=1000,    # bootstrap resamples
+                   seed:int=0,         # seed of the resampling
+                   progress:bool=False # show a progress bar
+                  )->dict:
+    ("Per-variant micro AUC and AP (per seed) and every comparison of `COMPARISONS` whose runs "
+     "exist, with intervals.")
     m = lambda t, i: float(auc_ap(t['label'].to_numpy(), t['score'].to_numpy())[i])
-    rows = {n: dict(auc=[m(t, 0) for t in ts], ap=[m(t, 1) for t in ts]) for n, ts in tables.items()}
-    comps = [dict(question=q, base=a, other=b, **{k: seed_paired_difference(tables[a], tables[b], n_boot=n_boot, seed=seed, metric=k, progress=progress)
+    rows = {n: dict(auc=[m(t, 0) for t in ts], ap=[m(t, 1) for t in ts])
+            for n, ts in tables.items()}
+    comps = [dict(question=q, base=a, other=b,
+                  **{k: seed_paired_difference(tables[a], tables[b], n_boot=n_boot, seed=seed,
+                                               metric=k, progress=progress)
                                                   for k in ('roc_auc', 'ap')})
              for q, a, b in COMPARISONS if a in tables and b in tables]
     t0 = next(iter(tables.values()))[0]
-    return dict(variants=rows, comparisons=comps, n_test_frames=len(t0), n_test_videos=int(t0['video'].nunique()), n_seeds=len(next(iter(tables.values()))))
+    return dict(variants=rows, comparisons=comps, n_test_frames=len(t0),
+                n_test_videos=int(t0['video'].nunique()), n_seeds=len(next(iter(tables.values()))))
 
-def dakd_markdown(summary:dict)->list:
-    "Markdown lines: the models (micro AUC and AP, mean of seeds) and the comparisons (paired differences with 95% intervals)."
+# %% ../../nbs/13_dakd.ipynb #326cd83d
+def dakd_markdown(summary:dict # `summarise_dakd` result
+                 )->list:
+    ("Markdown lines: the models (micro AUC and AP, mean of seeds) and the comparisons (paired "
+     "differences with 95% intervals).")
     L = ['| model | micro AUC (mean of seeds) | per seed | AP |', '|---|---|---|---|']
-    L += [f"| {n} | {np.mean(r['auc']):.3f} | {', '.join(f'{x:.3f}' for x in r['auc'])} | {np.mean(r['ap']):.3f} |" for n, r in summary['variants'].items()]
-    L += ['', '| question | base AUC | other AUC | difference [95%] | P(diff <= 0) | AP difference [95%] |', '|---|---|---|---|---|---|']
-    L += [f"| {c['question']} | {_iv(c['roc_auc']['base'])} | {_iv(c['roc_auc']['other'])} | {_iv(c['roc_auc']['difference'])} | "
-          f"{c['roc_auc']['difference']['p_le_0']:.3f} | {_iv(c['ap']['difference'])} |" for c in summary['comparisons']]
+    L += [f"| {n} | {np.mean(r['auc']):.3f} | {', '.join(f'{x:.3f}' for x in r['auc'])} | "
+          f"{np.mean(r['ap']):.3f} |" for n, r in summary['variants'].items()]
+    L += ['', '| question | base AUC | other AUC | difference [95%] | P(diff <= 0) | AP '
+              'difference [95%] |', '|---|---|---|---|---|---|']
+    L += [f"| {c['question']} | {_iv(c['roc_auc']['base'])} | {_iv(c['roc_auc']['other'])} | "
+          f"{_iv(c['roc_auc']['difference'])} | "
+          f"{c['roc_auc']['difference']['p_le_0']:.3f} | {_iv(c['ap']['difference'])} |"
+          for c in summary['comparisons']]
     return L
 
 # %% ../../nbs/13_dakd.ipynb #fd4c6ba4
-DAKD_GRID = dict(steps=(100, 300), dropout=(0.3, 0.6), topk=(0.125, 0.5))   # the teacher settings compared on validation
+# the teacher settings compared on validation
+DAKD_GRID = dict(steps=(100, 300), dropout=(0.3, 0.6), topk=(0.125, 0.5))
 
-def choose_on_validation(folds:list, cache, work, seeds=(0, 1), grid:dict|None=None, **base)->dict:
-    "Teacher runs for every setting of `grid` (steps, dropout, topk), fold and seed; rows of validation AUCs, the pooled choice, each fold's own choice."
+def choose_on_validation(folds:list,          # index CSVs (weak protocol), one per fold
+                         cache,               # folder of the teacher caches
+                         work,                # the experiment folder
+                         seeds=(0, 1),        # training seeds
+                         grid:dict|None=None, # {steps, dropout, topk: values}; None: DAKD_GRID
+                         **base               # DakdConfig fields shared by every run
+                        )->dict:
+    ("Teacher runs for every setting of `grid` (steps, dropout, topk), fold and seed; rows of "
+     "validation AUCs, the pooled choice, each fold's own choice.")
     grid = grid or DAKD_GRID; rows = []
     for st, dr, tk in itertools.product(grid['steps'], grid['dropout'], grid['topk']):
         name = f'teacher_st{st}_dr{dr}_k{tk}'
-        run_dakd_experiment(folds, cache, work, seeds, {name: dict(backbones=STREAMS, steps=st, dropout=dr, topk=tk)}, progress=False, **base)
-        per = [mixed_auc([read_run_scores(Path(work)/f'fold{f}'/f'{name}_s{s}', 'val') for s in seeds]) for f in range(len(folds))]
-        rows.append(dict(steps=st, dropout=dr, topk=tk, val_mixed_auc=mixed_auc(dakd_tables(work, len(folds), seeds, [name], 'val')[name]), per_fold=per))
+        run_dakd_experiment(folds, cache, work, seeds,
+                            {name: dict(backbones=STREAMS, steps=st, dropout=dr, topk=tk)},
+                            progress=False, **base)
+        per = [mixed_auc([read_run_scores(Path(work)/f'fold{f}'/f'{name}_s{s}', 'val')
+                          for s in seeds]) for f in range(len(folds))]
+        rows.append(dict(steps=st, dropout=dr, topk=tk,
+                         val_mixed_auc=mixed_auc(dakd_tables(work, len(folds), seeds, [name],
+                                                             'val')[name]), per_fold=per))
     pick = lambda key: {k: max(rows, key=key)[k] for k in ('steps', 'dropout', 'topk')}
-    return dict(rows=rows, chosen=pick(lambda r: r['val_mixed_auc']), chosen_per_fold=[pick(lambda r, f=f: r['per_fold'][f]) for f in range(len(folds))])
+    return dict(rows=rows, chosen=pick(lambda r: r['val_mixed_auc']),
+                chosen_per_fold=[pick(lambda r, f=f: r['per_fold'][f]) for f in range(len(folds))])
 
 # %% ../../nbs/13_dakd.ipynb #3ead7c60
 PED2_FOLDS = ((1, 4, 8, 12), (2, 5, 9, 11), (3, 6, 7, 10))   # test clips of each fold
 
-def ped2_weak_assignment(fold:int)->dict:
-    "Clip -> split of one fold: its 4 test clips, 2 clips of the next fold + training clip 14+fold for validation, the rest for training."
-    if fold not in range(len(PED2_FOLDS)): raise JsdError(f"Ped2 weak folds are 0, 1, 2; got {fold}")
+def ped2_weak_assignment(fold:int # 0, 1 or 2
+                        )->dict:
+    ("Clip -> split of one fold: its 4 test clips, 2 clips of the next fold + training clip "
+     "14+fold for validation, the rest for training.")
+    if fold not in range(len(PED2_FOLDS)):
+        raise JsdError(f"Ped2 weak folds are 0, 1, 2; got {fold}")
     test, val = PED2_FOLDS[fold], PED2_FOLDS[(fold + 1) % 3][:2]
     a = {f'train_{k:02d}': 'val' if k == 14 + fold else 'train' for k in range(1, 17)}
-    return a | {f'test_{k:02d}': 'test' if k in test else 'val' if k in val else 'train' for k in range(1, 13)}
+    return a | {f'test_{k:02d}': 'test' if k in test else 'val' if k in val else 'train'
+                for k in range(1, 13)}
 
-def ped2_weak_folds(root:str|Path, out:str|Path)->list:
-    "Write out/index_fold{0,1,2}.csv (weak protocol) for the Ped2 folder `root`; return their paths."
+def ped2_weak_folds(root:str|Path, # the UCSD Ped2 folder
+                    out:str|Path   # folder for the index CSVs
+                   )->list:
+    ("Write out/index_fold{0,1,2}.csv (weak protocol) for the Ped2 folder `root`; return their "
+     "paths.")
     df, out = index_ped2(root), Path(out); out.mkdir(parents=True, exist_ok=True); paths = []
     for f in range(len(PED2_FOLDS)):
-        paths.append(out/f'index_fold{f}.csv'); write_index(apply_protocol(df, 'weak', assignment=ped2_weak_assignment(f)), paths[-1])
+        paths.append(out/f'index_fold{f}.csv')
+        write_index(apply_protocol(df, 'weak', assignment=ped2_weak_assignment(f)), paths[-1])
     return paths
 
 # %% ../../nbs/13_dakd.ipynb #8efe4ce7
-def plot_dakd_timelines(tables:dict,                                   # {model: score table} (one seed)
-                        videos:list,                                   # the videos to draw, one panel each
-                        names=('teacher', 'single-lite0', 'student-kd'),  # which models
-                        ncols:int=2):
-    "One panel per video: each model's frame scores as percentiles over all its test frames (AUC-preserving, so models share an axis), over the ground truth."
+def plot_dakd_timelines(tables:dict, # {model: score table} (one seed)
+                        videos:list, # the videos to draw, one panel each
+                        names=('teacher', 'single-lite0', 'student-kd'), # which models
+                        ncols:int=2  # panels per row
+                       ):
+    ("One panel per video: each model's frame scores as percentiles over all its test frames "
+     "(AUC-preserving, so models share an axis), over the ground truth.")
     nrows = math.ceil(len(videos) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 2.2 * nrows), squeeze=False)
     pct = {n: tables[n].assign(score=tables[n]['score'].rank(pct=True)) for n in names}
     for ax, v in zip(axes.flat, videos):
         for i, n in enumerate(names): plot_timeline(pct[n], v, ax=ax, label=n, gt=i == 0)
-        ax.set_title(str(v), fontsize=9); ax.set_ylabel('score percentile', fontsize=8); ax.legend(fontsize=7, loc='lower right')
+        ax.set_title(str(v), fontsize=9)
+        ax.set_ylabel('score percentile', fontsize=8)
+        ax.legend(fontsize=7, loc='lower right')
     for ax in list(axes.flat)[len(videos):]: ax.axis('off')
     fig.tight_layout(); return fig
 
@@ -490,74 +699,126 @@ def _cmd_folds(a)->int:
 
 def _cmd_train(a)->int:
     kd = a.teacher_run is not None
-    cfg = DakdConfig(backbones=tuple(a.backbones), snippet=a.snippet, steps=a.steps, tam=not a.no_tam, soft=a.soft if kd else 0.,
-                     alpha=a.alpha if kd else 0., tau=a.tau, delta=a.delta, teacher_run=a.teacher_run, held_out=a.held_out, seed=a.seed,
+    cfg = DakdConfig(backbones=tuple(a.backbones), snippet=a.snippet, steps=a.steps,
+                     tam=not a.no_tam, soft=a.soft if kd else 0.,
+                     alpha=a.alpha if kd else 0., tau=a.tau, delta=a.delta,
+                     teacher_run=a.teacher_run, held_out=a.held_out, seed=a.seed,
                      method=a.method or Path(a.out).name)
     if a.threads: torch.set_num_threads(a.threads)
-    m = train_dakd(cfg, a.index, a.cache, a.out, progress=not a.quiet)
-    print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; {m['seconds']:.0f} s)")
-    print(f"val AUC {m['val']['roc_auc']:.4f}" + (f", test AUC {m['test']['roc_auc']:.4f}" if 'test' in m else ''))
+    m = train_dakd(cfg, a.index, a.cache, a.out, progress=not a.quiet, overwrite=a.overwrite)
+    print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; "
+          f"{m['seconds']:.0f} s)")
+    test = f", test AUC {m['test']['roc_auc']:.4f}" if 'test' in m else ''
+    print(f"val AUC {m['val']['roc_auc']:.4f}" + test)
     return 0
 
 # %% ../../nbs/13_dakd.ipynb #6885fead
-def add_cli(sub):
+def add_cli(sub # the subparsers of the `jsd` command
+           ):
     "Add `jsd dakd train` and `jsd dakd folds`."
     import argparse
     d, fmt = DakdConfig(), argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('dakd', help='DAKD (weak labels): multi-backbone teacher with TAM, distilled into a one-backbone student')
+    p = sub.add_parser('dakd', help='DAKD (weak labels): multi-backbone teacher with TAM, '
+                                    'distilled into a one-backbone student')
     s = p.add_subparsers(dest='dakd_command', metavar='ACTION', required=True)
-    f = s.add_parser('folds', help="write Ped2's three weakly supervised folds (index_fold{0,1,2}.csv)", formatter_class=fmt)
-    f.add_argument('--root', required=True, help='the UCSD Ped2 folder'); f.add_argument('--out', required=True, help='folder for the index CSVs')
+    f = s.add_parser('folds', help="write Ped2's three weakly supervised folds "
+                                   "(index_fold{0,1,2}.csv)", formatter_class=fmt)
+    f.add_argument('--root', required=True, help='the UCSD Ped2 folder')
+    f.add_argument('--out', required=True, help='folder for the index CSVs')
     f.set_defaults(func=_cmd_folds)
-    t = s.add_parser('train', help='train a teacher, a single-backbone model or (with --teacher-run) a distilled student', formatter_class=fmt)
+    t = s.add_parser('train', help='train a teacher, a single-backbone model or (with '
+                                   '--teacher-run) a distilled student', formatter_class=fmt)
     a = t.add_argument
-    a('--index', required=True, help='frame index under the weak protocol (jsd data index --protocol weak, or jsd dakd folds)')
-    a('--cache', required=True, help='folder of the teacher caches, one per backbone'); a('--out', required=True, help='the run folder to write')
-    a('--backbones', nargs='+', default=list(d.backbones), help='streams the model reads (cache names)')
-    a('--teacher-run', default=None, help='a trained teacher run: distil it (soft labels + InfoNCE)')
-    a('--soft', type=float, default=1., help='weight of the soft-label loss (with --teacher-run)'); a('--alpha', type=float, default=1., help='weight of InfoNCE (with --teacher-run)')
-    a('--tau', type=float, default=d.tau, help='InfoNCE temperature'); a('--delta', type=float, default=d.delta, help='teacher score splitting the InfoNCE classes')
-    a('--held-out', dest='held_out', type=int, default=d.held_out, help='soft labels from k held-out teacher copies (1: in-sample)')
-    a('--snippet', type=int, default=d.snippet, help='frames per snippet'); a('--steps', type=int, default=d.steps, help='training steps')
-    a('--no-tam', action='store_true', help='average the streams without the temporal aggregation module')
-    a('--seed', type=int, default=d.seed); a('--method', default=None, help="the run's name in reports (default: the folder's name)")
-    a('--threads', type=int, default=None, help='CPU threads'); a('--quiet', action='store_true', help='no progress bar')
+    a('--index', required=True,
+      help='frame index under the weak protocol (jsd data index --protocol weak, or jsd dakd '
+           'folds)')
+    a('--cache', required=True, help='folder of the teacher caches, one per backbone')
+    a('--out', required=True, help='the run folder to write')
+    a('--backbones', nargs='+', default=list(d.backbones),
+      help='streams the model reads (cache names)')
+    a('--teacher-run', default=None,
+      help='a trained teacher run: distil it (soft labels + InfoNCE)')
+    a('--soft', type=float, default=1., help='weight of the soft-label loss (with --teacher-run)')
+    a('--alpha', type=float, default=1., help='weight of InfoNCE (with --teacher-run)')
+    a('--tau', type=float, default=d.tau, help='InfoNCE temperature')
+    a('--delta', type=float, default=d.delta, help='teacher score splitting the InfoNCE classes')
+    a('--held-out', dest='held_out', type=int, default=d.held_out,
+      help='soft labels from k held-out teacher copies (1: in-sample)')
+    a('--snippet', type=int, default=d.snippet, help='frames per snippet')
+    a('--steps', type=int, default=d.steps, help='training steps')
+    a('--no-tam', action='store_true',
+      help='average the streams without the temporal aggregation module')
+    a('--seed', type=int, default=d.seed)
+    a('--method', default=None, help="the run's name in reports (default: the folder's name)")
+    a('--threads', type=int, default=None, help='CPU threads')
+    a('--quiet', action='store_true', help='no progress bar')
+    a('--overwrite', action='store_true', help='replace a finished run in --out')
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/13_dakd.ipynb #cfcc727d
 DAKD_SCALES = {
-    'smoke':   dict(synth_clips=24, synth_frames=16, synth_width=96, synth_height=54, teacher_size=48, snippet=4, steps=20, seeds=[0], n_boot=50, per_fold=False),
-    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126, teacher_size=160, snippet=4, steps=100, seeds=[0, 1, 2], n_boot=1000, per_fold=False),
+    'smoke':   dict(synth_clips=24, synth_frames=16, synth_width=96, synth_height=54,
+                    teacher_size=48, snippet=4, steps=20, seeds=[0], n_boot=50, per_fold=False),
+    'default': dict(synth_clips=96, synth_frames=40, synth_width=224, synth_height=126,
+                    teacher_size=160, snippet=4, steps=100, seeds=[0, 1, 2], n_boot=1000,
+                    per_fold=False),
 }
-DAKD_PED2 = dict(teacher_size=None, snippet=16, per_fold=True)   # Ped2: native sizes, 16-frame snippets, settings chosen per fold
+# Ped2: native sizes, 16-frame snippets, settings chosen per fold
+DAKD_PED2 = dict(teacher_size=None, snippet=16, per_fold=True)
 
-def dakd_params(dataset:str, scale:str, overrides:dict|None=None)->dict:
-    "The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides applied."
+def dakd_params(dataset:str,             # the dataset ('ped2' has its own schedule)
+                scale:str,               # 'smoke' or 'default'
+                overrides:dict|None=None # {name: value} from --set; None: none
+               )->dict:
+    ("The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides "
+     "applied.")
     from jsdlib.reproduce import method_params
-    return method_params('dakd', DAKD_SCALES, scale, DAKD_PED2 if dataset == 'ped2' else None, overrides)
+    extra = DAKD_PED2 if dataset == 'ped2' else None
+    return method_params('dakd', DAKD_SCALES, scale, extra, overrides)
 
-def dakd_baseline(ev:dict, dataset:str)->list:
-    "On Ped2: whether the distilled student is below the no-model baseline, and its table (chapter 06)."
-    from jsdlib.evaluate import frame_difference_results, frame_difference_markdown, baseline_verdict
+def dakd_baseline(ev:dict,    # the step's evaluation (with 'summary')
+                  dataset:str # only 'ped2' has a baseline
+                 )->list:
+    ("On Ped2: whether the distilled student is below the no-model baseline, and its table "
+     "(chapter 06).")
+    from jsdlib.evaluate import (frame_difference_results, frame_difference_markdown,
+                                 baseline_verdict)
     if dataset != 'ped2' or frame_difference_results() is None: return []
-    if ev['summary']['n_test_videos'] != 12: return []       # the baseline is measured on all 12 test clips
+    # the baseline is measured on all 12 test clips
+    if ev['summary']['n_test_videos'] != 12: return []
     mi = float(np.mean(ev['summary']['variants']['student-kd']['auc']))
-    return [*(baseline_verdict('The distilled student (scores not smoothed)', mi, None, r) for r in ('raw', 'causal')),
+    return [*(baseline_verdict('The distilled student (scores not smoothed)', mi, None, r)
+              for r in ('raw', 'causal')),
             '', *frame_difference_markdown(recipes=('raw', 'causal', 'offline')), '']
 
-def dakd_reproduce(dataset:str='synth', out='runs/dakd', root=None, scale:str='default', overrides:dict|None=None, device:str='auto',
-                   verbose:bool=True, command:str|None=None)->dict:
-    "Data, caches, every model for every fold and seed, comparisons and report of DAKD into `out`, through the step notebook."
+# %% ../../nbs/13_dakd.ipynb #38bff5c1
+def dakd_reproduce(dataset:str='synth',      # synth | ped2 | dota
+                   out='runs/dakd',          # the reproduction folder
+                   root=None,                # dataset folder (all but synth)
+                   scale:str='default',      # 'smoke' or 'default'
+                   overrides:dict|None=None, # {name: value} step parameters (--set)
+                   device:str='auto',        # passed to the notebook
+                   verbose:bool=True,        # print progress
+                   command:str|None=None     # the command line, for the record
+                  )->dict:
+    ("Data, caches, every model for every fold and seed, comparisons and report of DAKD into "
+     "`out`, through the step notebook.")
     from jsdlib.reproduce import method_step, method_report
-    if dataset == 'dota': raise JsdError("dakd needs frames; DoTA's release here is metadata only: use synth or ped2")
+    if dataset == 'dota':
+        raise JsdError("dakd needs frames; DoTA's release here is metadata only: use synth or ped2")
     p = dakd_params(dataset, scale, overrides)
-    res = method_step('dakd', '13_dakd.ipynb', ['evaluation/dakd.json'], p, dataset, out, root, device, command, verbose)
+    res = method_step('dakd', '13_dakd.ipynb', ['evaluation/dakd.json'], p, dataset, out, root,
+                      device, command, verbose)
     ev = res['evaluation']
-    body = [f"{ev['n_folds']} fold(s) x {len(p['seeds'])} seed(s); snippets of {p['snippet']} frames; {p['steps']} steps a model; "
-            f"{ev['summary']['n_test_videos']} test videos, {ev['summary']['n_test_frames']} frames. Test scores standardised on each fold's "
-            "normal validation frames, then pooled.", '', '## Test micro AUC and AP', '', *dakd_baseline(ev, dataset),
+    body = [f"{ev['n_folds']} fold(s) x {len(p['seeds'])} seed(s); snippets of {p['snippet']} "
+            f"frames; {p['steps']} steps a model; "
+            f"{ev['summary']['n_test_videos']} test videos, {ev['summary']['n_test_frames']} "
+            "frames. Test scores standardised on each fold's "
+            "normal validation frames, then pooled.", '', '## Test micro AUC and AP', '',
+            *dakd_baseline(ev, dataset),
             *ev['markdown'], '',
-            '## Validation (videos with both classes)', '', *[f"- {n}: {v:.3f}" for n, v in ev['val_mixed_auc'].items()], '',
+            '## Validation (videos with both classes)', '',
+            *[f"- {n}: {v:.3f}" for n, v in ev['val_mixed_auc'].items()], '',
             '## Figures', '', '![timelines](figures/dakd_timelines.png)', '']
     path = method_report(res, f"DAKD reproduction: {dataset}, scale `{scale}`", body)
     if verbose: print(f"done in {res['wall_seconds']:.1f} s: {path}", flush=True)

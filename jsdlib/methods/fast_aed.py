@@ -11,12 +11,12 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['PAPER_STUDENT', 'MAP_SIZES', 'N_MAP', 'MAP_TEACHERS', 'MAP_SIZE', 'PAPER', 'FAST_SCALES', 'FAST_PED2',
            'FastAedConfig', 'pyramid', 'unpack', 'map_score', 'greedy_coreset', 'PatchCoreMaps', 'MotionMaps',
-           'MapTeacher', 'map_input', 'load_map_teacher', 'fit_map_teacher', 'cache_maps', 'teacher_targets',
-           'teacher_scores', 'fast_index', 'synthetic_clips', 'fast_data', 'pool_to', 'ConvAttention', 'CyTran',
-           'scale_input', 'MapDiscriminator', 'student_loss', 'discriminators_loss', 'clip_positions', 'student_scores',
-           'fit_student', 'save_student', 'load_student', 'teacher_aucs', 'train_fast_aed', 'export_student', 'add_cli',
-           'fast_report', 'fast_markdown', 'frame_maps', 'plot_frame_maps', 'fast_params', 'fast_baseline',
-           'fast_reproduce']
+           'MapTeacher', 'map_input', 'load_map_teacher', 'fit_map_teacher', 'cache_maps', 'adopt_objects',
+           'teacher_targets', 'teacher_scores', 'fast_index', 'synthetic_clips', 'fast_data', 'pool_to',
+           'ConvAttention', 'CyTran', 'scale_input', 'MapDiscriminator', 'student_loss', 'discriminators_loss',
+           'clip_positions', 'student_scores', 'fit_student', 'save_student', 'load_student', 'teacher_aucs',
+           'train_fast_aed', 'export_student', 'add_cli', 'fast_report', 'fast_markdown', 'frame_maps',
+           'plot_frame_maps', 'fast_params', 'fast_baseline', 'fast_reproduce']
 
 # %% ../../nbs/12_fast_aed.ipynb #9a778172
 import numpy as np
@@ -25,39 +25,50 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import save_file, load_file, safe_open
 from tqdm.auto import tqdm
-from ..core import JsdError, write_json, read_json, atomic_path, sha256_file, get_device, seed_everything
+from ..core import (JsdError, write_json, read_json, atomic_path, sha256_file, get_device,
+                         seed_everything)
 from ..data import load_image, validate_index, write_index, index_dataset
-from ..teacher import Teacher, FeatureCache, precompute_teacher, build_teacher, rows_sha256, LITE0_MEAN, LITE0_STD, MOTION_GAP
+from ..teacher import (Teacher, FeatureCache, precompute_teacher, build_teacher, rows_sha256,
+                            LITE0_MEAN, LITE0_STD, MOTION_GAP)
 from ..losses import feature_mse, generator_loss, discriminator_loss
-from ..evaluate import smooth_scores, evaluate_scores, auc_ap
-from ..train import write_run_results
-from .aed_mae import aed_index, load_clips, segments, triplet, auc_intervals
+from ..evaluate import smooth_scores, evaluate_scores, auc_ap, auc_intervals
+from ..runs import (check_finished, save_weights, read_weights, weights_info, write_table,
+                         write_config, write_run_results)
+from .aed_mae import aed_index, load_clips, segments, triplet
 import matplotlib.pyplot as plt
 
 # %% ../../nbs/12_fast_aed.ipynb #dab4888e
 @dataclass
 class FastAedConfig:
     "Everything that defines a Fast-AED student run (saved as `config.json`)."
-    size: tuple = (64, 96)             # student input (H, W) px; paper: native frames (Ped2 240x360, Avenue 360x640)
-    channels: int = 1                  # channels per frame: 1 grey (Ped2), 3 colour; the input stacks 3 frames
+    # student input (H, W) px; paper: native frames (Ped2 240x360, Avenue 360x640)
+    size: tuple = (64, 96)
+    channels: int = 1  # channels per frame: 1 grey (Ped2), 3 colour; the input stacks 3 frames
     gap: int = 3                       # the input is frames t-gap, t, t+gap (paper: 3)
-    ngf: int = 16                      # channels after the first convolution (paper 16); doubled at each downsampling
-    n_down: int = 4                    # strided convolutions: 1/2**n_down resolution, ngf * 2**n_down channels (paper 4: 256)
+    ngf: int = 16  # channels after the first convolution (paper 16); doubled at each downsampling
+    # strided convolutions: 1/2**n_down resolution, ngf * 2**n_down channels (paper 4: 256)
+    n_down: int = 4
     depth: int = 5                     # convolutional-attention blocks (paper 5)
     heads: int = 5                     # attention heads (paper 5), 64 channels each
     mlp_mult: int = 4                  # feed-forward expansion (paper 4)
-    coords: bool = False               # add 2 input channels holding each pixel's (y, x) in [-1, 1] (not in the paper; see the chapter)
-    teachers: tuple = ('patchcore', 'motion')   # cached map teachers, one output map and one discriminator each
-    adv_weight: float = 0.1            # weight of the adversarial term (paper 0.1); 0 = plain MSE distillation
+    # add 2 input channels holding each pixel's (y, x) in [-1, 1] (not in the paper; see the
+    # chapter)
+    coords: bool = False
+    # cached map teachers, one output map and one discriminator each
+    teachers: tuple = ('patchcore', 'motion')
+    # weight of the adversarial term (paper 0.1); 0 = plain MSE distillation
+    adv_weight: float = 0.1
     lr: float = 1e-4                   # Adam learning rate (paper 1e-4)
     weight_decay: float = 5e-6         # Adam weight decay (paper 5e-6)
     lr_step: int = 10                  # StepLR: halve the rate every lr_step epochs (paper 10, 0.5)
     lr_gamma: float = 0.5
     batch_size: int = 48               # paper 48
     epochs: int = 12                   # paper 35 (after 35 auto-encoder epochs, not done here)
-    frame_stride: int = 2              # train on every k-th training frame (paper 1; neighbouring frames are nearly equal)
-    synthetic: bool = True             # also train on the synthetic-anomaly clips of the index (ours, not the paper's)
-    sigma: float = 21.                 # temporal Gaussian of the post-processed score, in frames (paper 21)
+    # train on every k-th training frame (paper 1; neighbouring frames are nearly equal)
+    frame_stride: int = 2
+    # also train on the synthetic-anomaly clips of the index (ours, not the paper's)
+    synthetic: bool = True
+    sigma: float = 21.  # temporal Gaussian of the post-processed score, in frames (paper 21)
     val_clips: int = 2                 # Ped2: normal training clips held out for validation
     seed: int = 0
     device: str = 'auto'
@@ -68,46 +79,65 @@ class FastAedConfig:
     def check(self)->'FastAedConfig':
         "Raise a clear error for settings the network or the training cannot use."
         self.size, self.teachers = tuple(int(v) for v in self.size), tuple(self.teachers)
-        if len(self.size) != 2 or min(self.size) < 2 ** self.n_down: raise JsdError(f"size must be (H, W), each at least 2**n_down = {2 ** self.n_down}, got {self.size}")
-        for k in ('ngf', 'n_down', 'depth', 'heads', 'batch_size', 'epochs', 'frame_stride', 'gap', 'lr_step'):
-            if int(getattr(self, k)) < (0 if k == 'depth' else 1): raise JsdError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
-        if self.channels not in (1, 3): raise JsdError(f"channels must be 1 (grey) or 3 (colour), got {self.channels}")
+        if len(self.size) != 2 or min(self.size) < 2 ** self.n_down:
+            raise JsdError(f"size must be (H, W), each at least 2**n_down = {2 ** self.n_down}, "
+                           f"got {self.size}")
+        for k in ('ngf', 'n_down', 'depth', 'heads', 'batch_size', 'epochs', 'frame_stride', 'gap',
+                  'lr_step'):
+            if int(getattr(self, k)) < (0 if k == 'depth' else 1):
+                raise JsdError(f"{k} must be a positive integer, got {getattr(self, k)!r}")
+        if self.channels not in (1, 3):
+            raise JsdError(f"channels must be 1 (grey) or 3 (colour), got {self.channels}")
         if not self.teachers: raise JsdError("teachers: name at least one cached map teacher")
         bad = [t for t in self.teachers if t not in MAP_TEACHERS]
-        if bad: raise JsdError(f"teachers: unknown {bad}; known map teachers are {list(MAP_TEACHERS)}")
+        if bad:
+            raise JsdError(f"teachers: unknown {bad}; known map teachers are {list(MAP_TEACHERS)}")
         if self.adv_weight < 0 or self.lr <= 0: raise JsdError("adv_weight must be >= 0 and lr > 0")
         return self
 
-PAPER_STUDENT = dict(size=(240, 360), ngf=16, n_down=4, depth=5, heads=5)   # the paper's network on Ped2's native frames
+# the paper's network on Ped2's native frames
+PAPER_STUDENT = dict(size=(240, 360), ngf=16, n_down=4, depth=5, heads=5)
 
 # %% ../../nbs/12_fast_aed.ipynb #43f0998f
 MAP_SIZES = (1, 4, 16)
 N_MAP = sum(s * s for s in MAP_SIZES)   # 273 numbers per frame and teacher
 
-def pyramid(m:torch.Tensor)->torch.Tensor:
+def pyramid(m:torch.Tensor # (B, h, w) anomaly maps of a teacher
+           )->torch.Tensor:
     "(B, h, w) anomaly maps -> (B, 273): the 1x1, 4x4 and 16x16 max-pools, flattened in that order."
     if m.ndim != 3: raise JsdError(f"pyramid expects (B, h, w) maps, got shape {tuple(m.shape)}")
     return torch.cat([F.adaptive_max_pool2d(m[:, None], s).flatten(1) for s in MAP_SIZES], 1)
 
-def unpack(v:torch.Tensor)->tuple:
+def unpack(v:torch.Tensor # (..., 273) map vectors (`pyramid` output)
+          )->tuple:
     "(..., 273) -> (scalar (...), 4x4 map (..., 4, 4), 16x16 map (..., 16, 16))."
-    if v.shape[-1] != N_MAP: raise JsdError(f"map vectors have {N_MAP} values (1 + 16 + 256), got shape {tuple(v.shape)}")
+    if v.shape[-1] != N_MAP:
+        raise JsdError(f"map vectors have {N_MAP} values (1 + 16 + 256), "
+                       f"got shape {tuple(v.shape)}")
     return v[..., 0], v[..., 1:17].unflatten(-1, (4, 4)), v[..., 17:].unflatten(-1, (16, 16))
 
-def map_score(s:torch.Tensor, m4:torch.Tensor, m16:torch.Tensor)->torch.Tensor:
-    "The paper's frame score from one set of maps: the mean of the scalar, the 4x4 map's max and the 16x16 map's max."
+def map_score(s:torch.Tensor,  # (...) scalar maps
+              m4:torch.Tensor, # (..., 4, 4) maps
+              m16:torch.Tensor # (..., 16, 16) maps
+             )->torch.Tensor:
+    ("The paper's frame score from one set of maps: the mean of the scalar, the 4x4 map's max and "
+     "the 16x16 map's max.")
     return (s + m4.amax((-2, -1)) + m16.amax((-2, -1))) / 3
 
 # %% ../../nbs/12_fast_aed.ipynb #9bd0b697
-def greedy_coreset(x:torch.Tensor,              # (N, D) features
-                   k:int,                        # how many to keep
-                   proj_dim:int=128,             # random projection used for the distances (PatchCore's trick)
-                   seed:int=0)->torch.Tensor:
-    "Indices of `k` rows of `x` chosen by greedy farthest-point (k-center) selection: each new one is the farthest from those kept."
+def greedy_coreset(x:torch.Tensor,   # (N, D) features
+                   k:int,            # how many to keep
+                   proj_dim:int=128, # random projection used for the distances (PatchCore's trick)
+                   seed:int=0        # seed of the projection and of the first row kept
+                  )->torch.Tensor:
+    ("Indices of `k` rows of `x` chosen by greedy farthest-point (k-center) selection: each new "
+     "one is the farthest from those kept.")
     n = len(x)
     if k >= n: return torch.arange(n)
     g = torch.Generator().manual_seed(seed)
-    z = x.float() @ (torch.randn(x.shape[1], proj_dim, generator=g) / proj_dim ** .5) if x.shape[1] > proj_dim else x.float()
+    if x.shape[1] > proj_dim:   # random projection (PatchCore's trick)
+        z = x.float() @ (torch.randn(x.shape[1], proj_dim, generator=g) / proj_dim ** .5)
+    else: z = x.float()
     idx = [int(torch.randint(n, (1,), generator=g))]
     d = ((z - z[idx[0]]) ** 2).sum(1)
     for _ in range(k - 1):
@@ -117,7 +147,8 @@ def greedy_coreset(x:torch.Tensor,              # (N, D) features
 
 # %% ../../nbs/12_fast_aed.ipynb #43d0c66e
 class PatchCoreMaps(nn.Module):
-    "Distance of each location's Lite0 feature (stride 8) to its nearest neighbour in a memory of normal features."
+    ("Distance of each location's Lite0 feature (stride 8) to its nearest neighbour in a memory of "
+     "normal features.")
     def __init__(self, backbone:nn.Module, bank:torch.Tensor|None=None, scale:float=1.):
         super().__init__()
         self.backbone = backbone.eval()
@@ -138,13 +169,16 @@ class PatchCoreMaps(nn.Module):
         return d.view(B, h, w)
 
     def forward(self, x:torch.Tensor)->torch.Tensor:
-        "(B, 273) maps, scaled so that 0.5 is the 99th percentile of normal training frames' maxima (clipped to [0, 1])."
+        ("(B, 273) maps, scaled so that 0.5 is the 99th percentile of normal training frames' "
+         "maxima (clipped to [0, 1]).")
         return pyramid((self.raw(x) / (2 * self.scale)).clamp(0, 1))
 
 # %% ../../nbs/12_fast_aed.ipynb #6f4183ef
 class MotionMaps(nn.Module):
-    "Per-cell frame difference, in standard deviations above the normal training mean of that cell (0 below it)."
-    def __init__(self, cell:int=8, mu:torch.Tensor|None=None, sd:torch.Tensor|None=None, scale:float=1.):
+    ("Per-cell frame difference, in standard deviations above the normal training mean of that "
+     "cell (0 below it).")
+    def __init__(self, cell:int=8, mu:torch.Tensor|None=None, sd:torch.Tensor|None=None,
+                 scale:float=1.):
         super().__init__()
         self.cell = int(cell)
         self.register_buffer('mu', mu if mu is not None else torch.zeros(1, 1))
@@ -152,32 +186,45 @@ class MotionMaps(nn.Module):
         self.register_buffer('scale', torch.tensor(float(scale)))
 
     def energy(self, x:torch.Tensor)->torch.Tensor:
-        "(B, 2, H, W) grey pairs in [0, 1] -> (B, H/cell, W/cell) mean absolute difference per cell."
+        ("(B, 2, H, W) grey pairs in [0, 1] -> (B, H/cell, W/cell) mean absolute difference per "
+         "cell.")
         return F.avg_pool2d((x[:, :1] - x[:, 1:2]).abs(), self.cell)[:, 0]
 
     def raw(self, x:torch.Tensor)->torch.Tensor:
         e = self.energy(x)
-        if e.shape[-2:] != self.mu.shape: raise JsdError(f"motion teacher fitted on {tuple(self.mu.shape)} cells, got frames giving {tuple(e.shape[-2:])}")
+        if e.shape[-2:] != self.mu.shape:
+            raise JsdError(f"motion teacher fitted on {tuple(self.mu.shape)} cells, got frames "
+                           f"giving {tuple(e.shape[-2:])}")
         return ((e - self.mu) / (self.sd + self.sd.median())).clamp(min=0)
 
-    def forward(self, x:torch.Tensor)->torch.Tensor: return pyramid((self.raw(x) / (2 * self.scale)).clamp(0, 1))
+    def forward(self, x:torch.Tensor)->torch.Tensor:
+        return pyramid((self.raw(x) / (2 * self.scale)).clamp(0, 1))
 
 # %% ../../nbs/12_fast_aed.ipynb #c894bab7
-MAP_TEACHERS = {'patchcore': 'appearance: Lite0 stride-8 features, nearest-neighbour distance to a coreset of normal ones',
-                'motion': 'motion: |frame t - frame t-3| per 8x8 cell, standard deviations above that cell\'s normal mean'}
-MAP_SIZE = (160, 240)    # teachers' input (H, W): Ped2 frames (240x360) at 2/3, a 20x30 grid at stride 8
+MAP_TEACHERS = {
+    'patchcore': 'appearance: Lite0 stride-8 features, nearest-neighbour distance to a coreset of '
+                 'normal ones',
+    'motion': 'motion: |frame t - frame t-3| per 8x8 cell, standard deviations above that cell\'s '
+              'normal mean',
+    'objects': 'objects and how they move: chapter 14\'s fitted object teacher, each object\'s '
+               'score painted into its box'}
+# teachers' input (H, W): Ped2 frames (240x360) at 2/3, a 20x30 grid at stride 8
+MAP_SIZE = (160, 240)
 
 class MapTeacher(Teacher):
     "A chapter-02 `Teacher` whose feature is a frame's 273-number anomaly-map pyramid (`pyramid`)."
-    def __init__(self, maps:nn.Module, kind:str, fit:str|Path, size:tuple=MAP_SIZE, gap:int=0, arch:str|None=None):
-        super().__init__(maps, name=f'{kind}_maps', kind='maps', arch=arch or kind, dim=N_MAP, size=size[0], mean=LITE0_MEAN,
+    def __init__(self, maps:nn.Module, kind:str, fit:str|Path, size:tuple=MAP_SIZE, gap:int=0,
+                 arch:str|None=None):
+        super().__init__(maps, name=f'{kind}_maps', kind='maps', arch=arch or kind, dim=N_MAP,
+                         size=size[0], mean=LITE0_MEAN,
                          std=LITE0_STD, weights=str(fit), weights_sha256=sha256_file(fit), gap=gap)
         self.hw, self.map_kind = tuple(size), kind
 
     @property
     def preprocessing(self)->dict:
         d = dict(size=list(self.hw), resize='bilinear, no crop')
-        if self.map_kind == 'motion': return dict(**d, input=f'grey frames t and t-{self.gap} in [0, 1]')
+        if self.map_kind == 'motion':
+            return dict(**d, input=f'grey frames t and t-{self.gap} in [0, 1]')
         return dict(**d, scale='1/255', mean=list(self.mean), std=list(self.std), color='RGB')
 
     def preprocess(self, img:Image.Image, other:Image.Image|None=None)->torch.Tensor:
@@ -188,65 +235,95 @@ class MapTeacher(Teacher):
     def forward(self, x:torch.Tensor)->torch.Tensor: return self.model(x)
 
 # %% ../../nbs/12_fast_aed.ipynb #246aca88
-def map_input(kind:str, img:Image.Image, other:Image.Image|None=None, size:tuple=MAP_SIZE)->torch.Tensor:
-    "What teacher `kind` reads of one frame: normalised RGB (3, H, W) for PatchCore, a grey pair (2, H, W) for motion."
+def map_input(kind:str,                    # 'patchcore' or 'motion'
+              img:Image.Image,             # the frame
+              other:Image.Image|None=None, # motion: the frame `MOTION_GAP` frames earlier
+              size:tuple=MAP_SIZE          # (H, W) the teacher reads
+             )->torch.Tensor:
+    ("What teacher `kind` reads of one frame: normalised RGB (3, H, W) for PatchCore, a grey pair "
+     "(2, H, W) for motion.")
     H, W = size
     if kind == 'motion':
-        if other is None: raise JsdError(f"the motion teacher needs the frame {MOTION_GAP} frames earlier too")
-        return torch.stack([torch.from_numpy(np.asarray(i.convert('L').resize((W, H), Image.BILINEAR), np.float32) / 255) for i in (img, other)])
-    x = torch.from_numpy(np.asarray(img.convert('RGB').resize((W, H), Image.BILINEAR), np.float32) / 255).permute(2, 0, 1)
+        if other is None:
+            raise JsdError(f"the motion teacher needs the frame {MOTION_GAP} frames earlier too")
+        grey = lambda i: np.asarray(i.convert('L').resize((W, H), Image.BILINEAR), np.float32)
+        return torch.stack([torch.from_numpy(grey(i) / 255) for i in (img, other)])
+    x = torch.from_numpy(np.asarray(img.convert('RGB').resize((W, H), Image.BILINEAR),
+                                    np.float32) / 255).permute(2, 0, 1)
     m, s = torch.tensor(LITE0_MEAN)[:, None, None], torch.tensor(LITE0_STD)[:, None, None]
     return (x - m) / s
 
-
-def _batches(kind:str, df:pd.DataFrame, rows, size:tuple, batch_size:int=32, progress:bool=True, desc:str=''):
+def _batches(kind:str, df:pd.DataFrame, rows, size:tuple, batch_size:int=32, progress:bool=True,
+             desc:str=''):
     "Teacher inputs for `rows` of `df` (partners found within `df`), in batches."
     from jsdlib.teacher import partner_paths
     parts = partner_paths(df, MOTION_GAP) if kind == 'motion' else None
     rows = list(rows)
     for i in tqdm(range(0, len(rows), batch_size), desc=desc, disable=not progress, leave=False):
         r = rows[i:i + batch_size]
-        yield torch.stack([map_input(kind, load_image(df['path'].iat[j]), load_image(parts[j]) if parts else None, size) for j in r])
+        other = lambda j: load_image(parts[j]) if parts else None
+        yield torch.stack([map_input(kind, load_image(df['path'].iat[j]), other(j), size)
+                           for j in r])
 
 def _lite0_sha()->str: return build_teacher('lite0').weights_sha256
 
-def load_map_teacher(path:str|Path)->MapTeacher:
+# %% ../../nbs/12_fast_aed.ipynb #1194a3ed
+def load_map_teacher(path:str|Path # a `fit_map_teacher` file (`<kind>.safetensors`)
+                    )->MapTeacher:
     "The `MapTeacher` saved by `fit_map_teacher` at `path`."
     path = Path(path)
-    if not path.exists(): raise JsdError(f"{path}: no fitted map teacher here; fit it with `fit_map_teacher` (or `jsd fast-aed teachers`)")
-    t = load_file(str(path))
-    with safe_open(str(path), 'pt') as f: meta = json.loads((f.metadata() or {}).get('fit', '{}'))
+    if not path.exists():
+        raise JsdError(f"{path}: no fitted map teacher here; fit it with `fit_map_teacher` (or "
+                       "`jsd fast-aed teachers`)")
+    with safe_open(str(path), 'pt') as f: full = f.metadata() or {}
+    if weights_info(path)['kind'] == 'objects':   # chapter 14's detector, by name: no import circle
+        from importlib import import_module
+        return import_module('jsdlib.methods.objects').ObjectTeacher(path, 'maps')
+    t, meta = load_file(str(path)), json.loads(full.get('fit', '{}'))
     kind, size = meta.get('kind'), tuple(meta.get('size', MAP_SIZE))
     if kind == 'patchcore':
-        return MapTeacher(PatchCoreMaps(build_teacher('lite0').model, t['bank'], float(t['scale'])), kind, path, size, arch=f"patchcore on lite0 {_lite0_sha()[:12]}")
+        return MapTeacher(PatchCoreMaps(build_teacher('lite0').model, t['bank'], float(t['scale'])),
+                          kind, path, size, arch=f"patchcore on lite0 {_lite0_sha()[:12]}")
     if kind == 'motion':
-        return MapTeacher(MotionMaps(meta.get('cell', 8), t['mu'], t['sd'], float(t['scale'])), kind, path, size, gap=MOTION_GAP, arch='motion z-score per cell')
-    raise JsdError(f"{path}: not a fitted map teacher (metadata kind {kind!r}; expected one of {list(MAP_TEACHERS)})")
+        return MapTeacher(MotionMaps(meta.get('cell', 8), t['mu'], t['sd'], float(t['scale'])),
+                          kind, path, size, gap=MOTION_GAP, arch='motion z-score per cell')
+    raise JsdError(f"{path}: not a fitted map teacher (metadata kind {kind!r}; expected one of "
+                   f"{list(MAP_TEACHERS)})")
 
 # %% ../../nbs/12_fast_aed.ipynb #4ea8ed38
 @torch.no_grad()
-def fit_map_teacher(kind:str,                    # 'patchcore' or 'motion'
-                    train:pd.DataFrame,          # normal training frames (all of them; the fit subsamples)
-                    fit_dir:str|Path,            # where `<kind>.safetensors` is written
-                    size:tuple=MAP_SIZE,         # teacher input (H, W)
-                    stride:int=4,                # the fit reads every stride-th frame; the scale, frames halfway between
-                    coreset:int=2048,            # PatchCore memory size
-                    max_fit:int=100_000,         # PatchCore: locations sampled before the coreset
-                    seed:int=0, batch_size:int=32, progress:bool=True)->MapTeacher:
-    "Fit a map teacher on normal training frames and save it (reused when a fit with the same settings and rows exists)."
-    if kind not in MAP_TEACHERS: raise JsdError(f"unknown map teacher {kind!r}; choose one of {list(MAP_TEACHERS)}")
-    if (train['label'] > 0).any(): raise JsdError("fit_map_teacher: the training frames include anomalous ones; a one-class teacher fits on normal frames only")
+def fit_map_teacher(kind:str,            # 'patchcore' or 'motion'
+                    train:pd.DataFrame,  # normal training frames (all of them; the fit subsamples)
+                    fit_dir:str|Path,    # where `<kind>.safetensors` is written
+                    size:tuple=MAP_SIZE, # teacher input (H, W)
+                    stride:int=4, # fit on every stride-th frame; scale on frames halfway between
+                    coreset:int=2048,    # PatchCore memory size
+                    max_fit:int=100_000, # PatchCore: locations sampled before the coreset
+                    seed:int=0,          # seed of the sampling, projection and coreset
+                    batch_size:int=32,   # frames per teacher forward pass
+                    progress:bool=True   # show progress bars
+                   )->MapTeacher:
+    ("Fit a map teacher on normal training frames and save it (reused when a fit with the same "
+     "settings and rows exists).")
+    if kind not in MAP_TEACHERS:
+        raise JsdError(f"unknown map teacher {kind!r}; choose one of {list(MAP_TEACHERS)}")
+    if (train['label'] > 0).any():
+        raise JsdError("fit_map_teacher: the training frames include anomalous ones; a one-class "
+                       "teacher fits on normal frames only")
     path = Path(fit_dir)/f'{kind}.safetensors'
-    meta = dict(kind=kind, size=list(size), stride=int(stride), coreset=int(coreset), max_fit=int(max_fit), seed=int(seed), cell=8, rows_sha256=rows_sha256(train))
+    meta = dict(kind=kind, size=list(size), stride=int(stride), coreset=int(coreset),
+                max_fit=int(max_fit), seed=int(seed), cell=8, rows_sha256=rows_sha256(train))
     if path.exists():
-        with safe_open(str(path), 'pt') as f: old = json.loads((f.metadata() or {}).get('fit', '{}'))
+        with safe_open(str(path), 'pt') as f:
+            old = json.loads((f.metadata() or {}).get('fit', '{}'))
         if old == meta: return load_map_teacher(path)
     rows = np.arange(len(train)); fit_rows, scale_rows = rows[::stride], rows[stride // 2::stride]
     if len(scale_rows) == 0: scale_rows = fit_rows
     b = lambda r, d: _batches(kind, train, r, size, batch_size, progress, d)
     if kind == 'patchcore':
         maps = PatchCoreMaps(build_teacher('lite0').model)
-        f = torch.cat([maps.features(x).flatten(2).transpose(1, 2).reshape(-1, 152) for x in b(fit_rows, 'patchcore: features')])
+        f = torch.cat([maps.features(x).flatten(2).transpose(1, 2).reshape(-1, 152)
+                       for x in b(fit_rows, 'patchcore: features')])
         f = f[torch.randperm(len(f), generator=torch.Generator().manual_seed(seed))[:max_fit]]
         maps.bank = f[greedy_coreset(f, coreset, seed=seed)].contiguous()
         tensors = dict(bank=maps.bank)
@@ -258,34 +335,68 @@ def fit_map_teacher(kind:str,                    # 'patchcore' or 'motion'
     mx = torch.cat([maps.raw(x).amax((1, 2)) for x in b(scale_rows, f'{kind}: scale')])
     tensors['scale'] = torch.quantile(mx, .99).clamp(min=1e-6).reshape(())
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp: save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=dict(fit=json.dumps(meta)))
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
+                  metadata=dict(fit=json.dumps(meta)))
     return load_map_teacher(path)
 
 # %% ../../nbs/12_fast_aed.ipynb #80a271eb
-def cache_maps(df:pd.DataFrame,                  # the frame index (train, val and test rows)
-               cache_dir:str|Path,               # the teacher cache folder (fits go to cache_dir/fits)
-               teachers:tuple=('patchcore', 'motion'),
-               progress:bool=True, **fit_kw)->dict:
-    "Fit each map teacher on the index's real normal training frames and cache its maps for every row, synthetic ones too (both resumable)."
+def cache_maps(df:pd.DataFrame,                 # the frame index (train, val and test rows)
+               cache_dir:str|Path,              # the teacher cache folder (fits: cache_dir/fits)
+               teachers:tuple=('patchcore', 'motion'), # any of 'patchcore', 'motion', 'objects'
+               progress:bool=True,              # show progress bars
+               objects_run:str|Path|None=None,  # for teacher 'objects': a chapter-14 run folder
+               **fit_kw                         # more `fit_map_teacher` settings
+              )->dict:
+    ("Fit each map teacher on the index's real normal training frames and cache its maps for every "
+     "row, synthetic ones too (both resumable).")
     df = validate_index(df)
     real = ~df['synthetic'].astype(bool) if 'synthetic' in df else pd.Series(True, index=df.index)
-    tr = df[(df['split'] == 'train') & real & (df['label'] == 0)].reset_index(drop=True)   # real normal training frames
+    # real normal training frames
+    tr = df[(df['split'] == 'train') & real & (df['label'] == 0)].reset_index(drop=True)
     out = {}
     for k in teachers:
-        t = fit_map_teacher(k, tr, Path(cache_dir)/'fits', progress=progress, **fit_kw)
+        if k == 'objects': t = adopt_objects(objects_run, Path(cache_dir)/'fits')
+        else: t = fit_map_teacher(k, tr, Path(cache_dir)/'fits', progress=progress, **fit_kw)
         out[k] = precompute_teacher(df, t, cache_dir, progress=progress, num_workers=0)
     return out
 
-def teacher_targets(df:pd.DataFrame, cache_dir:str|Path, teachers:tuple=('patchcore', 'motion'))->np.ndarray:
-    "(rows, teachers, 273) float32 cached maps of `df`'s rows, each cache checked against its fitted teacher."
+def adopt_objects(run:str|Path|None, # a chapter-14 object-teacher run folder
+                  fit_dir:str|Path   # its model is copied here as objects.safetensors
+                 )->Teacher:
+    ("The object teacher of `run` as map teacher 'objects' of this cache (copied once; checked by "
+     "checksum).")
+    import shutil
+    if run is None: raise JsdError("teacher 'objects' is fitted by chapter 14: pass its run folder "
+                                   "(objects_run=..., --objects-run RUN)")
+    src, dst = Path(run)/'model.safetensors', Path(fit_dir)/'objects.safetensors'
+    if not src.exists():
+        raise JsdError(f"{run}: not an object-teacher run folder (no model.safetensors)")
+    if not dst.exists() or sha256_file(dst) != sha256_file(src):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(dst) as tmp: shutil.copyfile(src, tmp)
+    return load_map_teacher(dst)
+
+# %% ../../nbs/12_fast_aed.ipynb #517ac428
+def teacher_targets(df:pd.DataFrame,                       # the rows to read
+                    cache_dir:str|Path,                    # the teacher cache (`cache_maps`)
+                    teachers:tuple=('patchcore', 'motion') # the map teachers, in this order
+                   )->np.ndarray:
+    ("(rows, teachers, 273) float32 cached maps of `df`'s rows, each cache checked against its "
+     "fitted teacher.")
     out = []
     for k in teachers:
-        c = FeatureCache(cache_dir, teacher=load_map_teacher(Path(cache_dir)/'fits'/f'{k}.safetensors'))
+        fitted = load_map_teacher(Path(cache_dir)/'fits'/f'{k}.safetensors')
+        c = FeatureCache(cache_dir, teacher=fitted)
         out.append(np.asarray(c.features[c.positions(df)], np.float32))
     return np.stack(out, 1)
 
-def teacher_scores(df:pd.DataFrame, targets:np.ndarray, teachers:tuple)->pd.DataFrame:
-    "A scores table per row of `df` with each teacher's frame score (`score_<teacher>`) and their mean as `score`."
+def teacher_scores(df:pd.DataFrame,    # the rows the targets belong to
+                   targets:np.ndarray, # (rows, teachers, 273) maps
+                   teachers:tuple      # their names, in the order of axis 1
+                  )->pd.DataFrame:
+    ("A scores table per row of `df` with each teacher's frame score (`score_<teacher>`) and their "
+     "mean as `score`.")
     s = map_score(*unpack(torch.from_numpy(targets))).numpy()
     out = df[['video', 'frame', 'label', 'anomaly_class']].reset_index(drop=True).copy()
     for i, k in enumerate(teachers): out[f'score_{k}'] = s[:, i]
@@ -293,22 +404,32 @@ def teacher_scores(df:pd.DataFrame, targets:np.ndarray, teachers:tuple)->pd.Data
     return out
 
 # %% ../../nbs/12_fast_aed.ipynb #a9c8e695
-def fast_index(dataset:str, root:str|Path, val_clips:int=2, seed:int=0)->pd.DataFrame:
-    "The frame index of a Fast-AED run: Ped2's official split with `val_clips` normal training clips as validation, else one-class."
+def fast_index(dataset:str,     # 'ped2', 'synth' or another known dataset
+               root:str|Path,   # its folder
+               val_clips:int=2, # Ped2 only: training clips held out as validation
+               seed:int=0       # seed of the validation draw
+              )->pd.DataFrame:
+    ("The frame index of a Fast-AED run: Ped2's official split with `val_clips` normal training "
+     "clips as validation, else one-class.")
     return aed_index(dataset, root, val_clips, seed)
 
 # %% ../../nbs/12_fast_aed.ipynb #97602d75
 def _native_clip(df:pd.DataFrame, video:str, frames:list)->torch.Tensor:
     "(T, C, H, W) uint8 frames of `video` at their stored size (RGB)."
     g = df[df['video'] == video].set_index('frame')['path']
-    return torch.stack([torch.from_numpy(np.array(load_image(g[f]))).permute(2, 0, 1) for f in frames])
+    return torch.stack([torch.from_numpy(np.array(load_image(g[f]))).permute(2, 0, 1)
+                        for f in frames])
 
-def synthetic_clips(df:pd.DataFrame,             # the index: its normal training clips are copied
-                    out:str|Path,                # folder for the frames (one subfolder per synthetic clip)
-                    n_clips:int=200,             # how many clips
-                    length:int=7,                # frames per clip (7: t-3 ... t+3 around its middle)
-                    seed:int=0, progress:bool=True)->pd.DataFrame:
-    "Copies of short training segments with a moving pasted object, written as JPEG frames; their index rows (split 'train', label 1, synthetic)."
+# %% ../../nbs/12_fast_aed.ipynb #80cfaf6d
+def synthetic_clips(df:pd.DataFrame,   # the index: its normal training clips are copied
+                    out:str|Path,      # folder for the frames (one subfolder per synthetic clip)
+                    n_clips:int=200,   # how many clips
+                    length:int=7,      # frames per clip (7: t-3 ... t+3 around its middle)
+                    seed:int=0,        # seed of clips, objects and motion
+                    progress:bool=True # show a progress bar
+                   )->pd.DataFrame:
+    ("Copies of short training segments with a moving pasted object, written as JPEG frames; their "
+     "index rows (split 'train', label 1, synthetic).")
     from jsdlib.methods.aed_mae import cut_objects, make_shape, paste
     rng = np.random.default_rng(seed); out = Path(out)
     tr = df[(df['split'] == 'train') & (df['label'] == 0)]
@@ -325,31 +446,56 @@ def synthetic_clips(df:pd.DataFrame,             # the index: its normal trainin
         v = vids[rng.integers(len(vids))]; fr = sorted(tr.loc[tr['video'] == v, 'frame'])
         s = int(rng.integers(0, max(1, len(fr) - length))); frames = fr[s:s + length]
         clip = _native_clip(df, v, frames).float() / 255; H, W = clip.shape[-2:]
-        obj = bank[rng.integers(len(bank))]; cy, cx = rng.uniform(.1, .9) * H, rng.uniform(.1, .9) * W
+        obj = bank[rng.integers(len(bank))]
+        cy, cx = rng.uniform(.1, .9) * H, rng.uniform(.1, .9) * W
         a = rng.uniform(0, 2 * np.pi); sp = rng.uniform(1, 3) * W / 120
         name = f'syn_{k:04d}'; d = out/name; d.mkdir(parents=True, exist_ok=True)
         for i, f in enumerate(frames):
-            img, _ = paste(clip[i], obj, cy + (i - length // 2) * sp * math.sin(a), cx + (i - length // 2) * sp * math.cos(a))
+            img, _ = paste(clip[i], obj, cy + (i - length // 2) * sp * math.sin(a),
+                           cx + (i - length // 2) * sp * math.cos(a))
             p = d/f'{i:03d}.jpg'
-            with atomic_path(p) as tmp: Image.fromarray((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(tmp, format='JPEG', quality=95)
-            rows.append(dict(video=name, frame=i, path=str(p), label=1, split='train', anomaly_class='synthetic', video_label=1, source_video=v, source_frame=int(f)))
+            with atomic_path(p) as tmp:
+                pixels = (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+                Image.fromarray(pixels).save(tmp, format='JPEG', quality=95)
+            rows.append(dict(video=name, frame=i, path=str(p), label=1, split='train',
+                             anomaly_class='synthetic', video_label=1, source_video=v,
+                             source_frame=int(f)))
     return pd.DataFrame(rows)
 
-def fast_data(dataset:str, root:str|Path, work:str|Path, n_synthetic:int=200, val_clips:int=2, seed:int=0, progress:bool=True)->pd.DataFrame:
-    "The index of a Fast-AED run with its synthetic clips (written once under `work/synthetic`, reused after); also saved as `work/index.csv`."
+# %% ../../nbs/12_fast_aed.ipynb #9a203981
+def fast_data(dataset:str,         # 'ped2', 'synth' or another known dataset
+              root:str|Path,       # its folder
+              work:str|Path,       # folder of the synthetic clips and index.csv
+              n_synthetic:int=200, # synthetic clips to add (0: none)
+              val_clips:int=2,     # Ped2 only: training clips held out as validation
+              seed:int=0,          # seed of the split and the synthetic clips
+              progress:bool=True   # show progress bars
+             )->pd.DataFrame:
+    ("The index of a Fast-AED run with its synthetic clips (written once under `work/synthetic`, "
+     "reused after); also saved as `work/index.csv`.")
     from jsdlib.data import read_index
-    work = Path(work); spec = dict(dataset=dataset, root=str(Path(root).resolve()), n_synthetic=int(n_synthetic), val_clips=int(val_clips), seed=int(seed))
-    if (work/'index.csv').exists() and (work/'index.json').exists() and read_json(work/'index.json', 'the index spec') == spec:
+    work = Path(work)
+    spec = dict(dataset=dataset, root=str(Path(root).resolve()), n_synthetic=int(n_synthetic),
+                val_clips=int(val_clips), seed=int(seed))
+    if ((work/'index.csv').exists() and (work/'index.json').exists()
+            and read_json(work/'index.json', 'the index spec') == spec):
         return read_index(work/'index.csv')
     df = fast_index(dataset, root, val_clips, seed)
-    if n_synthetic: df = pd.concat([df.assign(synthetic=False), synthetic_clips(df, work/'synthetic', n_synthetic, seed=seed, progress=progress).assign(synthetic=True)], ignore_index=True)
+    if n_synthetic:
+        df = pd.concat([df.assign(synthetic=False),
+                        synthetic_clips(df, work/'synthetic', n_synthetic, seed=seed,
+                                        progress=progress).assign(synthetic=True)],
+                       ignore_index=True)
     else: df = df.assign(synthetic=False)
     df = validate_index(df); write_index(df, work/'index.csv'); write_json(spec, work/'index.json')
     return df
 
 # %% ../../nbs/12_fast_aed.ipynb #23474b92
-def pool_to(x:torch.Tensor, s:int)->torch.Tensor:
-    "Max-pool (B, C, h, w) to (B, C, s, s); where s does not divide h or w, nearest-upsample to the next multiple first."
+def pool_to(x:torch.Tensor, # (B, C, h, w) maps
+            s:int           # the output side
+           )->torch.Tensor:
+    ("Max-pool (B, C, h, w) to (B, C, s, s); where s does not divide h or w, nearest-upsample to "
+     "the next multiple first.")
     h, w = int(x.shape[-2]), int(x.shape[-1])        # plain ints: fixed sizes in an exported graph
     kh, kw = math.ceil(h / s), math.ceil(w / s)
     if h % s or w % s: x = F.interpolate(x, size=(s * kh, s * kw), mode='nearest')
@@ -358,65 +504,86 @@ def pool_to(x:torch.Tensor, s:int)->torch.Tensor:
 # %% ../../nbs/12_fast_aed.ipynb #01d9690e
 class _PreNorm(nn.Module):
     "LayerNorm over the channels of a (B, C, H, W) map, then `fn`."
-    def __init__(self, dim:int, fn:nn.Module): super().__init__(); self.norm, self.fn = nn.LayerNorm(dim), fn
+    def __init__(self, dim:int, fn:nn.Module):
+        super().__init__(); self.norm, self.fn = nn.LayerNorm(dim), fn
     def forward(self, x): return self.fn(self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
 
 def _dw(i:int, o:int, stride:int)->nn.Sequential:
-    "Depthwise 3x3 convolution, batch norm, pointwise projection (the code's DepthWiseConv2d, without biases)."
-    return nn.Sequential(nn.Conv2d(i, i, 3, stride, 1, groups=i, bias=False), nn.BatchNorm2d(i), nn.Conv2d(i, o, 1, bias=False))
+    ("Depthwise 3x3 convolution, batch norm, pointwise projection (the code's DepthWiseConv2d, "
+     "without biases).")
+    return nn.Sequential(nn.Conv2d(i, i, 3, stride, 1, groups=i, bias=False), nn.BatchNorm2d(i),
+                         nn.Conv2d(i, o, 1, bias=False))
 
 class ConvAttention(nn.Module):
     "Multi-head attention on a feature map: q from a depthwise conv, k and v from one at stride 2."
     def __init__(self, dim:int, heads:int=5, dim_head:int=64):
         super().__init__()
         self.heads, inner = heads, heads * dim_head
-        self.q, self.kv, self.out = _dw(dim, inner, 1), _dw(dim, 2 * inner, 2), nn.Conv2d(inner, dim, 1)
+        self.q, self.kv = _dw(dim, inner, 1), _dw(dim, 2 * inner, 2)
+        self.out = nn.Conv2d(inner, dim, 1)
     def forward(self, x:torch.Tensor)->torch.Tensor:
         B, _, H, W = x.shape
         q = self.q(x); k, v = self.kv(x).chunk(2, 1)
-        q, k, v = [t.reshape(B, self.heads, -1, t.shape[-2] * t.shape[-1]).transpose(-1, -2) for t in (q, k, v)]
+        q, k, v = [t.reshape(B, self.heads, -1, t.shape[-2] * t.shape[-1]).transpose(-1, -2)
+                   for t in (q, k, v)]
         o = F.scaled_dot_product_attention(q, k, v)         # softmax(q k^T / sqrt(64)) v
         return self.out(o.transpose(-1, -2).reshape(B, -1, H, W))
 
 # %% ../../nbs/12_fast_aed.ipynb #899dfc45
 class CyTran(nn.Module):
-    "The Fast-AED student: conv encoder to 1/2**n_down, convolutional-attention blocks, 1x1 / 4x4 / 16x16 heads, one channel per teacher."
+    ("The Fast-AED student: conv encoder to 1/2**n_down, convolutional-attention blocks, 1x1 / 4x4 "
+     "/ 16x16 heads, one channel per teacher.")
     def __init__(self, cfg:FastAedConfig):
         super().__init__()
         self.cfg = cfg = cfg.check(); g, T, dim = cfg.ngf, len(cfg.teachers), cfg.dim
-        enc = [nn.ReflectionPad2d(3), nn.Conv2d(3 * cfg.channels + 2 * cfg.coords, g, 7, bias=False), nn.BatchNorm2d(g), nn.ReLU(True)]
+        enc = [nn.ReflectionPad2d(3),
+               nn.Conv2d(3 * cfg.channels + 2 * cfg.coords, g, 7, bias=False), nn.BatchNorm2d(g),
+               nn.ReLU(True)]
         for i in range(cfg.n_down):
-            enc += [nn.Conv2d(g * 2 ** i, g * 2 ** (i + 1), 3, 2, 1, bias=False), nn.BatchNorm2d(g * 2 ** (i + 1)), nn.ReLU(True)]
+            enc += [nn.Conv2d(g * 2 ** i, g * 2 ** (i + 1), 3, 2, 1, bias=False),
+                    nn.BatchNorm2d(g * 2 ** (i + 1)), nn.ReLU(True)]
         self.encoder = nn.Sequential(*enc)
+        mlp = lambda: nn.Sequential(nn.Conv2d(dim, dim * cfg.mlp_mult, 1), nn.GELU(),
+                                    nn.Conv2d(dim * cfg.mlp_mult, dim, 1))
         self.blocks = nn.ModuleList([nn.ModuleList([_PreNorm(dim, ConvAttention(dim, cfg.heads)),
-                                                    _PreNorm(dim, nn.Sequential(nn.Conv2d(dim, dim * cfg.mlp_mult, 1), nn.GELU(), nn.Conv2d(dim * cfg.mlp_mult, dim, 1)))])
+                                                    _PreNorm(dim, mlp())])
                                      for _ in range(cfg.depth)])
-        self.small = nn.Sequential(nn.Identity(), nn.Flatten(), nn.ReLU(), nn.Linear(4 * dim, T), nn.Sigmoid())   # after pool_to(x, 2), the code's 2x2 max-pool
-        mk = lambda: nn.Sequential(nn.Conv2d(dim, 64, 3, 1, 1), nn.ReLU(), nn.Conv2d(64, T, 3, 1, 1), nn.ReLU())
+        # after pool_to(x, 2), the code's 2x2 max-pool
+        self.small = nn.Sequential(nn.Identity(), nn.Flatten(), nn.ReLU(), nn.Linear(4 * dim, T),
+                                   nn.Sigmoid())
+        mk = lambda: nn.Sequential(nn.Conv2d(dim, 64, 3, 1, 1), nn.ReLU(),
+                                   nn.Conv2d(64, T, 3, 1, 1), nn.ReLU())
         self.medium, self.high = mk(), mk()
-        for h in (self.medium, self.high): nn.init.constant_(h[2].bias, .1)   # start the maps above their final ReLU, where they can learn
+        # start the maps above their final ReLU, where they can learn
+        for h in (self.medium, self.high): nn.init.constant_(h[2].bias, .1)
         if cfg.coords:
             H, W = cfg.size
-            self.register_buffer('grid', torch.stack(torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing='ij'))[None], persistent=False)
+            yx = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing='ij')
+            self.register_buffer('grid', torch.stack(yx)[None], persistent=False)
 
     def forward(self, x:torch.Tensor)->tuple:
-        "(B, 3 * channels, H, W) scaled frames -> (scalar (B, T), 4x4 maps (B, T, 4, 4), 16x16 maps (B, T, 16, 16))."
+        ("(B, 3 * channels, H, W) scaled frames -> (scalar (B, T), 4x4 maps (B, T, 4, 4), 16x16 "
+         "maps (B, T, 16, 16)).")
         if self.cfg.coords: x = torch.cat([x, self.grid.expand(len(x), -1, -1, -1)], 1)
         x = self.encoder(x)
         for att, ff in self.blocks: x = x + att(x); x = x + ff(x)
         return self.small(pool_to(x, 2)), pool_to(self.medium(x), 4), pool_to(self.high(x), 16)
 
-def scale_input(x:torch.Tensor)->torch.Tensor:
+# %% ../../nbs/12_fast_aed.ipynb #84b29757
+def scale_input(x:torch.Tensor # uint8 frames, any shape
+               )->torch.Tensor:
     "uint8 frames -> the paper's (x - 127) / 128."
     return (x.float() - 127.) / 128.
 
 # %% ../../nbs/12_fast_aed.ipynb #f792b8f5
 class MapDiscriminator(nn.Module):
-    "Fast-AED's discriminator of one teacher's map pyramid: one logit per frame, high = 'a teacher's maps'."
+    ("Fast-AED's discriminator of one teacher's map pyramid: one logit per frame, high = 'a "
+     "teacher's maps'.")
     def __init__(self, hidden:int=50):
         super().__init__()
         self.large = nn.Sequential(nn.Conv2d(1, 4, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(4))
-        self.medium = nn.Sequential(nn.Conv2d(5, 8, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten())
+        self.medium = nn.Sequential(nn.Conv2d(5, 8, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(4),
+                                    nn.Flatten())
         self.small = nn.Sequential(nn.Linear(9, hidden), nn.LeakyReLU(), nn.Linear(hidden, 1))
     def forward(self, s:torch.Tensor, m4:torch.Tensor, m16:torch.Tensor)->torch.Tensor:
         "s (B,), m4 (B, 4, 4), m16 (B, 16, 16) -> (B,) logits."
@@ -426,26 +593,38 @@ class MapDiscriminator(nn.Module):
 # %% ../../nbs/12_fast_aed.ipynb #9349a9ce
 def _teacher_k(maps:tuple, k:int)->tuple: return tuple(m[:, k] for m in maps)
 
-def student_loss(pred:tuple,                     # the student's (scalar, 4x4, 16x16), each with a teacher axis 1
-                 target:tuple,                   # the teachers' maps, same shapes
-                 discriminators:nn.ModuleList|None=None,   # one per teacher; None or adv_weight 0: MSE only
-                 adv_weight:float=0.1)->tuple:
-    "Fast-AED's student loss: per teacher, the MSE at each of the three scales, plus `adv_weight` x the generator term."
+def student_loss(pred:tuple, # the student's (scalar, 4x4, 16x16), each with a teacher axis 1
+                 target:tuple,                           # the teachers' maps, same shapes
+                 discriminators:nn.ModuleList|None=None, # one per teacher; None: MSE only
+                 adv_weight:float=0.1                    # weight of the generator term; 0: MSE only
+                )->tuple:
+    ("Fast-AED's student loss: per teacher, the MSE at each of the three scales, plus `adv_weight` "
+     "x the generator term.")
     T = pred[0].shape[1]
     mse = sum(feature_mse(p[:, k], t[:, k]) for k in range(T) for p, t in zip(pred, target))
-    adv = sum(generator_loss(discriminators[k](*_teacher_k(pred, k))) for k in range(T)) if discriminators is not None and adv_weight > 0 else torch.zeros(())
+    if discriminators is not None and adv_weight > 0:
+        adv = sum(generator_loss(discriminators[k](*_teacher_k(pred, k))) for k in range(T))
+    else: adv = torch.zeros(())
     total = mse + adv_weight * adv
     return total, dict(mse=mse.item(), adv=float(adv.detach()))
 
-def discriminators_loss(pred:tuple, target:tuple, discriminators:nn.ModuleList)->torch.Tensor:
+def discriminators_loss(pred:tuple, # the student's (scalar, 4x4, 16x16), teacher axis 1
+                        target:tuple,                # the teachers' maps, same shapes
+                        discriminators:nn.ModuleList # one `MapDiscriminator` per teacher
+                       )->torch.Tensor:
     "Sum over teachers of BCE(D_k(teacher k), 1) + BCE(D_k(student k, detached), 0)."
-    return sum(discriminator_loss(D(*_teacher_k(target, k)), D(*(m.detach() for m in _teacher_k(pred, k)))) for k, D in enumerate(discriminators))
+    return sum(discriminator_loss(D(*_teacher_k(target, k)),
+                                  D(*(m.detach() for m in _teacher_k(pred, k))))
+               for k, D in enumerate(discriminators))
 
 # %% ../../nbs/12_fast_aed.ipynb #195d04d0
-def clip_positions(df:pd.DataFrame)->tuple:
-    "(segment name per row, position of each row within its segment): where `triplet` finds a row's frames."
+def clip_positions(df:pd.DataFrame # a frame index
+                  )->tuple:
+    ("(segment name per row, position of each row within its segment): where `triplet` finds a "
+     "row's frames.")
     seg = segments(df)
-    pos = df.assign(_s=seg).sort_values(['video', 'frame']).groupby('_s').cumcount().reindex(df.index)
+    in_order = df.assign(_s=seg).sort_values(['video', 'frame'])
+    pos = in_order.groupby('_s').cumcount().reindex(df.index)
     return seg.to_numpy(), pos.to_numpy()
 
 def _inputs(clips:dict, seg, pos, rows, gap:int)->torch.Tensor:
@@ -455,8 +634,17 @@ def _targets(tgt:np.ndarray, rows)->tuple:
     return unpack(torch.from_numpy(tgt[rows]).float())
 
 @torch.no_grad()
-def student_scores(model:CyTran, clips:dict, df:pd.DataFrame, seg, pos, rows, batch_size:int=128, sigma:float=21.)->pd.DataFrame:
-    "Scores table of `rows`: per teacher channel `score_<teacher>`, their mean `score_raw`, and `score` = its temporal Gaussian (sigma frames)."
+def student_scores(model:CyTran,       # a trained student
+                   clips:dict,         # {segment: (T, C, H, W) uint8} (`load_clips`)
+                   df:pd.DataFrame,    # the frame index
+                   seg,                # `clip_positions`' segment per row
+                   pos,                # `clip_positions`' position per row
+                   rows,               # row numbers of `df` to score
+                   batch_size:int=128, # frames per forward pass
+                   sigma:float=21.     # temporal Gaussian, frames
+                  )->pd.DataFrame:
+    ("Scores table of `rows`: per teacher channel `score_<teacher>`, their mean `score_raw`, and "
+     "`score` = its temporal Gaussian (sigma frames).")
     model.eval(); dev = next(model.parameters()).device; out = []
     for i in range(0, len(rows), batch_size):
         r = rows[i:i + batch_size]
@@ -473,96 +661,140 @@ def _val_error(model, clips, seg, pos, rows, tgt, gap, batch_size=128)->float:
     model.eval(); tot, n = 0., 0
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):
-            r = rows[i:i + batch_size]; x = _inputs(clips, seg, pos, r, gap).to(next(model.parameters()).device)
-            tot += float(student_loss(model(x), tuple(t.to(x.device) for t in _targets(tgt, r)))[1]['mse']) * len(r); n += len(r)
+            r = rows[i:i + batch_size]
+            x = _inputs(clips, seg, pos, r, gap).to(next(model.parameters()).device)
+            target = tuple(t.to(x.device) for t in _targets(tgt, r))
+            tot += float(student_loss(model(x), target)[1]['mse']) * len(r)
+            n += len(r)
     return tot / max(n, 1)
 
-def fit_student(cfg:FastAedConfig, df:pd.DataFrame, tgt:np.ndarray, clips:dict, progress:bool=True)->tuple:
-    "Train a CyTran student on the index's training rows towards the cached teacher maps `tgt`; returns (model, log rows)."
+# %% ../../nbs/12_fast_aed.ipynb #c94fb3db
+def fit_student(cfg:FastAedConfig, # the run's settings
+                df:pd.DataFrame,   # the frame index (training rows are used)
+                tgt:np.ndarray,    # (rows, teachers, 273) cached teacher maps of every row of `df`
+                clips:dict,        # {segment: (T, C, H, W) uint8} (`load_clips`)
+                progress:bool=True # show progress bars
+               )->tuple:
+    ("Train a CyTran student on the index's training rows towards the cached teacher maps `tgt`; "
+     "returns (model, log rows).")
     seed_everything(cfg.seed); dev = get_device(cfg.device)
     seg, pos = clip_positions(df)
     syn = df['synthetic'].astype(bool).to_numpy() if 'synthetic' in df else np.zeros(len(df), bool)
-    tr = np.flatnonzero(((df['split'] == 'train').to_numpy()) & (cfg.synthetic | ~syn))[::cfg.frame_stride]
+    is_train = (df['split'] == 'train').to_numpy()
+    tr = np.flatnonzero(is_train & (cfg.synthetic | ~syn))[::cfg.frame_stride]
     va = np.flatnonzero((df['split'] == 'val').to_numpy())[::4]
     if len(tr) == 0: raise JsdError("the index has no training rows")
-    model = CyTran(cfg).to(dev); Ds = nn.ModuleList([MapDiscriminator() for _ in cfg.teachers]).to(dev)
+    model = CyTran(cfg).to(dev)
+    Ds = nn.ModuleList([MapDiscriminator() for _ in cfg.teachers]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     optD = torch.optim.Adam(Ds.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step, cfg.lr_gamma)
     rng, log, adv = np.random.default_rng(cfg.seed), [], cfg.adv_weight > 0
-    bar = tqdm(total=cfg.epochs * math.ceil(len(tr) / cfg.batch_size), desc='Fast-AED student', disable=not progress, leave=False)
+    bar = tqdm(total=cfg.epochs * math.ceil(len(tr) / cfg.batch_size), desc='Fast-AED student',
+               disable=not progress, leave=False)
     for ep in range(cfg.epochs):
         model.train(); t0, acc = time.perf_counter(), dict(mse=0., adv=0., disc=0.); n = 0
         for b in np.array_split(rng.permutation(tr), math.ceil(len(tr) / cfg.batch_size)):
-            x = _inputs(clips, seg, pos, b, cfg.gap).to(dev); y = tuple(t.to(dev) for t in _targets(tgt, b))
+            x = _inputs(clips, seg, pos, b, cfg.gap).to(dev)
+            y = tuple(t.to(dev) for t in _targets(tgt, b))
             pred = model(x)
             if adv:
-                optD.zero_grad(); d = discriminators_loss(pred, y, Ds); d.backward(); optD.step(); acc['disc'] += d.item()
+                optD.zero_grad()
+                d = discriminators_loss(pred, y, Ds)
+                d.backward()
+                optD.step()
+                acc['disc'] += d.item()
             loss, parts = student_loss(pred, y, Ds if adv else None, cfg.adv_weight)
             opt.zero_grad(); loss.backward(); opt.step()
             acc['mse'] += parts['mse']; acc['adv'] += parts['adv']; n += 1; bar.update()
         sched.step()
-        log.append(dict(epoch=ep + 1, **{f'train_{k}': v / n for k, v in acc.items()}, val_mse=_val_error(model, clips, seg, pos, va, tgt, cfg.gap) if len(va) else float('nan'),
+        log.append(dict(epoch=ep + 1, **{f'train_{k}': v / n for k, v in acc.items()},
+                        val_mse=(_val_error(model, clips, seg, pos, va, tgt, cfg.gap) if len(va)
+                                 else float('nan')),
                         lr=opt.param_groups[0]['lr'], seconds=round(time.perf_counter() - t0, 2)))
         bar.set_postfix(mse=f"{log[-1]['train_mse']:.4f}", val=f"{log[-1]['val_mse']:.4f}")
     bar.close()
     return model.eval(), log
 
 # %% ../../nbs/12_fast_aed.ipynb #ede53f0e
-def save_student(model:CyTran, path:str|Path):
+def save_student(model:CyTran, # the student
+                 path:str|Path # the .safetensors file to write
+                ):
     "Weights and configuration in one safetensors file."
-    with atomic_path(path) as tmp:
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata=dict(method='fast-aed', config=json.dumps(asdict(model.cfg))))
+    save_weights(model.state_dict(), path, 'fast_aed', config=asdict(model.cfg))
 
-def load_student(path:str|Path, device='cpu')->CyTran:
+def load_student(path:str|Path, # a `save_student` file
+                 device='cpu'   # where the model goes
+                )->CyTran:
     "The CyTran student saved by `save_student`."
     path = Path(path)
     if not path.exists(): raise JsdError(f"{path}: no Fast-AED model here")
-    with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
-    if meta.get('method') != 'fast-aed': raise JsdError(f"{path}: not a Fast-AED model (metadata method {meta.get('method')!r})")
-    c = json.loads(meta['config']); c['size'], c['teachers'] = tuple(c['size']), tuple(c['teachers'])
-    m = CyTran(FastAedConfig(**c)); m.load_state_dict(load_file(str(path))); return m.to(device).eval()
+    info = weights_info(path)       # files of earlier versions are read too
+    if info['kind'] != 'fast_aed':
+        raise JsdError(f"{path}: not a Fast-AED model (kind {info['kind']!r})")
+    c = info['config']; c['size'], c['teachers'] = tuple(c['size']), tuple(c['teachers'])
+    m = CyTran(FastAedConfig(**c)); m.load_state_dict(read_weights(path, 'fast_aed')[0])
+    return m.to(device).eval()
 
 # %% ../../nbs/12_fast_aed.ipynb #d786a23b
 def _aucs(d:pd.DataFrame, col:str='score')->dict:
     e = evaluate_scores(d.assign(score=d[col]))
     return dict(micro_auc=e['micro']['roc_auc'], macro_auc=e['macro']['roc_auc'])
 
-def teacher_aucs(t:pd.DataFrame, teachers:tuple, sigma:float=21.)->dict:
-    "{teacher or 'mean': {'raw', 'post'}: micro/macro AUC} of a `teacher_scores` table (post: temporal Gaussian `sigma`)."
+def teacher_aucs(t:pd.DataFrame, # `teacher_scores` table
+                 teachers:tuple, # the teachers in it
+                 sigma:float=21. # temporal Gaussian of the post score, frames
+                )->dict:
+    ("{teacher or 'mean': {'raw', 'post'}: micro/macro AUC} of a `teacher_scores` table (post: "
+     "temporal Gaussian `sigma`).")
     t = t.sort_values(['video', 'frame']).reset_index(drop=True)
     cols = {**{k: f'score_{k}' for k in teachers}, 'mean': 'score'}
-    return {k: dict(raw=_aucs(t, c), post=_aucs(smooth_scores(t.assign(score=t[c]), sigma))) for k, c in cols.items()}
+    return {k: dict(raw=_aucs(t, c), post=_aucs(smooth_scores(t.assign(score=t[c]), sigma)))
+            for k, c in cols.items()}
 
-def _rule(val:pd.DataFrame)->str: return 'best_f1' if val['label'].nunique() == 2 else 'normal_quantile'
+def _rule(val:pd.DataFrame)->str:
+    return 'best_f1' if val['label'].nunique() == 2 else 'normal_quantile'
 
-def train_fast_aed(cfg:FastAedConfig,            # the run's settings
-                   df:pd.DataFrame,              # frame index: train (normal), val, test rows
-                   cache_dir:str|Path,           # teacher cache holding the fitted map teachers (`cache_maps`)
-                   out:str|Path,                 # the run folder to write
-                   progress:bool=True, overwrite:bool=False)->dict:
-    "Train a Fast-AED student, score val and test, and write the standard run folder; returns its metrics."
+# %% ../../nbs/12_fast_aed.ipynb #c3368e1e
+def train_fast_aed(cfg:FastAedConfig,   # the run's settings
+                   df:pd.DataFrame,     # frame index: train (normal), val, test rows
+                   cache_dir:str|Path,  # teacher cache with the fitted map teachers (`cache_maps`)
+                   out:str|Path,        # the run folder to write
+                   progress:bool=True,  # show progress bars
+                   overwrite:bool=False # replace a finished run folder
+                  )->dict:
+    ("Train a Fast-AED student, score val and test, and write the standard run folder; returns its "
+     "metrics.")
     cfg = cfg.check(); out = Path(out)
-    if (out/'metrics.json').exists() and not overwrite: raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) to replace it")
+    check_finished(out, overwrite)
     df = validate_index(df).reset_index(drop=True); t0 = time.perf_counter()
     tgt = teacher_targets(df, cache_dir, cfg.teachers)
     clips = load_clips(df, cfg.size, cfg.channels, progress)
     model, log = fit_student(cfg, df, tgt, clips, progress)
     train_s = time.perf_counter() - t0
     seg, pos = clip_positions(df); out.mkdir(parents=True, exist_ok=True)
-    scores = {s: student_scores(model, clips, df, seg, pos, np.flatnonzero((df['split'] == s).to_numpy()), sigma=cfg.sigma) for s in ('val', 'test')}
+    scores = {s: student_scores(model, clips, df, seg, pos,
+                                np.flatnonzero((df['split'] == s).to_numpy()), sigma=cfg.sigma)
+              for s in ('val', 'test')}
     te = (df['split'] == 'test').to_numpy()
     teachers = teacher_aucs(teacher_scores(df[te], tgt[te], cfg.teachers), cfg.teachers, cfg.sigma)
     save_student(model, out/'model.safetensors')
-    pd.DataFrame(log).to_csv(out/'log.csv', index=False)
-    metrics = write_run_results(out, 'fast-aed', scores, _rule(scores['val']), seconds=round(train_s, 1),
-                                raw={s: _aucs(d, 'score_raw') for s, d in scores.items() if d['label'].nunique() == 2},
-                                post={s: _aucs(d) for s, d in scores.items() if d['label'].nunique() == 2},
-                                teachers_test=teachers, checkpoint='last epoch (never chosen on test)',
-                                macro_convention='mean of per-video AUCs over videos holding both classes; videos of one class are left out')
-    write_json(dict(method='fast-aed', **asdict(cfg), cache=str(cache_dir), index=str(write_index(df, out/'index.csv')),
-                    splits={s: sorted(df.loc[df['split'] == s, 'video'].unique()) for s in ('train', 'val', 'test')},
-                    train_seconds=round(train_s, 1)), out/'config.json')
+    write_table(log, out/'log.csv')
+    metrics = write_run_results(out, 'fast-aed', scores, _rule(scores['val']),
+                                seconds=round(train_s, 1),
+                                raw={s: _aucs(d, 'score_raw') for s, d in scores.items()
+                                     if d['label'].nunique() == 2},
+                                post={s: _aucs(d) for s, d in scores.items()
+                                      if d['label'].nunique() == 2},
+                                teachers_test=teachers,
+                                checkpoint='last epoch (never chosen on test)',
+                                macro_convention='mean of per-video AUCs over videos holding both '
+                                                 'classes; videos of one class are left out')
+    write_config(out, dict(method='fast-aed'), cfg, cache=str(cache_dir),
+                 index=str(write_index(df, out/'index.csv')),
+                 splits={s: sorted(df.loc[df['split'] == s, 'video'].unique())
+                         for s in ('train', 'val', 'test')},
+                 train_seconds=round(train_s, 1))
     return metrics
 
 # %% ../../nbs/12_fast_aed.ipynb #80556043
@@ -573,114 +805,185 @@ class _WithScore(nn.Module):
         s, m4, m16 = self.m(x)
         return map_score(s, m4, m16).mean(1), s, m4, m16
 
-def export_student(model:CyTran|str|Path,      # a student, or its model.safetensors / run folder
-                   out:str|Path,                 # the .onnx file to write
-                   opset:int=17, atol:float=1e-4)->Path:
-    "Export a Fast-AED student to ONNX (inputs: (B, 3*channels, H, W) scaled frames; outputs: score, scalar, 4x4, 16x16), checked with ONNX Runtime."
+def export_student(model:CyTran|str|Path, # a student, or its model.safetensors / run folder
+                   out:str|Path,          # the .onnx file to write
+                   opset:int=17,          # ONNX opset
+                   atol:float=1e-4        # largest allowed ONNX Runtime - PyTorch difference
+                  )->Path:
+    ("Export a Fast-AED student to ONNX (inputs: (B, 3*channels, H, W) scaled frames; outputs: "
+     "score, scalar, 4x4, 16x16), checked with ONNX Runtime.")
     import onnxruntime as ort
     if not isinstance(model, CyTran):
         p = Path(model); model = load_student(p/'model.safetensors' if p.is_dir() else p)
     model = model.cpu().eval(); cfg = model.cfg; out = Path(out)
-    x = scale_input(torch.randint(0, 255, (2, 3 * cfg.channels, *cfg.size), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)))
-    wrapped = _WithScore(model).eval()     # a fresh wrapper is in training mode; export would hand that mode back to the model
+    x = scale_input(torch.randint(0, 255, (2, 3 * cfg.channels, *cfg.size), dtype=torch.uint8,
+                                  generator=torch.Generator().manual_seed(0)))
+    # a fresh wrapper is in training mode; export would hand that mode back to the model
+    wrapped = _WithScore(model).eval()
     import warnings
     with atomic_path(out) as tmp, warnings.catch_warnings():
-        warnings.simplefilter('ignore')    # the tracer's notes on constant shapes (fixed on purpose) and the legacy-exporter notice
-        torch.onnx.export(wrapped, (x,), str(tmp), input_names=['frames'], output_names=['score', 'scalar', 'map4', 'map16'],
-                          dynamic_axes={k: {0: 'batch'} for k in ('frames', 'score', 'scalar', 'map4', 'map16')}, opset_version=opset, dynamo=False)
-        got = ort.InferenceSession(str(tmp), providers=['CPUExecutionProvider']).run(None, {'frames': x.numpy()})
+        # the tracer's notes on constant shapes (fixed on purpose) and the legacy-exporter notice
+        warnings.simplefilter('ignore')
+        torch.onnx.export(wrapped, (x,), str(tmp), input_names=['frames'],
+                          output_names=['score', 'scalar', 'map4', 'map16'],
+                          dynamic_axes={k: {0: 'batch'}
+                                        for k in ('frames', 'score', 'scalar', 'map4', 'map16')},
+                          opset_version=opset, dynamo=False)
+        sess = ort.InferenceSession(str(tmp), providers=['CPUExecutionProvider'])
+        got = sess.run(None, {'frames': x.numpy()})
         with torch.no_grad(): ref = [t.numpy() for t in wrapped(x)]
         err = max(float(np.abs(a - b).max()) for a, b in zip(got, ref))
-        if err > atol: raise JsdError(f"{out}: ONNX Runtime differs from PyTorch by {err:.2e} (> {atol}); not written")
+        if err > atol:
+            raise JsdError(f"{out}: ONNX Runtime differs from PyTorch by {err:.2e} (> {atol}); "
+                           "not written")
     return out
 
 # %% ../../nbs/12_fast_aed.ipynb #15b409be
 def _cmd_teachers(a)->int:
     if a.threads: torch.set_num_threads(a.threads)
-    df = fast_data(a.dataset, a.root, a.cache, a.synthetic, a.val_clips, a.seed, progress=not a.quiet)
-    for k, r in cache_maps(df, a.cache, tuple(a.teachers), progress=not a.quiet, coreset=a.coreset).items():
-        print(f"{k}: {r['cache']} ({r['rows']} frames, {r['shards_skipped']} of {r['shards']} shards already there)")
+    df = fast_data(a.dataset, a.root, a.cache, a.synthetic, a.val_clips, a.seed,
+                   progress=not a.quiet)
+    for k, r in cache_maps(df, a.cache, tuple(a.teachers), progress=not a.quiet, coreset=a.coreset,
+                           objects_run=a.objects_run).items():
+        print(f"{k}: {r['cache']} ({r['rows']} frames, {r['shards_skipped']} of {r['shards']} "
+              "shards already there)")
     return 0
 
 def _cmd_train(a)->int:
     if a.threads: torch.set_num_threads(a.threads)
-    over = {k: getattr(a, k) for k in ('epochs', 'batch_size', 'lr', 'adv_weight', 'sigma', 'seed', 'device', 'val_clips', 'ngf', 'n_down', 'depth', 'heads', 'frame_stride')}
-    cfg = FastAedConfig(**over, size=tuple(a.size), channels=a.channels or (1 if a.dataset == 'ped2' else 3), teachers=tuple(a.teachers),
+    over = {k: getattr(a, k)
+            for k in ('epochs', 'batch_size', 'lr', 'adv_weight', 'sigma', 'seed', 'device',
+                      'val_clips', 'ngf', 'n_down', 'depth', 'heads', 'frame_stride')}
+    channels = a.channels or (1 if a.dataset == 'ped2' else 3)
+    cfg = FastAedConfig(**over, size=tuple(a.size), channels=channels, teachers=tuple(a.teachers),
                         synthetic=a.synthetic > 0, coords=a.coords).check()
-    m = train_fast_aed(cfg, fast_data(a.dataset, a.root, a.cache, a.synthetic, cfg.val_clips, cfg.seed, progress=not a.quiet), a.cache, a.out, progress=not a.quiet, overwrite=a.overwrite)
-    print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; trained in {m['seconds']:.0f} s)")
-    if 'post' in m: print(pd.DataFrame({f'{k} ({s})': v for k in ('post', 'raw') for s, v in m[k].items()}).T.round(4).to_string())
+    df = fast_data(a.dataset, a.root, a.cache, a.synthetic, cfg.val_clips, cfg.seed,
+                   progress=not a.quiet)
+    m = train_fast_aed(cfg, df, a.cache, a.out, progress=not a.quiet, overwrite=a.overwrite)
+    print(f"run folder: {a.out}  (threshold {m['threshold']:.4f}, {m['threshold_method']} on val; "
+          f"trained in {m['seconds']:.0f} s)")
+    if 'post' in m:
+        print(pd.DataFrame({f'{k} ({s})': v for k in ('post', 'raw')
+                            for s, v in m[k].items()}).T.round(4).to_string())
     return 0
 
 def _cmd_export(a)->int:
     print(f"wrote {export_student(a.run, a.out)}"); return 0
 
-def add_cli(sub):
+# %% ../../nbs/12_fast_aed.ipynb #c228d9e6
+def add_cli(sub # the subparsers of the `jsd` command
+           ):
     "Add `jsd fast-aed teachers|train|export`."
     import argparse
     d = FastAedConfig(); D = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('fast-aed', help='Fast-AED (a tiny student distilling teachers\' anomaly maps, adversarially): teachers, train, export')
+    p = sub.add_parser('fast-aed',
+                       help='Fast-AED (a tiny student distilling teachers\' anomaly maps, '
+                            'adversarially): teachers, train, export')
     s = p.add_subparsers(dest='fast_command', metavar='ACTION', required=True)
     def common(t):
         a = t.add_argument
-        a('--dataset', choices=('ped2', 'synth', 'folder'), required=True, help='ped2: official split, validation from normal training clips; others: one-class protocol')
-        a('--root', required=True, help='the dataset folder'); a('--cache', required=True, help='teacher cache folder (fits in CACHE/fits)')
-        a('--teachers', nargs='+', choices=list(MAP_TEACHERS), default=list(d.teachers), help='map teachers')
-        a('--val-clips', dest='val_clips', type=int, default=d.val_clips, help='Ped2 training clips held out as validation')
-        a('--seed', type=int, default=d.seed, help='seed of the split, the synthetic clips, the fit and the weights')
-        a('--synthetic', type=int, default=200, help='synthetic-anomaly clips added to the training data (0: none, as in the paper)')
-        a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)'); a('--quiet', action='store_true', help='no progress bars')
-    t = s.add_parser('teachers', help='fit the map teachers on normal training frames and cache their maps', formatter_class=D); common(t)
-    t.add_argument('--coreset', type=int, default=2048, help='PatchCore memory size'); t.set_defaults(func=_cmd_teachers)
-    t = s.add_parser('train', help='train a student on the cached maps and write a run folder', formatter_class=D); common(t); a = t.add_argument
+        a('--dataset', choices=('ped2', 'synth', 'folder'), required=True,
+          help='ped2: official split, validation from normal training clips; others: one-class '
+               'protocol')
+        a('--root', required=True, help='the dataset folder')
+        a('--cache', required=True, help='teacher cache folder (fits in CACHE/fits)')
+        a('--teachers', nargs='+', choices=list(MAP_TEACHERS), default=list(d.teachers),
+          help='map teachers')
+        a('--objects-run', dest='objects_run', default=None,
+          help="teacher 'objects': a `jsd objects fit` run folder")
+        a('--val-clips', dest='val_clips', type=int, default=d.val_clips,
+          help='Ped2 training clips held out as validation')
+        a('--seed', type=int, default=d.seed,
+          help='seed of the split, the synthetic clips, the fit and the weights')
+        a('--synthetic', type=int, default=200,
+          help='synthetic-anomaly clips added to the training data (0: none, as in the paper)')
+        a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+        a('--quiet', action='store_true', help='no progress bars')
+    t = s.add_parser('teachers',
+                     help='fit the map teachers on normal training frames and cache their maps',
+                     formatter_class=D)
+    common(t)
+    t.add_argument('--coreset', type=int, default=2048, help='PatchCore memory size')
+    t.set_defaults(func=_cmd_teachers)
+    t = s.add_parser('train', help='train a student on the cached maps and write a run folder',
+                     formatter_class=D)
+    common(t)
+    a = t.add_argument
     a('--out', required=True, help='the run folder to write')
-    a('--size', type=int, nargs=2, metavar=('H', 'W'), default=list(d.size), help='student input size (paper: native, Ped2 240 360)')
-    a('--channels', type=int, choices=(1, 3), default=None, help='1 grey, 3 colour (default: 1 for ped2, else 3)')
+    a('--size', type=int, nargs=2, metavar=('H', 'W'), default=list(d.size),
+      help='student input size (paper: native, Ped2 240 360)')
+    a('--channels', type=int, choices=(1, 3), default=None,
+      help='1 grey, 3 colour (default: 1 for ped2, else 3)')
     for k in ('ngf', 'n_down', 'depth', 'heads', 'epochs', 'batch_size', 'frame_stride'):
-        a('--' + k.replace('_', '-'), dest=k, type=int, default=getattr(d, k), help=f'see FastAedConfig.{k}')
+        a('--' + k.replace('_', '-'), dest=k, type=int, default=getattr(d, k),
+          help=f'see FastAedConfig.{k}')
     a('--coords', action='store_true', help='add (y, x) input channels (not in the paper)')
-    a('--lr', type=float, default=d.lr, help='Adam learning rate'); a('--adv-weight', dest='adv_weight', type=float, default=d.adv_weight, help='adversarial weight (0: MSE only)')
-    a('--sigma', type=float, default=d.sigma, help='temporal Gaussian of the post-processed score (frames)')
-    a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'"); a('--overwrite', action='store_true', help='replace a finished run in --out')
+    a('--lr', type=float, default=d.lr, help='Adam learning rate')
+    a('--adv-weight', dest='adv_weight', type=float, default=d.adv_weight,
+      help='adversarial weight (0: MSE only)')
+    a('--sigma', type=float, default=d.sigma,
+      help='temporal Gaussian of the post-processed score (frames)')
+    a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
+    a('--overwrite', action='store_true', help='replace a finished run in --out')
     t.set_defaults(func=_cmd_train)
-    t = s.add_parser('export', help='write a trained student as ONNX (checked against PyTorch)', formatter_class=D)
-    t.add_argument('--run', required=True, help='a Fast-AED run folder'); t.add_argument('--out', required=True, help='the .onnx file')
+    t = s.add_parser('export', help='write a trained student as ONNX (checked against PyTorch)',
+                     formatter_class=D)
+    t.add_argument('--run', required=True, help='a Fast-AED run folder')
+    t.add_argument('--out', required=True, help='the .onnx file')
     t.set_defaults(func=_cmd_export)
 
 # %% ../../nbs/12_fast_aed.ipynb #4a76b26e
 PAPER = dict(fps=1480, fps_device='one GPU (abstract of arXiv 2211.15597)', auc=None,
-             auc_note='Ped2 / Avenue / ShanghaiTech micro and macro AUC: not readable from this machine (see the chapter)')
+             auc_note='Ped2 / Avenue / ShanghaiTech micro and macro AUC: not readable from this '
+                      'machine (see the chapter)')
 
-def fast_report(run:str|Path, n_boot:int=1000, seed:int=0)->dict:
-    "Teachers, their mean and the student of one run folder on its test split: micro/macro AUC raw and post, intervals for the student."
+def fast_report(run:str|Path,    # a finished Fast-AED run folder
+                n_boot:int=1000, # bootstrap resamples
+                seed:int=0       # seed of the resampling
+               )->dict:
+    ("Teachers, their mean and the student of one run folder on its test split: micro/macro AUC "
+     "raw and post, intervals for the student.")
     run = Path(run); m = read_json(run/'metrics.json', 'the Fast-AED run')
-    if m.get('method') != 'fast-aed': raise JsdError(f"{run}: not a Fast-AED run folder (method {m.get('method')!r})")
+    if m.get('method') != 'fast-aed':
+        raise JsdError(f"{run}: not a Fast-AED run folder (method {m.get('method')!r})")
     d = pd.read_csv(run/'scores_test.csv', dtype={'video': str}).fillna({'anomaly_class': ''})
     rows = {f'teacher: {k}': v for k, v in m['teachers_test'].items()}
     rows['student'] = dict(raw=m['raw']['test'], post=m['post']['test'])
-    return dict(rows=rows, student_interval=auc_intervals(d, n_boot=n_boot, seed=seed), threshold=m['threshold'],
+    return dict(rows=rows, student_interval=auc_intervals(d, n_boot=n_boot, seed=seed),
+                threshold=m['threshold'],
                 threshold_method=m['threshold_method'], test_at_threshold=m['test'], paper=PAPER)
 
-def fast_markdown(rep:dict)->list:
+def fast_markdown(rep:dict # `fast_report` result
+                 )->list:
     "Markdown lines of a `fast_report`."
-    L = ['| model | micro AUC (post) | macro AUC (post) | micro AUC (raw) | macro AUC (raw) |', '|---|---|---|---|---|']
+    L = ['| model | micro AUC (post) | macro AUC (post) | micro AUC (raw) | macro AUC (raw) |',
+         '|---|---|---|---|---|']
     for k, v in rep['rows'].items():
-        L.append(f"| {k} | {v['post']['micro_auc']:.3f} | {v['post']['macro_auc']:.3f} | {v['raw']['micro_auc']:.3f} | {v['raw']['macro_auc']:.3f} |")
+        L.append(f"| {k} | {v['post']['micro_auc']:.3f} | {v['post']['macro_auc']:.3f} | "
+                 f"{v['raw']['micro_auc']:.3f} | {v['raw']['macro_auc']:.3f} |")
     iv = rep['student_interval']
-    L += ['', f"Student, 95% intervals over test videos (post): micro {iv['micro']['value']:.3f} [{iv['micro']['lo']:.3f}, {iv['micro']['hi']:.3f}], "
+    L += ['', f"Student, 95% intervals over test videos (post): micro {iv['micro']['value']:.3f} "
+          f"[{iv['micro']['lo']:.3f}, {iv['micro']['hi']:.3f}], "
           f"macro {iv['macro']['value']:.3f} [{iv['macro']['lo']:.3f}, {iv['macro']['hi']:.3f}].",
-          f"Paper: {rep['paper']['fps']} frames/s on {rep['paper']['fps_device']}; AUC: {rep['paper']['auc_note']}."]
+          f"Paper: {rep['paper']['fps']} frames/s on {rep['paper']['fps_device']}; AUC: "
+          f"{rep['paper']['auc_note']}."]
     return L
 
 # %% ../../nbs/12_fast_aed.ipynb #2bfac865
 @torch.no_grad()
-def frame_maps(run:str|Path, frames:list, cache_dir:str|Path|None=None)->list:
-    "For (video, frame) pairs of a run's index: the frame, each teacher's 16x16 map and the student's, as numpy arrays."
+def frame_maps(run:str|Path,                # a finished Fast-AED run folder
+               frames:list,                 # (video, frame) pairs of its test split
+               cache_dir:str|Path|None=None # the teacher cache; None: the run's own (config.json)
+              )->list:
+    ("For (video, frame) pairs of a run's index: the frame, each teacher's 16x16 map and the "
+     "student's, as numpy arrays.")
     run = Path(run); conf = read_json(run/'config.json', 'the run configuration')
-    df = pd.read_csv(run/'index.csv', dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
+    df = pd.read_csv(run/'index.csv',
+                     dtype={'video': str, 'anomaly_class': str}).fillna({'anomaly_class': ''})
     model = load_student(run/'model.safetensors'); cfg = model.cfg
     sub = df[df['split'] == 'test'].reset_index(drop=True)
-    clips = load_clips(sub[sub['video'].isin({v for v, _ in frames})], cfg.size, cfg.channels, progress=False)
+    clips = load_clips(sub[sub['video'].isin({v for v, _ in frames})], cfg.size, cfg.channels,
+                       progress=False)
     tgt = teacher_targets(sub, cache_dir or conf['cache'], cfg.teachers)
     seg, pos = clip_positions(sub); out = []
     for v, f in frames:
@@ -688,53 +991,96 @@ def frame_maps(run:str|Path, frames:list, cache_dir:str|Path|None=None)->list:
         x = _inputs(clips, seg, pos, [r], cfg.gap); s, m4, m16 = model(x)
         img = np.asarray(load_image(sub['path'].iat[r]))
         out.append(dict(video=v, frame=f, label=int(sub['label'].iat[r]), image=img,
-                        teacher={k: unpack(torch.from_numpy(tgt[r, i]))[2].numpy() for i, k in enumerate(cfg.teachers)},
+                        teacher={k: unpack(torch.from_numpy(tgt[r, i]))[2].numpy()
+                                 for i, k in enumerate(cfg.teachers)},
                         student={k: m16[0, i].numpy() for i, k in enumerate(cfg.teachers)}))
     return out
 
-def plot_frame_maps(items:list, size:float=2.1):
-    "One row per frame: the frame, then teacher and student 16x16 maps per teacher (same colour scale, 0-1)."
+# %% ../../nbs/12_fast_aed.ipynb #f0fac343
+def plot_frame_maps(items:list,    # `frame_maps` result
+                    size:float=2.1 # height of a row, inches
+                   ):
+    ("One row per frame: the frame, then teacher and student 16x16 maps per teacher (same colour "
+     "scale, 0-1).")
     ks = list(items[0]['teacher']); n = 1 + 2 * len(ks)
-    fig, axs = plt.subplots(len(items), n, figsize=(size * n * 1.2, size * len(items)), squeeze=False)
+    fig, axs = plt.subplots(len(items), n, figsize=(size * n * 1.2, size * len(items)),
+                            squeeze=False)
     for row, it in zip(axs, items):
-        row[0].imshow(it['image']); row[0].set_title(f"clip {it['video']} frame {it['frame']}" + (' (anomaly)' if it['label'] else ''), fontsize=8)
+        row[0].imshow(it['image'])
+        tag = ' (anomaly)' if it['label'] else ''
+        row[0].set_title(f"clip {it['video']} frame {it['frame']}" + tag, fontsize=8)
         for j, k in enumerate(ks):
-            for c, (who, m) in enumerate((('teacher', it['teacher'][k]), ('student', it['student'][k]))):
-                a = row[1 + 2 * j + c]; a.imshow(m, vmin=0, vmax=1, cmap='inferno'); a.set_title(f'{who}: {k}', fontsize=8)
+            pair = (('teacher', it['teacher'][k]), ('student', it['student'][k]))
+            for c, (who, m) in enumerate(pair):
+                a = row[1 + 2 * j + c]
+                a.imshow(m, vmin=0, vmax=1, cmap='inferno')
+                a.set_title(f'{who}: {k}', fontsize=8)
     for a in axs.flat: a.axis('off')
     fig.tight_layout(); return fig
 
 # %% ../../nbs/12_fast_aed.ipynb #ea857948
 FAST_SCALES = {
-    'smoke':   dict(synth_clips=8, synth_frames=24, synth_width=96, synth_height=54, map_size=[32, 48], coreset=256, size=[32, 48], epochs=1, batch_size=16, n_synthetic=8, coords=False, lr=1e-4, frame_stride=1, n_boot=50),
-    'default': dict(synth_clips=24, synth_frames=40, synth_width=224, synth_height=126, map_size=[64, 112], coreset=1024, size=[32, 48], epochs=6, batch_size=48, n_synthetic=48, coords=False, lr=1e-4, frame_stride=1, n_boot=1000),
+    'smoke':   dict(synth_clips=8, synth_frames=24, synth_width=96, synth_height=54,
+                    map_size=[32, 48], coreset=256, size=[32, 48], epochs=1, batch_size=16,
+                    n_synthetic=8, coords=False, lr=1e-4, frame_stride=1, n_boot=50),
+    'default': dict(synth_clips=24, synth_frames=40, synth_width=224, synth_height=126,
+                    map_size=[64, 112], coreset=1024, size=[32, 48], epochs=6, batch_size=48,
+                    n_synthetic=48, coords=False, lr=1e-4, frame_stride=1, n_boot=1000),
 }
-FAST_PED2 = dict(map_size=list(MAP_SIZE), coreset=2048, size=[64, 96], epochs=12, batch_size=48, n_synthetic=200, coords=False, lr=1e-4, frame_stride=2)   # the committed Ped2 run's
+# the committed Ped2 run's
+FAST_PED2 = dict(map_size=list(MAP_SIZE), coreset=2048, size=[64, 96], epochs=12, batch_size=48,
+                 n_synthetic=200, coords=False, lr=1e-4, frame_stride=2)
 
-def fast_params(dataset:str, scale:str, overrides:dict|None=None)->dict:
-    "The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides applied."
+def fast_params(dataset:str,             # the dataset ('ped2' has its own schedule)
+                scale:str,               # 'smoke' or 'default'
+                overrides:dict|None=None # {name: value} from --set; None: none
+               )->dict:
+    ("The step notebook's parameters for a dataset and scale, with `--set KEY=VALUE` overrides "
+     "applied.")
     from jsdlib.reproduce import method_params
-    return method_params('fast-aed', FAST_SCALES, scale, FAST_PED2 if dataset == 'ped2' else None, overrides)
+    extra = FAST_PED2 if dataset == 'ped2' else None
+    return method_params('fast-aed', FAST_SCALES, scale, extra, overrides)
 
-def fast_baseline(ev:dict, dataset:str)->list:
-    "On Ped2: whether the student is below the no-model baseline, and the baseline's table (chapter 06)."
-    from jsdlib.evaluate import frame_difference_results, frame_difference_markdown, baseline_verdict
+def fast_baseline(ev:dict,    # `fast_report` result
+                  dataset:str # only 'ped2' has a baseline
+                 )->list:
+    ("On Ped2: whether the student is below the no-model baseline, and the baseline's table "
+     "(chapter 06).")
+    from jsdlib.evaluate import (frame_difference_results, frame_difference_markdown,
+                                 baseline_verdict)
     if dataset != 'ped2' or frame_difference_results() is None: return []
     iv = ev['student_interval']; mi, ma = iv['micro']['value'], iv['macro']['value']
-    return [baseline_verdict('The student (its own post-processing, Gaussian sigma 21)', mi, ma, 'fast-aed'),
-            baseline_verdict('The student (against AED-MAE\'s offline post-processing)', mi, ma, 'offline'),
+    return [baseline_verdict('The student (its own post-processing, Gaussian sigma 21)', mi, ma,
+                             'fast-aed'),
+            baseline_verdict('The student (against AED-MAE\'s offline post-processing)', mi, ma,
+                             'offline'),
             '', *frame_difference_markdown(recipes=('fast-aed', 'raw', 'causal', 'offline')), '']
 
-def fast_reproduce(dataset:str='synth', out='runs/fast-aed', root=None, scale:str='default', overrides:dict|None=None, device:str='auto',
-                   verbose:bool=True, command:str|None=None)->dict:
-    "Data, teachers' cache, student, report and figures of Fast-AED into `out`, through the step notebook."
+# %% ../../nbs/12_fast_aed.ipynb #89c9418a
+def fast_reproduce(dataset:str='synth',      # synth | ped2 | dota
+                   out='runs/fast-aed',      # the reproduction folder
+                   root=None,                # dataset folder (all but synth)
+                   scale:str='default',      # 'smoke' or 'default'
+                   overrides:dict|None=None, # {name: value} step parameters (--set)
+                   device:str='auto',        # passed to the notebook
+                   verbose:bool=True,        # print progress
+                   command:str|None=None     # the command line, for the record
+                  )->dict:
+    ("Data, teachers' cache, student, report and figures of Fast-AED into `out`, through the step "
+     "notebook.")
     from jsdlib.reproduce import method_step, method_report
-    if dataset == 'dota': raise JsdError("fast-aed needs frames; DoTA's release here is metadata only: use synth or ped2")
+    if dataset == 'dota':
+        raise JsdError("fast-aed needs frames; DoTA's release here is metadata only: use synth or "
+                       "ped2")
     p = fast_params(dataset, scale, overrides)
-    res = method_step('fast-aed', '12_fast_aed.ipynb', ['evaluation/fast_aed.json'], p, dataset, out, root, device, command, verbose)
-    body = [f"Student {p['size'][0]}x{p['size'][1]}, {p['epochs']} epochs; teachers fitted on the normal training frames at "
-            f"{p['map_size'][0]}x{p['map_size'][1]}.", '', '## Test AUC', '', *fast_baseline(res['evaluation'], dataset),
+    res = method_step('fast-aed', '12_fast_aed.ipynb', ['evaluation/fast_aed.json'], p, dataset,
+                      out, root, device, command, verbose)
+    body = [f"Student {p['size'][0]}x{p['size'][1]}, {p['epochs']} epochs; teachers fitted on the "
+            "normal training frames at "
+            f"{p['map_size'][0]}x{p['map_size'][1]}.", '', '## Test AUC', '',
+            *fast_baseline(res['evaluation'], dataset),
             *res['evaluation']['markdown'], '',
-            '## Figures', '', '![timelines](figures/fast_aed_timelines.png)', '', '![maps](figures/fast_aed_maps.png)', '']
+            '## Figures', '', '![timelines](figures/fast_aed_timelines.png)', '',
+            '![maps](figures/fast_aed_maps.png)', '']
     method_report(res, f'Fast-AED reproduction ({dataset})', body)
     return res

@@ -12,10 +12,11 @@ from pathlib import Path
 __all__ = ['GROUPS', 'FLOWS', 'FEATURE_GROUPS', 'OBJECT_KEYS', 'GRID', 'OBJECT_SCALES', 'ObjectConfig', 'toy_clip', 'foreground',
            'fit_background', 'find_objects', 'draw_boxes', 'dense_flow', 'velocity', 'size_position',
            'relative_velocity', 'crops', 'appearance', 'frame_objects', 'clip_objects', 'GroupDensity', 'fit_group',
-           'ObjectModel', 'paint', 'object_maps', 'frame_features', 'read_clips', 'event_bank', 'event_clips',
-           'cached_objects', 'sha256_bytes', 'fit_model', 'perspective', 'walkway_events', 'score_table', 'postprocess',
-           'refit_k', 'choose', 'save_model', 'load_model', 'fit_objects', 'ObjectTeacher', 'write_clip', 'stage_speed',
-           'objects_index', 'add_cli', 'objects_report', 'objects_markdown', 'objects_reproduce']
+           'loco_distances', 'ObjectModel', 'paint', 'object_maps', 'frame_features', 'read_clips', 'check_every_frame',
+           'event_bank', 'event_clips', 'cached_objects', 'sha256_bytes', 'fit_model', 'object_clips', 'perspective',
+           'walkway_events', 'score_table', 'postprocess', 'refit_k', 'choose', 'save_model', 'load_model',
+           'fit_objects', 'ObjectTeacher', 'write_clip', 'stage_speed', 'objects_index', 'add_cli', 'objects_report',
+           'objects_markdown', 'objects_reproduce']
 
 # %% ../../nbs/14_objects.ipynb #20cd76e3
 import numpy as np
@@ -28,9 +29,11 @@ from tqdm.auto import tqdm
 from ..core import JsdError, write_json, read_json, atomic_path, sha256_file
 from ..data import load_image, validate_index, write_index
 from ..teacher import Teacher, build_teacher, LITE0_MEAN, LITE0_STD
-from ..evaluate import smooth_scores, evaluate_scores, minmax_scores, frame_difference_table
-from ..train import write_run_results
-from .aed_mae import (aed_index, auc_intervals, cut_objects, make_shape, plan_events,
+from ..evaluate import (smooth_scores, evaluate_scores, minmax_scores, frame_difference_table,
+                             auc_intervals, format_interval)
+from ..runs import (check_finished, save_weights, read_weights, weights_info, write_table,
+                         write_config, write_run_results)
+from .aed_mae import (aed_index, cut_objects, make_shape, plan_events,
                                     render_events, paste)
 from .fast_aed import pyramid, N_MAP
 import matplotlib.pyplot as plt
@@ -52,7 +55,9 @@ class ObjectConfig:
     groups: tuple = ('velocity', 'size')  # groups whose scores add up (chosen on validation)
     k: int = 1                  # nearest neighbours averaged
     sigma: float = 3.           # temporal Gaussian of the frame score (frames; validation)
-    val_clips: int = 3          # Ped2 training clips held out for calibration and validation
+    val_clips: int = 3          # Ped2 training clips held out for validation
+    calibrate: str = 'loco'     # group scale: 'loco' (training objects, leave-one-clip-out) or
+                                # 'held_out' (the held-out clips' normal objects; runs 1-3)
     events: int = 2             # validation copies of each held-out clip with synthetic events
     walkway: bool = True        # validation events follow the scene's geometry (False: ch. 11's)
     seed: int = 0               # split, synthetic events, subsampling
@@ -67,6 +72,8 @@ class ObjectConfig:
         for k in ('min_area', 'k', 'bins', 'crop', 'app_dims', 'val_clips'):
             if getattr(self, k) < 1: raise JsdError(f"{k} must be >= 1, got {getattr(self, k)}")
         if not 0 < self.max_fg < 1: raise JsdError(f"max_fg must be in (0, 1), got {self.max_fg}")
+        if self.calibrate not in ('loco', 'held_out'):
+            raise JsdError(f"calibrate must be 'loco' or 'held_out', got {self.calibrate!r}")
         if self.sigma < 0: raise JsdError(f"sigma must be >= 0 frames, got {self.sigma}")
         self.groups = tuple(self.groups); return self
 
@@ -94,11 +101,12 @@ def _texture(rng:np.random.Generator, h:int, w:int, level:float, spread:float=30
     t = cv2.GaussianBlur(rng.normal(0, spread, (h, w)).astype(np.float32), (0, 0), 1.5)
     return np.clip(level + t, 0, 255)
 
-def toy_clip(n_frames:int=40,            # frames
-             size:tuple=(96, 144),       # (H, W) px
-             walkers:int=3,              # slow objects (about 1 px a frame)
-             fast:bool=False,            # add one object crossing at 5 px a frame (the anomaly)
-             seed:int=0)->tuple:
+def toy_clip(n_frames:int=40,      # frames
+             size:tuple=(96, 144), # (H, W) px
+             walkers:int=3,        # slow objects (about 1 px a frame)
+             fast:bool=False,      # add one object crossing at 5 px a frame (the anomaly)
+             seed:int=0            # seed of the scene, the walkers and the fast object
+            )->tuple:
     "(frames (T, H, W) uint8, labels (T,) 0/1) of a static-camera toy scene."
     rng = np.random.default_rng(seed); H, W = size
     bg = _texture(np.random.default_rng(12345), H, W, 120., 12.)   # one scene: one background
@@ -122,17 +130,19 @@ def toy_clip(n_frames:int=40,            # frames
     return out.round().astype(np.uint8), y
 
 # %% ../../nbs/14_objects.ipynb #1f418a65
-def foreground(grey:np.ndarray,          # (H, W) uint8 frame
-               bg:np.ndarray,            # (H, W) uint8 background
-               thr:float=25.)->np.ndarray:
+def foreground(grey:np.ndarray, # (H, W) uint8 frame
+               bg:np.ndarray,   # (H, W) uint8 background
+               thr:float=25.    # grey levels
+              )->np.ndarray:
     "(H, W) uint8 0/1 mask: pixels more than `thr` grey levels from the background."
     return (np.abs(grey.astype(np.int16) - bg.astype(np.int16)) > thr).astype(np.uint8)
 
-def fit_background(frames:np.ndarray,    # (N, H, W) uint8 grey frames of normal clips
-                   stride:int=10,        # use every stride-th frame
-                   thr:float=25.,        # foreground threshold used for the moving-camera check
-                   max_fg:float=.3,      # median foreground share above this: refuse
-                   source:str='the training frames')->np.ndarray:
+def fit_background(frames:np.ndarray,               # (N, H, W) uint8 grey frames of normal clips
+                   stride:int=10,                   # use every stride-th frame
+                   thr:float=25.,                   # foreground threshold (moving-camera check)
+                   max_fg:float=.3,                 # median foreground share above this: refuse
+                   source:str='the training frames' # what the frames are, for the error messages
+                  )->np.ndarray:
     "(H, W) uint8 median background of `frames`; a one-line error when the camera moves."
     if frames.ndim != 3 or len(frames) == 0:
         raise JsdError(f"{source}: expected (N, H, W) grey frames")
@@ -146,9 +156,10 @@ def fit_background(frames:np.ndarray,    # (N, H, W) uint8 grey frames of normal
     return bg
 
 # %% ../../nbs/14_objects.ipynb #c7dc0297
-def find_objects(grey:np.ndarray,        # (H, W) uint8 frame
-                 bg:np.ndarray,          # (H, W) uint8 background (`fit_background`)
-                 cfg:ObjectConfig|None=None)->tuple:
+def find_objects(grey:np.ndarray,           # (H, W) uint8 frame
+                 bg:np.ndarray,             # (H, W) uint8 background (`fit_background`)
+                 cfg:ObjectConfig|None=None # thresholds and sizes; None: `ObjectConfig()`
+                )->tuple:
     ("(boxes (n, 4) int x, y, w, h; areas (n,) foreground px; mask (H, W) uint8) of the objects in "
      "one frame.")
     cv2, cfg = _cv2(), cfg or ObjectConfig()
@@ -170,10 +181,12 @@ def find_objects(grey:np.ndarray,        # (H, W) uint8 frame
     return np.array(boxes, np.int64).reshape(-1, 4), np.array(areas, np.int64), fg
 
 # %% ../../nbs/14_objects.ipynb #9b33136c
-def draw_boxes(grey:np.ndarray,          # (H, W) uint8 frame
-               boxes:np.ndarray,         # (n, 4) x, y, w, h
-               scores=None,              # optional (n,) score per box, written above it
-               ax=None, title:str=''):
+def draw_boxes(grey:np.ndarray,  # (H, W) uint8 frame
+               boxes:np.ndarray, # (n, 4) x, y, w, h
+               scores=None,      # optional (n,) score per box, written above it
+               ax=None,          # the axes to draw on; None: a new figure
+               title:str=''      # the axes' title
+              ):
     "Show a frame with its object boxes (red: scores above 0, i.e. above the normal median)."
     import matplotlib.patches as patches
     ax = ax or plt.subplots(figsize=(4, 2.8))[1]
@@ -186,9 +199,10 @@ def draw_boxes(grey:np.ndarray,          # (H, W) uint8 frame
     return ax
 
 # %% ../../nbs/14_objects.ipynb #9466afdc
-def dense_flow(prev:np.ndarray,           # (H, W) uint8 frame t-1
-               cur:np.ndarray,            # (H, W) uint8 frame t
-               method:str='farneback')->np.ndarray:
+def dense_flow(prev:np.ndarray,       # (H, W) uint8 frame t-1
+               cur:np.ndarray,        # (H, W) uint8 frame t
+               method:str='farneback' # 'farneback' or 'dis' (OpenCV)
+              )->np.ndarray:
     "(H, W, 2) float32 flow (dx, dy) in px from `prev` to `cur`."
     cv2 = _cv2()
     if method == 'farneback':
@@ -197,11 +211,12 @@ def dense_flow(prev:np.ndarray,           # (H, W) uint8 frame t-1
         return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST).calc(prev, cur, None)
     raise JsdError(f"flow must be one of {list(FLOWS)}, got {method!r}")
 
-def velocity(flow:np.ndarray,            # (H, W, 2) flow of the frame
-             mask:np.ndarray,            # (H, W) foreground mask
-             box,                        # x, y, w, h
-             bins:int=8,                 # histogram bins
-             max_speed:float=8.)->np.ndarray:
+def velocity(flow:np.ndarray,   # (H, W, 2) flow of the frame
+             mask:np.ndarray,   # (H, W) foreground mask
+             box,               # x, y, w, h
+             bins:int=8,        # histogram bins
+             max_speed:float=8. # px per frame; the magnitude histogram ends here
+            )->np.ndarray:
     ("(2 bins + 2,) orientation histogram weighted by magnitude, magnitude histogram, mean and "
      "90th pct speed.")
     x, y, w, h = box
@@ -213,17 +228,19 @@ def velocity(flow:np.ndarray,            # (H, W, 2) flow of the frame
     return np.r_[o, hm, mag.mean(), np.percentile(mag, 90)].astype(np.float32)
 
 # %% ../../nbs/14_objects.ipynb #5eb5936b
-def size_position(box,                   # x, y, w, h
-                  area:int,              # foreground pixels
-                  shape:tuple)->np.ndarray:
+def size_position(box,        # x, y, w, h
+                  area:int,   # foreground pixels
+                  shape:tuple # (H, W) of the frame
+                 )->np.ndarray:
     "(5,) log width, log height, log area, centre x / W, centre y / H."
     x, y, w, h = box; H, W = shape
     return np.array([np.log(w), np.log(h), np.log(max(area, 1)), (x + w / 2) / W, (y + h / 2) / H],
                     np.float32)
 
 # %% ../../nbs/14_objects.ipynb #1d6ccc97
-def relative_velocity(vel:np.ndarray,     # (n, 2 bins + 2) velocity attributes
-                      size:np.ndarray)->np.ndarray:
+def relative_velocity(vel:np.ndarray, # (n, 2 bins + 2) velocity attributes
+                      size:np.ndarray # (n, 5) `size_position` of the same objects
+                     )->np.ndarray:
     ("(n, 2 bins + 2) velocity attributes with the speed-weighted ones divided by the object's "
      "height (px).")
     nb = (vel.shape[1] - 2) // 2; h = np.exp(size[:, 1:2])
@@ -231,10 +248,11 @@ def relative_velocity(vel:np.ndarray,     # (n, 2 bins + 2) velocity attributes
                           1).astype(np.float32)
 
 # %% ../../nbs/14_objects.ipynb #7afdc774
-def crops(rgb:np.ndarray,                # (H, W, 3) uint8 frame
-          boxes:np.ndarray,              # (n, 4) x, y, w, h
-          size:int=64,                   # output side (px)
-          pad:float=.1)->torch.Tensor:
+def crops(rgb:np.ndarray,   # (H, W, 3) uint8 frame
+          boxes:np.ndarray, # (n, 4) x, y, w, h
+          size:int=64,      # output side (px)
+          pad:float=.1      # share of the box size added on each side
+         )->torch.Tensor:
     "(n, 3, size, size) float crops in [0, 1], each box padded by `pad` of its size."
     cv2, H, W = _cv2(), *rgb.shape[:2]
     out = []
@@ -245,9 +263,10 @@ def crops(rgb:np.ndarray,                # (H, W, 3) uint8 frame
     if not out: return torch.zeros(0, 3, size, size)
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float() / 255
 
-def appearance(rgb:np.ndarray,           # (H, W, 3) uint8 frame
-               boxes:np.ndarray,         # (n, 4) boxes
-               net:Teacher)->np.ndarray:
+def appearance(rgb:np.ndarray,   # (H, W, 3) uint8 frame
+               boxes:np.ndarray, # (n, 4) boxes
+               net:Teacher       # `build_teacher('lite0', size=crop)`
+              )->np.ndarray:
     "(n, 1280) Lite0 features of the boxes' crops (`net`: `build_teacher('lite0', size=crop)`)."
     x = crops(rgb, boxes, net.size); n = len(x)
     if n == 0: return np.zeros((0, net.dim), np.float32)
@@ -255,12 +274,13 @@ def appearance(rgb:np.ndarray,           # (H, W, 3) uint8 frame
     return net(net.normalize(x))[:n].numpy().astype(np.float32)
 
 # %% ../../nbs/14_objects.ipynb #de6217d5
-def frame_objects(prev:np.ndarray,       # (H, W) uint8 grey frame t-1 (or t+1 at a clip's start)
-                  grey:np.ndarray,       # (H, W) uint8 grey frame t
-                  bg:np.ndarray,         # (H, W) uint8 background
-                  cfg:ObjectConfig,      # settings
-                  net:Teacher|None=None, # Lite0 for appearance (None: no appearance)
-                  rgb:np.ndarray|None=None)->dict:
+def frame_objects(prev:np.ndarray,         # (H, W) uint8 grey frame t-1 (or t+1 at a clip's start)
+                  grey:np.ndarray,         # (H, W) uint8 grey frame t
+                  bg:np.ndarray,           # (H, W) uint8 background
+                  cfg:ObjectConfig,        # settings
+                  net:Teacher|None=None,   # Lite0 for appearance (None: no appearance)
+                  rgb:np.ndarray|None=None # (H, W, 3) uint8 frame t for appearance; None: grey x 3
+                 )->dict:
     ("One frame's objects: {'box', 'area', 'velocity', 'size', 'appearance'} arrays, a row per "
      "object.")
     boxes, areas, mask = find_objects(grey, bg, cfg)
@@ -275,12 +295,14 @@ def frame_objects(prev:np.ndarray,       # (H, W) uint8 grey frame t-1 (or t+1 a
                 velocity_rel=relative_velocity(vel, siz),
                 appearance=app if app is not None else np.zeros((len(boxes), 0), np.float32))
 
-def clip_objects(frames:np.ndarray,      # (T, H, W) uint8 grey frames of one clip
-                 bg:np.ndarray,          # (H, W) uint8 background
-                 cfg:ObjectConfig,       # settings
-                 net:Teacher|None=None,  # Lite0 for appearance
-                 progress:bool=False,
-                 batch_size:int=256)->dict:
+# %% ../../nbs/14_objects.ipynb #c2b3d895
+def clip_objects(frames:np.ndarray,     # (T, H, W) uint8 grey frames of one clip
+                 bg:np.ndarray,         # (H, W) uint8 background
+                 cfg:ObjectConfig,      # settings
+                 net:Teacher|None=None, # Lite0 for appearance
+                 progress:bool=False,   # show a progress bar
+                 batch_size:int=256     # crops per Lite0 forward pass
+                )->dict:
     ("A clip's objects: `frame_objects` arrays concatenated, with a `frame` column; crops batched "
      "across frames.")
     if len(frames) < 2:
@@ -323,18 +345,22 @@ class GroupDensity:
         "Calibrated score: 0 at the median unseen normal object, 1 at its 99th percentile."
         return (self.distance(x) - self.cal[0]) / self.cal[1]
 
+# %% ../../nbs/14_objects.ipynb #31c05505
 def fit_group(train:np.ndarray,          # (n, d) attributes of normal training objects
-              held_out:np.ndarray,       # (m, d) attributes of normal objects not in `train`
+              held_out:np.ndarray,       # (m, d) normal objects not in `train`; unused with `clips`
               k:int=1,                   # neighbours
               dims:int|None=None,        # keep this many principal components (None: all)
               max_bank:int=50_000,       # subsample the training objects above this
-              seed:int=0)->GroupDensity:
+              seed:int=0,                # subsampling
+              clips:np.ndarray|None=None # per training object, its clip: leave-one-clip-out
+             )->GroupDensity:
     "A calibrated `GroupDensity` for one attribute group."
     if len(train) < k + 1:
         raise JsdError(f"the training clips hold {len(train)} objects; the density needs more")
-    if len(held_out) < 10:
+    if clips is None and len(held_out) < 10:
         raise JsdError(f"only {len(held_out)} held-out normal objects to calibrate on (need 10)")
-    train = train[np.random.default_rng(seed).permutation(len(train))[:max_bank]]
+    keep = np.random.default_rng(seed).permutation(len(train))[:max_bank]
+    train, clips = train[keep], (None if clips is None else np.asarray(clips)[keep])
     mean, std = train.mean(0), train.std(0) + 1e-6
     proj = None
     if dims and dims < train.shape[1]:
@@ -342,10 +368,25 @@ def fit_group(train:np.ndarray,          # (n, d) attributes of normal training 
         proj = vt[:dims].T.copy()
     z = ((train - mean) / std) @ proj if proj is not None else (train - mean) / std
     g = GroupDensity(mean, std, z.astype(np.float32), proj, k=k)
-    d = g.distance(held_out)
+    d = g.distance(held_out) if clips is None else loco_distances(g.bank, clips, k)
     med, p99 = np.median(d), np.percentile(d, 99)
     g.cal = (float(med), float(max(p99 - med, 1e-6)))
     return g
+
+# %% ../../nbs/14_objects.ipynb #a9179ea5
+def loco_distances(bank:np.ndarray,  # (n, d) embedded training objects
+                   clips:np.ndarray, # (n,) the clip each one comes from
+                   k:int=1           # neighbours
+                  )->np.ndarray:
+    "Each object's mean distance to its k nearest objects of the *other* clips: unseen normals."
+    if len(np.unique(clips)) < 2:
+        raise JsdError("leave-one-clip-out calibration needs objects from at least 2 clips")
+    d = np.empty(len(bank), np.float32)
+    for c in np.unique(clips):
+        m = clips == c
+        nn = NearestNeighbors(n_neighbors=min(k, int((~m).sum()))).fit(bank[~m])
+        d[m] = nn.kneighbors(bank[m])[0].mean(1)
+    return d
 
 # %% ../../nbs/14_objects.ipynb #b90bdcfc
 class ObjectModel:
@@ -376,10 +417,11 @@ class ObjectModel:
         return out
 
 # %% ../../nbs/14_objects.ipynb #055f8786
-def paint(boxes:np.ndarray,              # (n, 4) boxes of one frame
-          scores:np.ndarray,             # (n,) their scores
-          shape:tuple,                   # (H, W) of the frame
-          floor:float=0.)->np.ndarray:
+def paint(boxes:np.ndarray,  # (n, 4) boxes of one frame
+          scores:np.ndarray, # (n,) their scores
+          shape:tuple,       # (H, W) of the frame
+          floor:float=0.     # value outside the boxes
+         )->np.ndarray:
     ("(H, W) float32 map: each box filled with its score (overlaps keep the maximum), elsewhere "
      "`floor`.")
     m = np.full(shape, floor, np.float32)
@@ -387,10 +429,11 @@ def paint(boxes:np.ndarray,              # (n, 4) boxes of one frame
         m[y:y + h, x:x + w] = np.maximum(m[y:y + h, x:x + w], s)
     return m
 
-def object_maps(model:ObjectModel,       # the fitted detector
-                objs:dict,               # a clip's objects
-                n_frames:int,            # frames of the clip
-                shape:tuple)->np.ndarray:
+def object_maps(model:ObjectModel, # the fitted detector
+                objs:dict,         # a clip's objects
+                n_frames:int,      # frames of the clip
+                shape:tuple        # (H, W) of the frames
+               )->np.ndarray:
     "(n_frames, 273) map pyramids in [0, 1]."
     s, out = model.object_scores(objs), []
     for t in range(n_frames):
@@ -403,7 +446,10 @@ def object_maps(model:ObjectModel,       # the fitted detector
 # %% ../../nbs/14_objects.ipynb #29b47071
 FEATURE_GROUPS = ('velocity', 'velocity_rel', 'size', 'appearance')
 
-def frame_features(model:ObjectModel, objs:dict, n_frames:int)->np.ndarray:
+def frame_features(model:ObjectModel, # the fitted detector
+                   objs:dict,         # `clip_objects` of one clip
+                   n_frames:int       # the clip's length
+                  )->np.ndarray:
     ("(n_frames, d) a vector per frame (see the text above; d = 2 + 4 groups + 2 x velocity + 5 + "
      "app_dims).")
     gs = model.group_scores(objs); s = model.object_scores(objs, gs)
@@ -421,8 +467,9 @@ def frame_features(model:ObjectModel, objs:dict, n_frames:int)->np.ndarray:
     return out
 
 # %% ../../nbs/14_objects.ipynb #e505894a
-def read_clips(df:pd.DataFrame,          # frame index rows (any splits)
-               progress:bool=True)->dict:
+def read_clips(df:pd.DataFrame,   # frame index rows (any splits)
+               progress:bool=True # show a progress bar
+              )->dict:
     ("{video: (T, H, W) uint8 grey frames in frame order}; one size for all, else a one-line error "
      "naming a file.")
     cv2, out, shape = _cv2(), {}, None
@@ -442,11 +489,24 @@ def read_clips(df:pd.DataFrame,          # frame index rows (any splits)
         out[str(v)] = np.stack(fr)
     return out
 
+def check_every_frame(df:pd.DataFrame,      # frame index rows
+                      where:str='the index' # what `df` is, named in the error
+                     )->pd.DataFrame:
+    "`df`, or a one-line error when a video's frames are not consecutive (motion reads frame t-1)."
+    gaps = df.sort_values(['video', 'frame']).groupby('video')['frame'].diff().dropna()
+    if (gaps != 1).any():
+        raise JsdError(f"{where}: the index skips frames (video "
+                       f"{df.loc[gaps.index[gaps != 1][0], 'video']}); "
+                       "the object teacher reads frame t-1 for motion: index every frame")
+    return df
+
+
 # %% ../../nbs/14_objects.ipynb #5ef73e39
-def event_bank(clips:dict,               # {video: (T, H, W) uint8} normal training clips
-               per_clip:int=4,           # objects cut from each clip
-               shapes:int=12,            # generated boxes and ellipses added
-               seed:int=0)->list:
+def event_bank(clips:dict,     # {video: (T, H, W) uint8} normal training clips
+               per_clip:int=4, # objects cut from each clip
+               shapes:int=12,  # generated boxes and ellipses added
+               seed:int=0      # which frames, objects and shapes
+              )->list:
     "Objects to paste: walker-sized cut-outs of the clips and generated cart-like shapes."
     rng, bank = np.random.default_rng(seed), []
     for v in sorted(clips):
@@ -455,12 +515,13 @@ def event_bank(clips:dict,               # {video: (T, H, W) uint8} normal train
     shape = next(iter(clips.values())).shape[1:]
     return bank + [make_shape(rng, shape) for _ in range(shapes)]
 
-def event_clips(clips:dict,              # {video: (T, H, W) uint8} held-out normal clips
-                bank:list,               # `event_bank`
-                copies:int=2,            # event copies per clip
-                seed:int=0,
-                geo:dict|None=None,      # `perspective`: events along the walkway; None: random
-                n_shapes:int=12)->dict:  # the bank's last n_shapes are generated shapes
+def event_clips(clips:dict,         # {video: (T, H, W) uint8} held-out normal clips
+                bank:list,          # `event_bank`
+                copies:int=2,       # event copies per clip
+                seed:int=0,         # where and which events
+                geo:dict|None=None, # `perspective`: events along the walkway; None: random
+                n_shapes:int=12     # the bank's last n_shapes are generated shapes
+               )->dict:
     ("{'<video>_ev<r>': (frames (T, H, W) uint8, labels (T,))}: the clips with synthetic events "
      "pasted in.")
     rng, out = np.random.default_rng(seed), {}
@@ -476,16 +537,19 @@ def event_clips(clips:dict,              # {video: (T, H, W) uint8} held-out nor
 # %% ../../nbs/14_objects.ipynb #75fdb322
 OBJECT_KEYS = ('thr', 'min_area', 'close', 'merge', 'flow', 'bins', 'max_speed', 'crop')
 
-def cached_objects(name:str,             # the clip's name (file name in the cache)
-                   frames:np.ndarray,    # (T, H, W) uint8
-                   bg:np.ndarray,        # background
-                   cfg:ObjectConfig,     # settings
-                   net:Teacher|None,     # Lite0 for appearance
-                   cache:str|Path|None=None)->dict:
-    ("`clip_objects` of a clip, read from `cache` when computed before with the same settings and "
-     "background.")
+def cached_objects(name:str,                # the clip's name (file name in the cache)
+                   frames:np.ndarray,       # (T, H, W) uint8
+                   bg:np.ndarray,           # background
+                   cfg:ObjectConfig,        # settings
+                   net:Teacher|None,        # Lite0 for appearance
+                   cache:str|Path|None=None # the cache folder; None: always computed, never kept
+                  )->dict:
+    ("`clip_objects` of a clip, read from `cache` when computed before with the same settings, "
+     "background, frames and appearance network (its weights' checksum).")
     spec = json.dumps(dict({k: getattr(cfg, k) for k in OBJECT_KEYS}, bg=sha256_bytes(bg.tobytes()),
-                           frames=sha256_bytes(frames.tobytes()), appearance=net is not None),
+                           frames=sha256_bytes(frames.tobytes()),
+                           appearance=(net.weights_sha256 or net.name) if net is not None
+                           else False),
                       sort_keys=True)
     p = Path(cache)/f'{name}.npz' if cache else None
     if p is not None and p.exists():
@@ -504,19 +568,22 @@ def cached_objects(name:str,             # the clip's name (file name in the cac
                                                      for k, v in o.items()})
     return o
 
-def sha256_bytes(b:bytes)->str:
+def sha256_bytes(b:bytes # the bytes to hash
+                )->str:
     "Hex SHA-256 of some bytes."
     import hashlib
     return hashlib.sha256(b).hexdigest()
 
 # %% ../../nbs/14_objects.ipynb #4627cd5b
-def fit_model(train:dict,                # {video: (T, H, W) uint8} normal training clips
-              held_out:dict,             # {video: (T, H, W) uint8} normal clips not in `train`
-              cfg:ObjectConfig,          # settings
-              net:Teacher|None=None,     # Lite0 for appearance (None: no appearance group)
-              cache:str|Path|None=None,  # object-table cache folder
-              progress:bool=True)->tuple:
-    "(ObjectModel, {video: objects} of train and held-out clips)."
+def fit_model(train:dict,               # {video: (T, H, W) uint8} normal training clips
+              held_out:dict,            # {video: (T, H, W) uint8} normal clips not in `train`
+              cfg:ObjectConfig,         # settings
+              net:Teacher|None=None,    # Lite0 for appearance (None: no appearance group)
+              cache:str|Path|None=None, # object-table cache folder
+              progress:bool=True        # show progress bars
+             )->tuple:
+    ("(ObjectModel, {video: objects} of train and held-out clips). Groups are calibrated as "
+     "`cfg.calibrate` says.")
     cfg = cfg.check()
     bg = fit_background(np.concatenate(list(train.values())), 10, cfg.thr, cfg.max_fg)
     objs = {v: cached_objects(v, f, bg, cfg, net, cache)
@@ -529,15 +596,25 @@ def fit_model(train:dict,                # {video: (T, H, W) uint8} normal train
         objs[v] = cached_objects(v, f, bg, cfg, net, cache)
     cat = lambda vs, g: np.concatenate([objs[v][g] for v in vs])
     groups = {g: fit_group(cat(train, g), cat(held_out, g), cfg.k,
-                           cfg.app_dims if g == 'appearance' else None,
-                           seed=cfg.seed) for g in FEATURE_GROUPS if cat(train, g).shape[1]}
+                           cfg.app_dims if g == 'appearance' else None, seed=cfg.seed,
+                           clips=object_clips(objs, train, cfg))
+              for g in FEATURE_GROUPS if cat(train, g).shape[1]}
     model = ObjectModel(bg, groups, cfg)
     fs = np.concatenate([model.frame_scores(objs[v], len(held_out[v])) for v in held_out])
     model.frame_scale = float(max(np.percentile(fs, 99) - model.floor, 1e-6))
     return model, objs
+def object_clips(objs:dict,       # {video: objects}
+                 train:list,      # the training videos, in the order their objects stack
+                 cfg:ObjectConfig # `calibrate` = 'loco' gives clip numbers
+                )->np.ndarray|None:
+    "The clip number of every training object for leave-one-clip-out calibration, else None."
+    if cfg.calibrate != 'loco': return None
+    return np.concatenate([np.full(len(objs[v]['frame']), i) for i, v in enumerate(train)])
+
 
 # %% ../../nbs/14_objects.ipynb #398ec6f6
-def perspective(objs:list)->dict:
+def perspective(objs:list # `clip_objects` of normal clips
+               )->dict:
     ("Scene geometry from normal objects: log-height and log-speed as lines in the row (0-1), "
      "walkers' directions.")
     size = np.concatenate([o['size'] for o in objs])
@@ -561,12 +638,14 @@ def _scaled(obj:tuple, h:int, aspect:float|None=None)->tuple:
     r = lambda a: cv2.resize(a, (w, max(3, h)), interpolation=cv2.INTER_LINEAR)
     return r(pix).astype(np.float32), np.clip(r(m), 0, 1).astype(np.float32)
 
-def walkway_events(frames:np.ndarray,    # (T, H, W) uint8 normal clip
-                   bank:list,            # objects to paste (`event_bank`)
-                   geo:dict,             # `perspective` of the training objects
-                   rng:np.random.Generator,
-                   n_shapes:int=12,      # the bank's last n_shapes are cart-like shapes
-                   cover:float=.5)->tuple:
+# %% ../../nbs/14_objects.ipynb #14044edb
+def walkway_events(frames:np.ndarray,       # (T, H, W) uint8 normal clip
+                   bank:list,               # objects to paste (`event_bank`)
+                   geo:dict,                # `perspective` of the training objects
+                   rng:np.random.Generator, # where, which object, how fast, how long
+                   n_shapes:int=12,         # the bank's last n_shapes are cart-like shapes
+                   cover:float=.5           # share of frames the events should take
+                  )->tuple:
     "(frames with events pasted (T, H, W) uint8, labels (T,)): objects riding along the walkway."
     T, H, W = frames.shape; out = frames.astype(np.float32) / 255; y = np.zeros(T, np.int64)
     t = int(rng.integers(5, 25))
@@ -579,7 +658,7 @@ def walkway_events(frames:np.ndarray,    # (T, H, W) uint8 normal clip
         v = np.exp(np.polyval(geo['speed'], cy)) * (rng.uniform(1, 2) if cart else rng.uniform(2,
                                                                                                4))
         dx, dy = v * np.cos(a), v * np.sin(a)
-        L = int(rng.integers(20, 151))
+        L = min(int(rng.integers(20, 151)), 2 * (T - t) - 2)   # half-way point inside the clip
         x0, y0 = cx * W - dx * L / 2, cy * H - dy * L / 2   # mid-way at (cx, cy)
         for s in range(t, min(T, t + L)):
             f, mm = paste(torch.from_numpy(out[s][None]), (pix, m), y0 + dy * (s - t),
@@ -597,10 +676,11 @@ GRID = dict(groups=[('velocity',), ('velocity_rel',), ('size',), ('appearance',)
                     ('velocity_rel', 'size', 'appearance')],
             k=[1, 5], sigma=[0., 3., 11.], post=['none', 'minmax'])
 
-def score_table(model:ObjectModel,       # fitted detector
-                objs:dict,               # {video: objects}
-                frames:dict,             # {video: number of frames}
-                combos:list=())->pd.DataFrame:  # group tuples scored as extra columns
+def score_table(model:ObjectModel, # fitted detector
+                objs:dict,         # {video: objects}
+                frames:dict,       # {video: number of frames}
+                combos:list=()     # group tuples scored as extra columns
+               )->pd.DataFrame:
     ("video, frame, score_raw (the chosen groups), score_<group> per fitted group and "
      "score_<g1+g2> per combination, a row per frame.")
     rows = []
@@ -614,10 +694,11 @@ def score_table(model:ObjectModel,       # fitted detector
         rows.append(pd.DataFrame(d))
     return pd.concat(rows, ignore_index=True)
 
-def postprocess(df:pd.DataFrame,         # a table: `video`, `frame`, `label`, the score column
-                col:str='score_raw',     # the column to post-process
-                sigma:float=0.,          # temporal Gaussian (frames)
-                post:str='none')->np.ndarray:
+def postprocess(df:pd.DataFrame,     # a table: `video`, `frame`, `label`, the score column
+                col:str='score_raw', # the column to post-process
+                sigma:float=0.,      # temporal Gaussian (frames)
+                post:str='none'      # 'none' or 'minmax' (per video, offline)
+               )->np.ndarray:
     ("The column smoothed over time per video, then min-max scaled per video if `post` is 'minmax' "
      "(offline).")
     if post not in ('none', 'minmax'):
@@ -630,27 +711,33 @@ def _auc(y, s)->float:
     from sklearn.metrics import roc_auc_score
     return float(roc_auc_score(y, s)) if 0 < np.mean(y) < 1 else float('nan')
 
-def refit_k(model:ObjectModel,           # the fitted detector
-            objs:dict,                   # objects of its train and held-out clips
-            train:list, held_out:list,   # video names of each
-            k:int,                       # neighbours
-            groups:tuple|None=None)->ObjectModel:  # groups that add up (None: the model's)
+def refit_k(model:ObjectModel,     # the fitted detector
+            objs:dict,             # objects of its train and held-out clips
+            train:list,            # video names of its training clips
+            held_out:list,         # video names of its held-out clips
+            k:int,                 # neighbours
+            groups:tuple|None=None # groups that add up (None: the model's)
+           )->ObjectModel:
     "The detector with its densities refitted for `k` neighbours, its frame scale for `groups`."
     cat = lambda vs, g: np.concatenate([objs[v][g] for v in vs])
     c = model.cfg
     groups = {g: fit_group(cat(train, g), cat(held_out, g), k,
-                           c.app_dims if g == 'appearance' else None, seed=c.seed)
+                           c.app_dims if g == 'appearance' else None, seed=c.seed,
+                           clips=object_clips(objs, train, c))
               for g in model.groups}
     cfg = ObjectConfig(**{**asdict(c), 'k': k, 'groups': tuple(groups or c.groups)})
     m = ObjectModel(model.bg, groups, cfg)
     fs = np.concatenate([m.frame_scores(objs[v], int(objs[v]['n_frames'])) for v in held_out])
     m.frame_scale = float(max(np.percentile(fs, 99) - m.floor, 1e-6)); return m
 
-def choose(model:ObjectModel,            # detector fitted with the default k
-           objs:dict,                    # objects of train, held-out and event clips
-           train:list, held_out:list,    # video names
-           events:dict,                  # {event clip: labels (T,)}
-           grid:dict|None=None)->pd.DataFrame:
+# %% ../../nbs/14_objects.ipynb #7be1c60d
+def choose(model:ObjectModel,  # detector fitted with the default k
+           objs:dict,          # objects of train, held-out and event clips
+           train:list,         # video names of the training clips
+           held_out:list,      # video names of the held-out clips
+           events:dict,        # {event clip: labels (T,)}
+           grid:dict|None=None # settings to try (None: `GRID`)
+          )->pd.DataFrame:
     "Validation micro and macro AUC of every setting in `grid`, best first (ties: simpler first)."
     grid, rows = grid or GRID, []
     for k in grid['k']:
@@ -673,29 +760,28 @@ def choose(model:ObjectModel,            # detector fitted with the default k
     return r.drop(columns='n_groups').reset_index(drop=True)
 
 # %% ../../nbs/14_objects.ipynb #01db2785
-def save_model(model:ObjectModel, path:str|Path)->Path:
+def save_model(model:ObjectModel, # the fitted detector
+               path:str|Path      # the .safetensors file to write
+              )->Path:
     "The detector as one safetensors file (arrays) with its settings in the metadata."
     t = {'bg': model.bg}
     for g, d in model.groups.items():
         t.update({f'{g}.mean': d.mean, f'{g}.std': d.std, f'{g}.bank': d.bank,
                   f'{g}.cal': np.array(d.cal, np.float32)})
         if d.proj is not None: t[f'{g}.proj'] = d.proj
-    meta = dict(method='objects', config=json.dumps(asdict(model.cfg)),
-                frame_scale=str(model.frame_scale))
-    with atomic_path(path) as tmp:
-        save_file({k: np.ascontiguousarray(v) for k, v in t.items()}, str(tmp), metadata=meta)
-    return Path(path)
+    return save_weights(t, path, 'objects', config=asdict(model.cfg),
+                        frame_scale=str(model.frame_scale))
 
-def load_model(path:str|Path)->ObjectModel:
+def load_model(path:str|Path # a `save_model` file
+              )->ObjectModel:
     "The detector saved by `save_model`."
-    from safetensors import safe_open
     path = Path(path)
     if not path.exists():
         raise JsdError(f"{path}: no fitted object teacher here (fit one with `jsd objects fit`)")
-    with safe_open(str(path), 'np') as f: meta = f.metadata() or {}
-    if meta.get('method') != 'objects':
-        raise JsdError(f"{path}: not an object teacher (method {meta.get('method')!r})")
-    t, c = load_file(str(path)), json.loads(meta['config'])
+    meta = weights_info(path)       # files of earlier versions (method 'objects') are read too
+    if meta['kind'] != 'objects':
+        raise JsdError(f"{path}: not an object teacher (kind {meta['kind']!r})")
+    t, c = read_weights(path, 'objects', framework='np')[0], meta['config']
     cfg = ObjectConfig(**{**c, 'groups': tuple(c['groups'])})
     groups = {g: GroupDensity(t[f'{g}.mean'], t[f'{g}.std'], t[f'{g}.bank'], t.get(f'{g}.proj'),
                               t[f'{g}.cal'], cfg.k)
@@ -703,20 +789,20 @@ def load_model(path:str|Path)->ObjectModel:
     return ObjectModel(t['bg'], groups, cfg, float(meta['frame_scale']))
 
 # %% ../../nbs/14_objects.ipynb #40f0786a
-def fit_objects(df:pd.DataFrame,         # frame index: train, val (held out), test clips
-                out:str|Path,            # the run folder to write
-                cfg:ObjectConfig|None=None,  # settings (groups, k, sigma: chosen on validation)
-                cache:str|Path|None=None,    # object-table cache (None: out/objects)
-                grid:dict|None=None,     # the validation grid (None: GRID); {} keeps cfg's settings
-                appearance:bool=True,    # compute appearance features (Lite0 crops)
-                progress:bool=True, overwrite:bool=False)->dict:
+def fit_objects(df:pd.DataFrame,            # frame index: train, val (held out), test clips
+                out:str|Path,               # the run folder to write
+                cfg:ObjectConfig|None=None, # settings (groups, k, sigma: chosen on validation)
+                cache:str|Path|None=None,   # object-table cache (None: out/objects)
+                grid:dict|None=None, # the validation grid (None: GRID); {} keeps cfg's settings
+                appearance:bool=True,       # compute appearance features (Lite0 crops)
+                progress:bool=True,         # show progress bars
+                overwrite:bool=False        # replace a finished run folder
+               )->dict:
     ("Fit the object teacher, choose its settings on validation, score val and test, write the run "
      "folder.")
     cfg, out = (cfg or ObjectConfig()).check(), Path(out)
-    if (out/'metrics.json').exists() and not overwrite:
-        raise JsdError(f"{out}: holds a finished run; pass overwrite=True (--overwrite) to replace "
-                       "it")
-    df = validate_index(df).reset_index(drop=True)
+    check_finished(out, overwrite)
+    df = check_every_frame(validate_index(df).reset_index(drop=True))
     if not (df['split'] == 'val').any(): raise JsdError("the index has no 'val' clips: the object "
                                                         "teacher needs "
                                                         "held-out normal clips to calibrate and "
@@ -768,6 +854,7 @@ def fit_objects(df:pd.DataFrame,         # frame index: train, val (held out), t
                           [c for c in t if c.startswith('score_')]]
     return _write_objects_run(out, model, cfg, post, df, scores, choice, time.perf_counter() - t0)
 
+# %% ../../nbs/14_objects.ipynb #dcdb24ce
 def _aucs_of(d:pd.DataFrame)->dict:
     return {c: {k: v['roc_auc'] for k, v in evaluate_scores(d.assign(score=d[c])).items()
                 if k in ('micro', 'macro')}
@@ -777,7 +864,7 @@ def _write_objects_run(out, model, cfg, post, df, scores, choice, seconds)->dict
     out.mkdir(parents=True, exist_ok=True)
     save_model(model, out/'model.safetensors')
     if choice is not None:
-        with atomic_path(out/'choice.csv') as tmp: choice.to_csv(tmp, index=False)
+        write_table(choice, out/'choice.csv')
     rule = 'best_f1' if scores['val']['label'].nunique() == 2 else 'normal_quantile'
     aucs = {s: _aucs_of(d) for s, d in scores.items() if d['label'].nunique() == 2}
     metrics = write_run_results(out, 'objects', scores, rule, seconds=round(seconds, 1), post=post,
@@ -786,11 +873,11 @@ def _write_objects_run(out, model, cfg, post, df, scores, choice, seconds)->dict
                                             post=post),
                                 macro_convention='mean of per-video AUCs over videos holding both '
                                                  'classes')
-    write_json(dict(method='objects', **asdict(cfg), post=post,
-                    index=str(write_index(df, out/'index.csv')),
-                    splits={s: sorted(df.loc[df['split'] == s, 'video'].unique())
-                            for s in ('train', 'val', 'test')},
-                    seconds=round(seconds, 1)), out/'config.json')
+    write_config(out, dict(method='objects'), cfg, post=post,
+                 index=str(write_index(df, out/'index.csv')),
+                 splits={s: sorted(df.loc[df['split'] == s, 'video'].unique())
+                         for s in ('train', 'val', 'test')},
+                 seconds=round(seconds, 1))
     return metrics
 
 # %% ../../nbs/14_objects.ipynb #d06a5849
@@ -807,8 +894,8 @@ class ObjectTeacher(Teacher):
                          dim=dim, size=m.bg.shape[0], mean=(0.,) * 3, std=(1.,) * 3, pool='none',
                          weights=str(path), weights_sha256=sha256_file(path), gap=1)
         self.detector, self.output = m, output
-        self.net = (net if net is not None or 'appearance' not in m.groups
-                    else build_teacher('lite0', size=c.crop))
+        needs = 'appearance' in m.groups and (output == 'frame' or 'appearance' in c.groups)
+        self.net = net if net is not None or not needs else build_teacher('lite0', size=c.crop)
 
     @property
     def preprocessing(self)->dict:
@@ -838,8 +925,9 @@ class ObjectTeacher(Teacher):
         return torch.stack(out)
 
 # %% ../../nbs/14_objects.ipynb #83494de5
-def write_clip(frames:np.ndarray,        # (T, H, W) uint8
-               folder:str|Path)->list:
+def write_clip(frames:np.ndarray, # (T, H, W) uint8
+               folder:str|Path    # where the frames go (made if missing)
+              )->list:
     "Write a clip as numbered PNG frames; their paths."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True); out = []
     for t, f in enumerate(frames):
@@ -847,10 +935,11 @@ def write_clip(frames:np.ndarray,        # (T, H, W) uint8
     return out
 
 # %% ../../nbs/14_objects.ipynb #86a81c2a
-def stage_speed(rows:pd.DataFrame,       # index rows of one clip (in frame order)
-                model:ObjectModel,       # fitted detector
-                n_frames:int=60,         # frames timed
-                net:Teacher|None=None)->dict:
+def stage_speed(rows:pd.DataFrame,    # index rows of one clip (in frame order)
+                model:ObjectModel,    # fitted detector
+                n_frames:int=60,      # frames timed
+                net:Teacher|None=None # Lite0 for appearance; None: built if the model needs it
+               )->dict:
     ("Frames/s of each stage and end to end on `n_frames` frames of one clip (this process's torch "
      "threads).")
     cv2 = _cv2(); cfg = model.cfg
@@ -883,10 +972,11 @@ def stage_speed(rows:pd.DataFrame,       # index rows of one clip (in frame orde
                 share={k: round(v / sum(T.values()), 3) for k, v in T.items()})
 
 # %% ../../nbs/14_objects.ipynb #2b1853dc
-def objects_index(dataset:str,           # 'ped2', or 'index' (a CSV with train, val and test clips)
-                  root:str|Path,         # the Ped2 folder, or the index CSV
-                  val_clips:int=3,       # Ped2: training clips held out as validation
-                  seed:int=0)->pd.DataFrame:
+def objects_index(dataset:str,     # 'ped2', or 'index' (a CSV with train, val and test clips)
+                  root:str|Path,   # the Ped2 folder, or the index CSV
+                  val_clips:int=3, # Ped2: training clips held out as validation
+                  seed:int=0       # seed of the validation draw
+                 )->pd.DataFrame:
     ("The frame index of an object-teacher fit: Ped2's official split with `val_clips` held out, "
      "or a CSV index.")
     from jsdlib.data import read_index
@@ -901,8 +991,7 @@ def _cmd_fit(a)->int:
     cfg = ObjectConfig(thr=a.thr, min_area=a.min_area, flow=a.flow, val_clips=a.val_clips,
                        seed=a.seed).check()
     out = Path(a.out)
-    if (out/'metrics.json').exists() and not a.overwrite:
-        raise JsdError(f"{out}: holds a finished run; pass --overwrite to replace it")
+    check_finished(out, a.overwrite)
     df = objects_index(a.dataset, a.root, cfg.val_clips, cfg.seed)
     m = fit_objects(df, out, cfg, a.cache, None if not a.keep_settings else {}, not a.no_appearance,
                     not a.quiet, a.overwrite)
@@ -913,6 +1002,7 @@ def _cmd_fit(a)->int:
     if 'test' in m['aucs']: print(pd.DataFrame(m['aucs']['test']).T.round(4).to_string())
     return 0
 
+# %% ../../nbs/14_objects.ipynb #02e79eb7
 def _cmd_cache(a)->int:
     from jsdlib.teacher import precompute_teacher
     if a.threads: torch.set_num_threads(a.threads)
@@ -921,18 +1011,16 @@ def _cmd_cache(a)->int:
         raise JsdError(f"{a.run}: not an object-teacher run folder (no model.safetensors)")
     df = objects_index(a.dataset, a.root,
                        read_json(Path(a.run)/'config.json', 'the run config')['val_clips'])
-    gaps = df.sort_values(['video', 'frame']).groupby('video')['frame'].diff().dropna()
-    if (gaps != 1).any():
-        raise JsdError(f"{a.root}: the index skips frames (video "
-                       f"{df.loc[gaps.index[gaps != 1][0], 'video']}); "
-                       "the object teacher reads frame t-1 for motion: index every frame")
+    check_every_frame(df, a.root)
     r = precompute_teacher(df, ObjectTeacher(model, a.output), a.cache, progress=not a.quiet,
                            num_workers=0)
     print(f"{r['teacher']}: {r['cache']} ({r['rows']} frames, {r['shards_skipped']} of "
           f"{r['shards']} shards already there)")
     return 0
 
-def add_cli(sub):
+# %% ../../nbs/14_objects.ipynb #90c7fe27
+def add_cli(sub # the subparsers of the `jsd` command
+           ):
     "Add `jsd objects fit|cache`."
     import argparse
     d, D = ObjectConfig(), argparse.ArgumentDefaultsHelpFormatter
@@ -974,9 +1062,10 @@ def add_cli(sub):
     t.set_defaults(func=_cmd_cache)
 
 # %% ../../nbs/14_objects.ipynb #7b408c85
-def objects_report(run:str|Path,         # an object-teacher run folder
-                   n_boot:int=1000,      # bootstrap resamples of the test videos
-                   seed:int=0)->dict:
+def objects_report(run:str|Path,    # an object-teacher run folder
+                   n_boot:int=1000, # bootstrap resamples of the test videos
+                   seed:int=0       # seed of the resampling
+                  )->dict:
     "Test AUC [95%] of the run's post-processings and of the frame difference on the same clips."
     from jsdlib.evaluate import frame_difference, POST_RECIPES, post_process
     from jsdlib.data import read_index
@@ -993,9 +1082,11 @@ def objects_report(run:str|Path,         # an object-teacher run folder
                 n_videos=int(te['video'].nunique()),
                 n_frames=len(te), recipes={r: POST_RECIPES[r]['note'] for r in base})
 
-def _iv(d:dict)->str: return f"{d['value']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}]"
+_iv = format_interval   # 'value [lo, hi]' (chapter 06)
 
-def objects_markdown(rep:dict)->list:
+# %% ../../nbs/14_objects.ipynb #a8a9c7c1
+def objects_markdown(rep:dict # `objects_report` result
+                    )->list:
     "Markdown lines of an `objects_report`: the verdict against the baseline, then the table."
     c, r, b = rep['chosen'], rep['rows'], rep['frame_difference']
     fb = b['offline']   # the course's floor: AED-MAE's post-processing (the other recipes are rows)
@@ -1032,9 +1123,15 @@ OBJECT_SCALES = {
                     n_boot=1000),
 }
 
-def objects_reproduce(dataset:str='ped2', out='runs/objects', root=None, scale:str='default',
-                      overrides:dict|None=None, device:str='auto', verbose:bool=True,
-                      command:str|None=None)->dict:
+def objects_reproduce(dataset:str='ped2',       # only 'ped2' (a static camera)
+                      out='runs/objects',       # the reproduction folder
+                      root=None,                # the Ped2 folder
+                      scale:str='default',      # a key of `OBJECT_SCALES`
+                      overrides:dict|None=None, # step-notebook parameters to change
+                      device:str='auto',        # unused: the teacher runs on the CPU
+                      verbose:bool=True,        # print the report
+                      command:str|None=None     # the command line, for the report
+                     )->dict:
     ("The object teacher's fit, choice, test scoring and report into `out`, through the step "
      "notebook.")
     from jsdlib.reproduce import method_step, method_params, method_report
