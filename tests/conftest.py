@@ -6,11 +6,46 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('JSD_SHARED_DATA', ROOT.parent/'shared'/'data'))
 BIN = Path(sys.executable).parent
 
-def run_jsd(*args, cwd=None, check=True, env=None):
-    "Run the installed `jsd` console script; return the CompletedProcess."
-    e = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
-    p = subprocess.run([str(BIN/'jsd'), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=e)
-    if check and p.returncode != 0: raise AssertionError(f"jsd {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+def _jsd_in_process(args, cwd=None, env=None)->subprocess.CompletedProcess:
+    """`jsd ARGS` run by `jsdlib.cli.main` in this process, its stdout and stderr captured.
+
+    Starting the `jsd` script costs about 11 CPU-seconds (Python, torch and every chapter's module imported again);
+    the suite runs it about a hundred times. In this process the imports are paid once. What a command changes
+    globally (working folder, environment, torch's thread count, open figures, warning filters) is put back."""
+    import io, contextlib, traceback, warnings, torch
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from jsdlib.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    old_cwd, old_env, threads = os.getcwd(), dict(os.environ), torch.get_num_threads()
+    os.environ.update({'MPLBACKEND': 'Agg', **{k: str(v) for k, v in (env or {}).items()}})
+    try:
+        if cwd: os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter('default')      # as a fresh process shows them: once per place, not once a session
+            try: rc = main([str(a) for a in args])
+            except SystemExit as e:               # argparse: --help, --version (0) and usage errors (2)
+                rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                if not isinstance(e.code, (int, type(None))): print(e.code, file=sys.stderr)
+            except Exception:                     # what the script would print before exiting with 1
+                traceback.print_exc(); rc = 1
+    finally:
+        os.chdir(old_cwd); os.environ.clear(); os.environ.update(old_env)
+        torch.set_num_threads(threads); plt.close('all')
+    return subprocess.CompletedProcess(['jsd', *map(str, args)], rc, out.getvalue(), err.getvalue())
+
+# JSD_TEST_SUBPROCESS=1: every `run_jsd` starts the installed script, as a user's shell does
+SUBPROCESS = os.environ.get('JSD_TEST_SUBPROCESS', '') not in ('', '0')
+
+def run_jsd(*args, cwd=None, check=True, env=None, script=False):
+    """Run `jsd ARGS`; return the CompletedProcess. In this process by default (`_jsd_in_process`); `script=True` (or
+    JSD_TEST_SUBPROCESS=1) starts the installed `jsd` console script instead, as tests of the script itself need."""
+    if script or SUBPROCESS:
+        e = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
+        p = subprocess.run([str(BIN/'jsd'), *map(str, args)], cwd=cwd, capture_output=True, text=True, env=e)
+    else: p = _jsd_in_process(args, cwd, env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"jsd {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
     return p
 
 @pytest.fixture(scope='session')

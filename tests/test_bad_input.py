@@ -26,8 +26,10 @@ def cache(synth_cache):
 def copy_cache(cache, tmp_path):
     d = tmp_path/'cache'; shutil.copytree(cache, d); return d, d/'lite0'
 
-def test_version():
-    p = run_jsd('--version'); assert p.stdout.startswith('jsd (jsdlib) ')
+def test_version(tmp_path):
+    "The installed console script itself (the other tests run `jsd` in-process): its version, a refusal's exit code."
+    p = run_jsd('--version', script=True); assert p.stdout.startswith('jsd (jsdlib) ')
+    refused(run_jsd('verify-cache', '--cache', tmp_path/'none', script=True, check=False), 'none')
 
 def test_damaged_cache_bookkeeping(synth_root, cache, tmp_path):
     d, t = copy_cache(cache, tmp_path)
