@@ -34,12 +34,13 @@ export: venv
 docs: venv
 	$(PY) tools/build_docs.py $(if $(FRESH),--fresh)
 
-# building the site with --fresh runs every notebook (what nbdev_test did, once); tests/test_site.py then rebuilds the
-# pages from those runs and reads them in a browser
+# building the site with --fresh runs every notebook (what nbdev_test did, once), two side by side; tests/test_site.py
+# then rebuilds the pages from those runs and reads them in a browser. pytest runs two workers (pytest-xdist), a test
+# file to a worker, and prints the 15 slowest tests
 test: venv
 	$(PY) tools/check_sync.py
-	$(PY) tools/build_docs.py --fresh
-	$(BIN)/pytest -q tests --durations=15
+	$(PY) tools/build_docs.py --fresh --jobs 2
+	$(BIN)/pytest -q tests -n 2 --dist loadfile --durations=15
 
 reproduce: venv
 	$(BIN)/jsd reproduce --dataset $(DATASET) --scale $(SCALE) --out runs/$(DATASET)-$(SCALE)

@@ -86,15 +86,21 @@ def site_run(tmp_path_factory):
     build, nbs, done = ROOT/'_build'/'docs', ROOT/'nbs', {}
     def get(stem):
         if stem not in done:
-            ex = build/'exec'
-            fresh = (ex/f'{stem}.key').exists() and (ex/f'{stem}.key').read_text() == build_docs.exec_key(nbs/f'{stem}.ipynb', nbs)
-            if not (fresh and (build/'keep'/stem).is_dir()):
-                r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--only', stem, '--fresh', '--out', str(tmp_path_factory.mktemp('site_only')/'_docs')],
-                                   cwd=ROOT, capture_output=True, text=True)
-                assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+            import fcntl
+            build.mkdir(parents=True, exist_ok=True)
+            with open(build/'.site_run.lock', 'w') as lock:   # two pytest workers never build the same chapter at once
+                fcntl.flock(lock, fcntl.LOCK_EX); _ensure(stem)
             import json
-            done[stem] = json.loads((ex/f'{stem}.ipynb').read_text()), build/'keep'/stem
+            done[stem] = json.loads((build/'exec'/f'{stem}.ipynb').read_text()), build/'keep'/stem
         return done[stem]
+    def _ensure(stem):
+        "Run the chapter through the site tool unless the site build's run of it is current."
+        ex = build/'exec'
+        fresh = (ex/f'{stem}.key').exists() and (ex/f'{stem}.key').read_text() == build_docs.exec_key(nbs/f'{stem}.ipynb', nbs)
+        if not (fresh and (build/'keep'/stem).is_dir()):
+            r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--only', stem, '--fresh', '--out', str(tmp_path_factory.mktemp('site_only')/'_docs')],
+                               cwd=ROOT, capture_output=True, text=True)
+            assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
     return get
 
 def need_shared(name):

@@ -8,7 +8,8 @@ RES = ROOT/'nbs'/'results'
 
 def test_fast_aed_commands(small_synth, tmp_path):
     "synth -> teachers fitted and cached -> student run folder -> jsd evaluate -> ONNX export; a second teachers call reuses everything."
-    common = ('--dataset', 'synth', '--root', small_synth(12, 24), '--cache', tmp_path/'cache', '--quiet')
+    common = ('--dataset', 'synth', '--root', small_synth(12, 24), '--cache', tmp_path/'cache', '--quiet',
+              '--synthetic', 4)   # 4 synthetic-anomaly clips, not the default 200: the commands' shape is tested here
     p = run_jsd('fast-aed', 'teachers', *common, '--coreset', 64)
     assert 'patchcore:' in p.stdout and 'motion:' in p.stdout, p.stdout
     p = run_jsd('fast-aed', 'teachers', *common, '--coreset', 64)

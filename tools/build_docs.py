@@ -103,8 +103,9 @@ def exec_key(nb_path:Path, nbs:Path)->str:
         if p.exists() and '__pycache__' not in p.parts: h.update(str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p).encode() + hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
 
-def execute(nb_path:Path, dest:Path, nbs:Path, flags:set, timeout:int):
-    "Run one notebook in a fresh python3 kernel from `nbs/`; raise BuildError naming the failing cell."
+def execute(nb_path:Path, dest:Path, nbs:Path, flags:set, timeout:int, env:dict|None=None):
+    """Run one notebook in a fresh python3 kernel from `nbs/` (with `env` as its environment); raise BuildError naming
+    the failing cell."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -123,7 +124,7 @@ def execute(nb_path:Path, dest:Path, nbs:Path, flags:set, timeout:int):
     client = Client(nb, timeout=timeout, kernel_name='python3', allow_errors=False, store_widget_state=True,
                     resources={'metadata': {'path': str(nbs)}})
     t0 = time.time()
-    try: client.execute()
+    try: client.execute(env=env) if env is not None else client.execute()
     except CellExecutionError as e:
         fail = dest.with_suffix('.failed.ipynb'); nbformat.write(nb, fail)
         raise BuildError(f'{nb_path.name}: a cell failed (partial run saved to {fail}):\n{ANSI.sub("", str(e))[-4000:]}') from None
@@ -133,27 +134,37 @@ def execute(nb_path:Path, dest:Path, nbs:Path, flags:set, timeout:int):
     nbformat.write(nb, dest)
     return time.time() - t0
 
-def execute_all(nbs:Path, build:Path, fresh:bool, timeout:int)->dict:
+# the chapters that run longest, started first when several run side by side (--jobs), so none is left alone at the end
+LONG_FIRST = ('09_reproduce', '05_train', '12_fast_aed', '11_aed_mae', '13_dakd', '14_objects', '06_evaluate')
+
+def execute_all(nbs:Path, build:Path, fresh:bool, timeout:int, jobs:int=1)->dict:
+    """Run the notebooks whose key changed (all with `fresh`), `jobs` at a time. Each kernel gets its own
+    JSD_SITE_KEEP folder. Kernels keep PyTorch's thread count as when run alone (chapter 09 checks that a retrained
+    run gives the same scores, and the float sums depend on the threads), so timings shown on pages built with
+    jobs > 1 are slower than on a quiet machine."""
+    from concurrent.futures import ThreadPoolExecutor
     ex = build/'exec'; ex.mkdir(parents=True, exist_ok=True)
     flags = set(settings().get('tst_flags', '').split())
     os.environ.update(IN_TEST='1', MPLBACKEND='module://matplotlib_inline.backend_inline',
                       PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get('PYTHONPATH')])]))
     todo = [nbs/'index.ipynb', *chapters(nbs)]
+    if jobs > 1: todo.sort(key=lambda p: LONG_FIRST.index(p.stem) if p.stem in LONG_FIRST else len(LONG_FIRST))
     times, failed = {}, []
-    for p in todo:
+    def run(p):
         dest, keyf = ex/p.name, ex/(p.stem + '.key')
         key = exec_key(p, nbs)
         if not fresh and dest.exists() and keyf.exists() and keyf.read_text() == key:
-            print(f'docs: {p.name}: unchanged since its last run, reused', flush=True); times[p.name] = None; continue
+            print(f'docs: {p.name}: unchanged since its last run, reused', flush=True); times[p.name] = None; return
         keyf.unlink(missing_ok=True)
-        keep = build/'keep'/p.stem; shutil.rmtree(keep, ignore_errors=True); os.environ['JSD_SITE_KEEP'] = str(keep)
+        keep = build/'keep'/p.stem; shutil.rmtree(keep, ignore_errors=True)
+        env = {**os.environ, 'JSD_SITE_KEEP': str(keep)}
         print(f'docs: running {p.name} ...', flush=True)
-        try: times[p.name] = t = execute(p, dest, nbs, flags, timeout)
-        except BuildError as e: failed.append(p.name); print(f'docs: FAILED {e}', file=sys.stderr, flush=True); continue
-        finally: os.environ.pop('JSD_SITE_KEEP', None)
+        try: times[p.name] = t = execute(p, dest, nbs, flags, timeout, env)
+        except BuildError as e: failed.append(p.name); print(f'docs: FAILED {e}', file=sys.stderr, flush=True); return
         keyf.write_text(key); print(f'docs: {p.name}: {t:.0f} s', flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool: list(pool.map(run, todo))
     if failed: raise BuildError(f'{len(failed)} notebook(s) failed: {", ".join(failed)}')
-    return times
+    return {p.name: times[p.name] for p in [nbs/'index.ipynb', *chapters(nbs)] if p.name in times}
 
 # ---------------------------------------------------------------- 2. render
 def tex_to_mathml(tex:str, display:bool)->str:
@@ -416,13 +427,14 @@ def main(argv=None):
     ap.add_argument('--fresh', action='store_true', help='run every notebook again, even those unchanged since their last run')
     ap.add_argument('--only', nargs='*', help='only these chapters (name prefixes such as 03 or 06_evaluate), for trying a change')
     ap.add_argument('--timeout', type=int, default=3600, help='seconds a single cell may run (default 3600)')
+    ap.add_argument('--jobs', type=int, default=1, help='notebooks run side by side (default 1; `make test` uses 2)')
     a = ap.parse_args(argv)
     global ONLY; ONLY = a.only
     nbs, build, out = Path(a.nbs).resolve(), Path(a.build).resolve(), Path(a.out).resolve()
     t0 = time.time()
     try:
         if not (nbs/'index.ipynb').exists(): raise BuildError(f'{nbs}: no index.ipynb (the home page)')
-        times = execute_all(nbs, build, a.fresh, a.timeout)
+        times = execute_all(nbs, build, a.fresh, a.timeout, a.jobs)
         t1 = time.time()
         build_site(nbs, build, out, build/'exec')
     except BuildError as e:
