@@ -439,12 +439,10 @@ def index_folder(root:str|Path, # folder of frame folders and/or video files, on
                     raise JsdError(f"{ivf}: interval start={r.start}, end={r.end} of video {vid!r} "
                                    f"is outside the clip's {n} frames (0-based, end-exclusive)")
                 y[r.start:r.end] = 1; cls[r.start:r.end] = r.anomaly_class
-            split_ = 'test' if split == 'val' and False else split
-            split_name = 'test' if split_ == 'test' else ('val' if split_ == 'val' else 'train')
             parts.append(pd.DataFrame(dict(video=vid, frame=np.arange(n),
                                            path=[str(p) for p in frames], label=y,
                                            anomaly_class=cls,
-                                           split=split_name, video_label=int(y.max()))))
+                                           split=split, video_label=int(y.max()))))
     if not parts:
         raise JsdError(f"{root}: no frame folders or video files ({', '.join(_VID_EXT)}) found")
     unknown = sorted(set(iv.video) - seen)
@@ -1016,21 +1014,19 @@ def _cmd_index(a):
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd data synth` and `jsd data index`."
     import argparse
+    from jsdlib.core import common_args
     fmt = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser('data', help='generate the default dataset and build frame indexes')
     dsub = p.add_subparsers(dest='data_command', metavar='SUBCOMMAND')
     s = dsub.add_parser('synth', help='generate the dashcam-like default dataset (DoTA layout)',
                         formatter_class=fmt)
-    s.add_argument('--out', default=str(data_dir()/'synth'),
-                   help='folder to write (frames/, metadata_*.json, synth.json)')
+    common_args(s, 'out', what='folder to write (frames/, metadata_*.json, synth.json)',
+                out=str(data_dir()/'synth'))
     s.add_argument('--clips', type=int, default=32, help='number of clips')
     s.add_argument('--frames', type=int, default=48, help='frames per clip')
     s.add_argument('--width', type=int, default=320, help='frame width (px)')
     s.add_argument('--height', type=int, default=180, help='frame height (px)')
-    s.add_argument('--seed', type=int, default=0, help='seed: the same seed gives the same frames')
-    s.add_argument('--overwrite', action='store_true',
-                   help="replace a generated dataset made with other settings (refused "
-                        "if the folder holds files the generator did not write)")
+    common_args(s, 'seed', 'overwrite')
     s.add_argument('--index', action='store_true',
                    help='also write <out>/index.csv (supervised protocol)')
     s.set_defaults(func=_cmd_synth)
@@ -1046,10 +1042,10 @@ def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
                         'labels: the CSV or its folder with labels.csv)')
     i.add_argument('--protocol', choices=PROTOCOLS, default='supervised',
                    help='how clips are split and which labels are kept')
-    i.add_argument('--out', required=True, help='index CSV to write')
+    common_args(i, 'out', what='index CSV to write')
     i.add_argument('--val-frac', type=float, default=0.2, help='share of clips for val')
     i.add_argument('--test-frac', type=float, default=0.3, help='share of clips for test')
-    i.add_argument('--seed', type=int, default=0, help='seed of the clip split')
+    common_args(i, 'seed')
     i.add_argument('--inclusive-end', action='store_true',
                    help="label anomaly_end itself too (the JSD reference's rule)")
     i.add_argument('--metadata-only', action='store_true',

@@ -364,8 +364,8 @@ def onnx_for_run(
 
 # %% ../nbs/07b_engines.ipynb #5689e8d4
 def _cmd_export(a):
-    out = export_onnx(a.checkpoint, a.out, opset=a.opset)
-    run = load_run(a.checkpoint); sc = OnnxScorer(out)
+    out = export_onnx(a.run, a.out, opset=a.opset)
+    run = load_run(a.run); sc = OnnxScorer(out)
     x = np.random.default_rng(0).standard_normal((3, 3, run.size, run.size)).astype(np.float32)
     with torch.no_grad(): ref = torch.sigmoid(run.model(torch.from_numpy(x))).numpy()
     d = float(np.abs(sc(x) - ref).max())
@@ -378,13 +378,14 @@ def _cmd_export(a):
 
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
-    "Add `export-onnx` to the `jsd` command."
+    "Add `export` (formerly `export-onnx`) to the `jsd` command."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser(
-        'export-onnx',
+        'export',
         help="export the student to ONNX with the run's threshold/size/normalisation as metadata",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder')
-    p.add_argument('--out', required=True, help='the .onnx file to write')
+    p.add_argument('--run', required=True, help='run folder')
+    common_args(p, 'out', what='the .onnx file to write')
     p.add_argument('--opset', type=int, default=17, help='ONNX opset')
     p.set_defaults(func=_cmd_export)

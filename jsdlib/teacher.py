@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import (JsdError, DEFAULTS, atomic_write, write_json, read_json, sha256_file,
-                         get_device, seed_everything, figures_dir)
+                         get_device, seed_everything, figures_dir, common_args, command_group)
 from .data import read_index, load_image, validate_index
 
 # %% ../nbs/02_teacher.ipynb #16b3d135
@@ -1058,10 +1058,11 @@ def _cmd_bench(a)->int:
     print(r.to_string(index=False)); print('\n'.join(benchmark_verdicts(r))); return 0
 
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
-    "Add `precompute-teacher`, `verify-cache` and `benchmark-cache` to the `jsd` command."
+    "Add `jsd cache precompute`, `jsd cache verify` and `jsd cache benchmark`."
     import argparse
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('precompute-teacher',
+    verbs = command_group(sub, 'cache', 'teacher feature caches: precompute, verify, benchmark')
+    p = verbs.add_parser('precompute',
                        help="cache a frozen teacher's features for "
                             "every frame of an index (resumable)", formatter_class=fmt)
     p.add_argument('--index', required=True, help='frame index CSV (jsd data index)')
@@ -1090,17 +1091,17 @@ def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
                    help='stop after this many new shards (resume later)')
     p.add_argument('--repair', action='store_true',
                    help='also recompute shards whose checksum no longer '
-                        'matches (what verify-cache calls CORRUPT)')
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
+                        'matches (what cache verify calls CORRUPT)')
+    common_args(p, 'quiet')
     p.set_defaults(func=_cmd_precompute)
-    p = sub.add_parser('verify-cache',
+    p = verbs.add_parser('verify',
                        help='re-check the checksums of every shard of a '
                             'teacher cache (exit 1 if any is missing or '
                             'corrupt)', formatter_class=fmt)
     p.add_argument('--cache', required=True, help='cache root or one teacher folder')
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    common_args(p, 'quiet')
     p.set_defaults(func=_cmd_verify)
-    p = sub.add_parser('benchmark-cache',
+    p = verbs.add_parser('benchmark',
                        help='time a training epoch: student alone / '
                             'JSD from cache / JSD teacher on the fly', formatter_class=fmt)
     p.add_argument('--index', required=True, help='frame index CSV')

@@ -9,10 +9,10 @@ from pathlib import Path
 from dataclasses import dataclass, asdict, field
 
 # %% auto #0
-__all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'labelled_clips',
-           'TrainData', 'train_data', 'train_model', 'TrainState', 'train_state', 'batch_inputs', 'batch_loss',
-           'train_step', 'train_epoch', 'validate_epoch', 'save_checkpoint', 'load_checkpoint', 'train', 'finish_run',
-           'plot_learning_curves', 'variant_config', 'run_name', 'train_many', 'compare_methods',
+__all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'STUDENT_HELP', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict',
+           'labelled_clips', 'TrainData', 'train_data', 'train_model', 'TrainState', 'train_state', 'batch_inputs',
+           'batch_loss', 'train_step', 'train_epoch', 'validate_epoch', 'save_checkpoint', 'load_checkpoint', 'train',
+           'finish_run', 'plot_learning_curves', 'variant_config', 'run_name', 'train_many', 'compare_methods',
            'summarize_comparison', 'add_cli', 'variant_table', 'plot_label_fraction']
 
 # %% ../nbs/05_train.ipynb #02aafb72
@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from accelerate import Accelerator
 from fastcore.basics import patch
-from .core import JsdError, DEFAULTS, seed_everything, get_device, cpu_count, atomic_path
+from .core import (JsdError, DEFAULTS, seed_everything, get_device, cpu_count, atomic_path,
+                         common_args, command_group)
 from .data import read_index, validate_index, load_image, index_summary, _carve
 from .teacher import (
     FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher)
@@ -813,8 +814,6 @@ def _cmd_train(a):
     given = {k: getattr(a, k) for k in fields if hasattr(a, k) and getattr(a, k) is not None}
     cfg = TrainConfig(**given)
     cfg.check()                                   # every option checked before any frame is read
-    if a.threads is not None and a.threads < 1:
-        raise JsdError(f"--threads: expected an integer >= 1, got {a.threads}")
     if a.threads: torch.set_num_threads(a.threads)
     m = train(cfg, a.out, resume=a.resume, progress=not a.quiet, overwrite=a.overwrite)
     acc_main = int(os.environ.get('RANK', '0')) == 0
@@ -827,12 +826,14 @@ def _cmd_train(a):
     return 0
 
 # %% ../nbs/05_train.ipynb #f462552b
+STUDENT_HELP = 'the JSD students: train, probe (the teacher\'s ceiling), transfer'
+
 def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
            ):
-    "Add `jsd train`."
+    "Add `jsd student train`."
     import argparse
     d = TrainConfig()
-    p = sub.add_parser('train',
+    p = command_group(sub, 'student', STUDENT_HELP).add_parser('train',
                        help='train the baseline or a distilled student (JSD and its extensions)',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a = p.add_argument
@@ -840,7 +841,7 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
       help="baseline: BCE only; jsd: the paper's BCE + lambda (1 - cos); "
            "jsd+u: alignment on unlabelled training frames too")
     a('--index', required=True, help='frame index CSV (`jsd data index`)')
-    a('--out', required=True, help='the run folder to write')
+    common_args(p, 'out', what='the run folder to write')
     a('--cache', default=None, help='teacher feature cache (needed by the distilled methods)')
     a('--teacher', default=None, help='which teacher in the cache (default: the only one)')
     a('--student-size', dest='student_size', type=int, default=d.student_size,
@@ -853,8 +854,7 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
     a('--lam', type=float, default=d.lam, help='weight of the alignment term')
     a('--pos-weight', dest='pos_weight', default=None,
       help="weight of anomalous frames in BCE: a number or 'auto'")
-    a('--seed', type=int, default=d.seed,
-      help='seed of initial weights, data order, flips and the labelled-clip draw')
+    common_args(p, 'seed', seed=d.seed)
     a('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS,
       default=d.threshold_method, help='threshold rule, applied on val')
     a('--select-metric', dest='select_metric', choices=('roc_auc', 'ap'), default=d.select_metric,
@@ -877,15 +877,14 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
     a('--kd', type=float, default=d.kd,
       help='weight of soft labels from a teacher probe (extension; needs --kd-probe)')
     a('--kd-probe', dest='kd_probe', default=None,
-      help='teacher-probe run folder (`jsd probe`) giving the soft labels')
+      help='teacher-probe run folder (`jsd student probe`) giving the soft labels')
     a('--num-workers', dest='num_workers', type=int, default=d.num_workers,
       help='DataLoader workers')
     a('--device', default=d.device,
       help="'auto', 'cpu', 'cuda[:N]' or 'mps'; an unavailable device is an error")
-    a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+    common_args(p, 'threads')
     a('--resume', action='store_true', help='continue from <out>/last.pt')
-    a('--overwrite', action='store_true', help='replace a finished run in --out')
-    a('--quiet', action='store_true', help='no progress bars')
+    common_args(p, 'overwrite', 'quiet')
     p.set_defaults(func=_cmd_train)
 
 # %% ../nbs/05_train.ipynb #470fe9f4

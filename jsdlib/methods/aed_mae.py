@@ -891,6 +891,7 @@ def add_cli(sub # the subparsers of the `jsd` command
            ):
     "Add `jsd aed-mae train`."
     import argparse
+    from jsdlib.core import common_args
     d = AedMaeConfig()
     p = sub.add_parser('aed-mae', help='AED-MAE (self-distilled masked auto-encoder, one-class): '
                                        'train and score')
@@ -901,7 +902,7 @@ def add_cli(sub # the subparsers of the `jsd` command
     a('--dataset', choices=('ped2', 'synth', 'folder'), required=True,
       help='ped2: official split, validation from 2 training clips; others: one-class protocol')
     a('--root', required=True, help='the dataset folder')
-    a('--out', required=True, help='the run folder to write')
+    common_args(t, 'out', what='the run folder to write')
     a('--size', type=int, nargs=2, metavar=('H', 'W'), default=None,
       help=f'model input size (default {d.size[0]} {d.size[1]})')
     a('--channels', type=int, choices=(1, 3), default=None,
@@ -920,14 +921,11 @@ def add_cli(sub # the subparsers of the `jsd` command
       help='temporal Gaussian of the post-processed score (frames)')
     a('--val-clips', dest='val_clips', type=int, default=d.val_clips,
       help='Ped2 training clips held out as validation')
-    a('--seed', type=int, default=d.seed,
-      help='seed of weights, masks, samples and synthetic anomalies')
+    common_args(t, 'seed', seed=d.seed)
     a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
-    a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+    common_args(t, 'threads')
     a('--resume', action='store_true', help='continue an unfinished run in --out')
-    a('--overwrite', action='store_true',
-      help='replace a finished run in --out (or an unfinished one, without --resume)')
-    a('--quiet', action='store_true', help='no progress bars')
+    common_args(t, 'overwrite', 'quiet')
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/11_aed_mae.ipynb #da9bdfbc
