@@ -30,7 +30,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     index = a.index
     if index is None:
-        from jsdlib.data import make_synth, index_dataset
+        from jsdlib.data import make_synth
+        from jsdlib.datasets import index_dataset
         root = Path(tempfile.mkdtemp(prefix='jsd-bench-data-'))
         n_clips = max(4, -(-a.frames // 16))
         make_synth(root/'synth', n_clips=n_clips, n_frames=16, progress=False)

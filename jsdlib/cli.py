@@ -11,7 +11,7 @@ from .core import JsdError, check_common_args
 __all__ = ['CLI_MODULES', 'ALIASES', 'RUN_VERBS', 'GRAMMAR', 'build_parser', 'resolve_aliases', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
-CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
+CLI_MODULES = ['datasets', 'teacher', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
                'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
                'methods.fast_aed', 'methods.dakd', 'methods.objects']
 

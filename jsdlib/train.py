@@ -28,7 +28,8 @@ from accelerate import Accelerator
 from fastcore.basics import patch
 from .core import (JsdError, DEFAULTS, seed_everything, get_device, cpu_count, atomic_path,
                          common_args, command_group)
-from .data import read_index, validate_index, load_image, index_summary, _carve
+from .data import read_index, validate_index, load_image, index_summary
+from .datasets import _carve
 from .teacher import (
     FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher)
 from .student import (

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 from ..core import JsdError, read_json, atomic_path, get_device
 from ..runs import (check_finished, save_weights, read_weights, weights_info, write_table,
                          write_config, write_run_results)
-from ..data import validate_index, index_ped2, index_dataset, write_index
+from ..data import validate_index, write_index
+from ..datasets import index_ped2, index_dataset
 from ..losses import patchify, random_patch_mask
 from ..evaluate import (smooth_scores, evaluate_scores, auc_ap, bootstrap_runs, auc_or_nan,
                              auc_intervals,
@@ -958,7 +959,7 @@ def evaluate_aed_run(run:str|Path,         # a finished AED-MAE run folder
     return out
 
 # %% ../../nbs/11_aed_mae.ipynb #027cb558
-# the test clips of the supervised split (jsdlib.data.PED2_SUPERVISED)
+# the test clips of the supervised split (jsdlib.datasets.PED2_SUPERVISED)
 JSD_PED2_TEST = ['test_01', 'test_04', 'test_08', 'test_12']
 
 _iv = format_interval   # 'value [lo, hi]' (chapter 06)

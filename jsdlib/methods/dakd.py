@@ -25,7 +25,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, safe_open
 from tqdm.auto import tqdm
 from ..core import JsdError, write_json, read_json, atomic_path, atomic_write, seed_everything
-from ..data import read_index, validate_index, apply_protocol, index_ped2, write_index
+from ..data import read_index, validate_index, write_index
+from ..datasets import apply_protocol, index_ped2
 from ..teacher import FeatureCache, precompute_teacher
 from ..losses import bce_loss, info_nce
 from ..evaluate import (auc_ap, auc_or_nan, seed_paired_difference, read_run_scores,

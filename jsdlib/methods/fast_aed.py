@@ -27,7 +27,8 @@ from safetensors.torch import save_file, load_file, safe_open
 from tqdm.auto import tqdm
 from ..core import (JsdError, write_json, read_json, atomic_path, sha256_file, get_device,
                          seed_everything)
-from ..data import load_image, validate_index, write_index, index_dataset
+from ..data import load_image, validate_index, write_index
+from ..datasets import index_dataset
 from ..teacher import (Teacher, FeatureCache, precompute_teacher, build_teacher, rows_sha256,
                             LITE0_MEAN, LITE0_STD, MOTION_GAP)
 from ..losses import feature_mse, generator_loss, discriminator_loss
