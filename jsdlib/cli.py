@@ -4,14 +4,14 @@
 
 # %% ../nbs/10_cli.ipynb #b10759ee
 from __future__ import annotations
-import os, sys, errno, argparse, importlib
+import os, sys, errno, argparse, importlib, warnings
 from .core import JsdError, check_common_args
 
 # %% auto #0
 __all__ = ['CLI_MODULES', 'ALIASES', 'RUN_VERBS', 'GRAMMAR', 'build_parser', 'resolve_aliases', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
-CLI_MODULES = ['datasets', 'teacher', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
+CLI_MODULES = ['datasets', 'teacher', 'cachebench', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
                'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
                'methods.fast_aed', 'methods.dakd', 'methods.objects']
 
@@ -94,8 +94,11 @@ def main(
     argv:list[str]|None=None, # the arguments after `jsd`; None: `sys.argv[1:]`
 )->int: # exit status: the command's (else 0), 2 on an error (one line on stderr), 130 interrupted
     "Entry point of the `jsd` command."
-    argv, notes = resolve_aliases(sys.argv[1:] if argv is None else argv)
-    for n in notes: print(n, file=sys.stderr)
+    shell = argv is None                    # the `jsd` command itself, not a program calling main
+    argv, notes = resolve_aliases(sys.argv[1:] if shell else argv)
+    for n in notes:                         # an old spelling: a note for a person, a warning for code
+        if shell: print(n, file=sys.stderr)
+        else: warnings.warn(n.removeprefix('note: '), FutureWarning, stacklevel=2)
     p = build_parser()
     args = p.parse_args(argv)
     if not getattr(args, 'func', None):

@@ -41,7 +41,7 @@ def _read_json(p:Path)->dict:
     if not p.exists():
         raise JsdError(
             f"{p}: missing; a run folder holds model.safetensors, config.json and metrics.json"
-            " (train with `jsd train`)"
+            " (train with `jsd student train`)"
         )
     try: d = json.loads(p.read_text())
     except json.JSONDecodeError as e: raise JsdError(f"{p}: not valid JSON ({e})") from None
@@ -53,7 +53,7 @@ def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
     if config.get('method') == 'teacher_probe':
         raise JsdError(
             f"{run_dir}: is a teacher-probe run (a linear read-out of cached teacher features, `jsd"
-            " probe`); it has no student to score video with: use a run of `jsd train`"
+            " probe`); it has no student to score video with: use a run of `jsd student train`"
         )
     size = config.get('student_size')
     if not isinstance(size, int) or isinstance(size, bool) or not 32 <= size <= 1024 or size % 32:
@@ -82,7 +82,7 @@ def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
     return size, ms['mean'], ms['std'], float(thr)
 
 # %% ../nbs/07b_engines.ipynb #516da4bf
-def load_run(run_dir:str|Path|Run, # a run folder of `jsd train`, or a `Run` (returned as it is)
+def load_run(run_dir:str|Path|Run, # a run folder of `jsd student train`, or a `Run` (returned as it is)
             )->Run:
     "Load a run folder (with `jsdlib.student.load_student`) and check the fields inference needs."
     if isinstance(run_dir, Run): return run_dir
@@ -223,7 +223,7 @@ def read_onnx_metadata(
     md = {p.key: p.value for p in mp.metadata_props}
     need = ['jsdlib.threshold', 'jsdlib.input_size', 'jsdlib.mean', 'jsdlib.std']
     miss = [k for k in need if k not in md]
-    if miss: raise JsdError(f"{path}: ONNX metadata lacks {miss}; export it with `jsd export-onnx`")
+    if miss: raise JsdError(f"{path}: ONNX metadata lacks {miss}; export it with `jsd export`")
     return dict(threshold=float(md['jsdlib.threshold']), input_size=int(md['jsdlib.input_size']),
                 mean=json.loads(md['jsdlib.mean']), std=json.loads(md['jsdlib.std']),
                 method=md.get('jsdlib.method', '?'), raw=md)
@@ -378,7 +378,7 @@ def _cmd_export(a):
 
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
-    "Add `export` (formerly `export-onnx`) to the `jsd` command."
+    "Add `export` (formerly `export`) to the `jsd` command."
     import argparse
     from jsdlib.core import common_args
     p = sub.add_parser(

@@ -132,7 +132,7 @@ class TrainConfig:
     label_fraction:float = 1.        # share of training clips whose labels are used
                                      # (stratified, drawn with `seed`)
     kd:float = 0.                    # weight of soft labels from a teacher probe (not in the paper)
-    kd_probe:str|None = None         # the teacher-probe run folder giving them (`jsd probe`)
+    kd_probe:str|None = None         # the teacher-probe run folder giving them (`jsd student probe`)
     num_workers:int = DEFAULTS.num_workers
     channels_last:bool = True        # NHWC memory layout: ~1.45x faster training steps on CPU
                                      # (the last digits differ from NCHW)
@@ -151,7 +151,7 @@ def check(self:TrainConfig):
     if self.method not in METHODS: raise bad('method', f'one of {METHODS}', self.method)
     if self.distilled and not self.cache:
         raise JsdError(f"method {self.method!r} needs a teacher feature cache "
-                       "(--cache DIR, made by `jsd precompute-teacher`)")
+                       "(--cache DIR, made by `jsd cache precompute`)")
     if self.epochs < 1: raise bad('epochs', 'an integer >= 1', self.epochs)
     if self.batch_size < 2:
         raise bad('batch_size', 'an integer >= 2 (BatchNorm needs two samples)',
@@ -183,7 +183,7 @@ def check(self:TrainConfig):
         raise bad('label_fraction', 'a number in (0, 1]', self.label_fraction)
     if not self.kd >= 0: raise bad('kd', 'a number >= 0', self.kd)
     if self.kd and not self.kd_probe:
-        raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd probe`) "
+        raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd student probe`) "
                        "over the same cache")
     if self.kd and not self.distilled:
         raise JsdError("kd > 0 needs the teacher cache: use method 'jsd' or 'jsd+u'")
@@ -237,7 +237,7 @@ def _split(df, name):
         raise JsdError(f"the index has no {name!r} frames; training needs train and val splits "
                        "(see `jsd data index --protocol`)")
     if (d['label'] < 0).any():
-        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd train` needs "
+        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd student train` needs "
                        "frame labels (use --protocol supervised)")
     return d
 
@@ -424,11 +424,11 @@ def _check_finite(cfg, data, loss, f, idx, epoch, b):
     if not torch.isfinite(f).all():            # the input is broken, not the optimisation
         raise JsdError(f"non-finite teacher features (NaN/inf) in the cache for frames of batch "
                        f"{b}, e.g. {rows}: the cache holds them ({cfg.cache}); rebuild it with "
-                       "`jsd precompute-teacher` into a new --cache (check the teacher weights), "
+                       "`jsd cache precompute` into a new --cache (check the teacher weights), "
                        "not a lower --lr")
     raise JsdError(f"non-finite loss ({loss['total'].item()}) at epoch {epoch + 1}, batch {b}: "
                    f"BCE {float(loss['bce'])}, alignment {float(loss['align'])}; frames {rows}; "
-                   "check the teacher cache (`jsd verify-cache`), then try a lower --lr")
+                   "check the teacher cache (`jsd cache verify`), then try a lower --lr")
 
 def train_step(cfg:TrainConfig, # the run's configuration
                data:TrainData, # its data: the unlabelled frames, the loss settings
@@ -691,7 +691,7 @@ def variant_config(name:str, # a key of `VARIANTS`
     method, over, _ = VARIANTS[name]
     if 'probe' in over.values() and probe is None:
         raise JsdError(f"variant {name!r} needs a teacher-probe run folder "
-                       "(probe=..., `jsd probe`)")
+                       "(probe=..., `jsd student probe`)")
     over = {k: (str(probe) if v == 'probe' else v) for k, v in over.items()}
     return TrainConfig(method=method, **(kw | over))
 

@@ -22,7 +22,7 @@ from .evaluate import (SCORE_COLUMNS, read_run, read_run_scores, check_score_fra
 
 # %% ../nbs/07_visualize.ipynb #d9590102
 def run_threshold(
-    run_dir, # a run folder of `jsd train` (metrics.json, scores_val.csv)
+    run_dir, # a run folder of `jsd student train` (metrics.json, scores_val.csv)
     sigma:float=0., # Gaussian sigma (frames) for the val scores; not 0: the threshold is re-chosen
 )->tuple[float, str]: # the threshold and where it came from ('metrics.json' or 'best F1 on ...')
     ("The decision threshold of a run folder and where it came from: `metrics.json`, else best F1 "
