@@ -11,8 +11,8 @@ from .core import JsdError, check_common_args
 __all__ = ['CLI_MODULES', 'ALIASES', 'RUN_VERBS', 'GRAMMAR', 'build_parser', 'resolve_aliases', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
-CLI_MODULES = ['datasets', 'teacher', 'cachebench', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
-               'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
+CLI_MODULES = ['datasets', 'teacher', 'cachebench', 'train', 'transfer', 'shortcuts', 'evaluate',
+               'visualize', 'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
                'methods.fast_aed', 'methods.dakd', 'methods.objects']
 
 def build_parser()->argparse.ArgumentParser:
@@ -96,7 +96,7 @@ def main(
     "Entry point of the `jsd` command."
     shell = argv is None                    # the `jsd` command itself, not a program calling main
     argv, notes = resolve_aliases(sys.argv[1:] if shell else argv)
-    for n in notes:                         # an old spelling: a note for a person, a warning for code
+    for n in notes:                         # old spelling: a note for a person, a warning for code
         if shell: print(n, file=sys.stderr)
         else: warnings.warn(n.removeprefix('note: '), FutureWarning, stacklevel=2)
     p = build_parser()

@@ -82,7 +82,7 @@ def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
     return size, ms['mean'], ms['std'], float(thr)
 
 # %% ../nbs/07b_engines.ipynb #516da4bf
-def load_run(run_dir:str|Path|Run, # a run folder of `jsd student train`, or a `Run` (returned as it is)
+def load_run(run_dir:str|Path|Run, # a `jsd student train` run folder, or a `Run` (returned as is)
             )->Run:
     "Load a run folder (with `jsdlib.student.load_student`) and check the fields inference needs."
     if isinstance(run_dir, Run): return run_dir

@@ -105,7 +105,8 @@ def read_scores(path, # a `scores_{split}.csv` file
     if not raw.endswith(b'\n') and cut:
         raise JsdError(f'{path}: the last row (line {len(df) + 1}) is incomplete (no '
                        f'{", ".join(cut)}) and the file does not end with a newline: '
-                       f'the file was cut short; write it again (`jsd student train` or `jsd score`)')
+                       'the file was cut short; write it again '
+                       '(`jsd student train` or `jsd score`)')
     return check_score_frame(df, name=str(path))
 
 # %% ../nbs/06_evaluate.ipynb #29012dfb

@@ -950,7 +950,7 @@ def _cmd_verify(a)->int:
 CACHE_HELP = 'teacher feature caches: precompute, verify, benchmark'
 
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
-    "Add `jsd cache precompute` and `jsd cache verify` (`jsd cache benchmark`: `jsdlib.cachebench`)."
+    "Add `jsd cache precompute` and `jsd cache verify` (`cache benchmark`: `jsdlib.cachebench`)."
     import argparse
     fmt = argparse.ArgumentDefaultsHelpFormatter
     verbs = command_group(sub, 'cache', CACHE_HELP)

@@ -132,7 +132,7 @@ class TrainConfig:
     label_fraction:float = 1.        # share of training clips whose labels are used
                                      # (stratified, drawn with `seed`)
     kd:float = 0.                    # weight of soft labels from a teacher probe (not in the paper)
-    kd_probe:str|None = None         # the teacher-probe run folder giving them (`jsd student probe`)
+    kd_probe:str|None = None         # teacher-probe run folder giving them (`jsd student probe`)
     num_workers:int = DEFAULTS.num_workers
     channels_last:bool = True        # NHWC memory layout: ~1.45x faster training steps on CPU
                                      # (the last digits differ from NCHW)
@@ -237,8 +237,8 @@ def _split(df, name):
         raise JsdError(f"the index has no {name!r} frames; training needs train and val splits "
                        "(see `jsd data index --protocol`)")
     if (d['label'] < 0).any():
-        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd student train` needs "
-                       "frame labels (use --protocol supervised)")
+        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); "
+                       "`jsd student train` needs frame labels (use --protocol supervised)")
     return d
 
 def labelled_clips(train_df:pd.DataFrame, # training frames: `video` and 0/1 `label` columns
