@@ -5,7 +5,7 @@
 
     python benchmarks/bench_cache.py                      # generated frames, Lite0 and DINOv2 ViT-B/14
     python benchmarks/bench_cache.py --index data/synth/index.csv --frames 256
-    jsd benchmark-cache --index data/synth/index.csv      # the same, from the CLI
+    jsd cache benchmark --index data/synth/index.csv      # the same, from the CLI
 
 Goals: b/a <= 1.1 (reading the cache costs ~nothing), c/b >= 20 for ViT-B/14 at 224 px (it depends on the student's
 size: try --student-size 96 / 224).
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 from jsdlib.core import DEFAULTS
-from jsdlib.teacher import benchmark_cache, benchmark_verdicts
+from jsdlib.cachebench import benchmark_cache, benchmark_verdicts
 
 
 def main(argv=None):
@@ -30,7 +30,8 @@ def main(argv=None):
     a = p.parse_args(argv)
     index = a.index
     if index is None:
-        from jsdlib.data import make_synth, index_dataset
+        from jsdlib.data import make_synth
+        from jsdlib.datasets import index_dataset
         root = Path(tempfile.mkdtemp(prefix='jsd-bench-data-'))
         n_clips = max(4, -(-a.frames // 16))
         make_synth(root/'synth', n_clips=n_clips, n_frames=16, progress=False)

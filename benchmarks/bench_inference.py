@@ -12,8 +12,8 @@ It prints the tables and the verdict lines (ratios, not absolute frames/s) and w
 run it on an idle machine.
 
     python benchmarks/bench_inference.py --size 224 --frames 256 --out nbs/results/inference_speed.json   # the committed run
-    python benchmarks/bench_inference.py --checkpoint runs/x/jsd --frames 512 --out bench.json
-    jsd benchmark --checkpoint RUN_DIR --out bench.json          # the same, from the CLI
+    python benchmarks/bench_inference.py --run runs/x/jsd --frames 512 --out bench.json
+    jsd benchmark --run RUN_DIR --out bench.json          # the same, from the CLI
 
 Goals (issue 15): end to end >= 80% of decode-only and >= 3x the reference path end to end; model only >= 60% of the
 matmul peak. Where one is not met, the stage rows and the core-time ceiling say what limits it.
@@ -29,7 +29,8 @@ from jsdlib.speed import benchmark, bench_table, stage_table
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--checkpoint', default=None, help='run folder; default: a random-init student in a temp folder')
+    p.add_argument('--run', '--checkpoint', dest='run', default=None,
+                   help='run folder; default: a random-init student in a temp folder')
     p.add_argument('--size', type=int, default=None, help="input size (default: the run's; 160 for the demo student)")
     p.add_argument('--video', default=None, help='clip to use (default: a generated 640x360 H.264 clip)')
     p.add_argument('--frames', type=int, default=256)
@@ -39,7 +40,7 @@ def main(argv=None):
     p.add_argument('--no-quant', action='store_true')
     p.add_argument('--out', default=None, help='write the results JSON here')
     a = p.parse_args(argv)
-    ckpt = a.checkpoint or make_demo_run(Path(tempfile.mkdtemp(prefix='jsd-bench-run-')), size=a.size or 160)
+    ckpt = a.run or make_demo_run(Path(tempfile.mkdtemp(prefix='jsd-bench-run-')), size=a.size or 160)
     r = benchmark(ckpt, a.video, n_frames=a.frames, batch_size=a.batch_size, size=a.size, threads=a.threads,
                   repeats=a.repeats, quantize=not a.no_quant)
     pd.set_option('display.width', 200)

@@ -14,7 +14,8 @@ import numpy as np, pandas as pd, torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from distill_experiments import commit
 from jsdlib.core import project_root, write_json, atomic_write
-from jsdlib.data import make_synth, index_dataset, write_index
+from jsdlib.data import make_synth, write_index
+from jsdlib.datasets import index_dataset
 from jsdlib.teacher import precompute_teacher, build_teacher
 from jsdlib.reproduce import hardware
 from jsdlib.methods.dakd import (DakdConfig, DakdNet, dakd_variants, run_dakd_experiment, dakd_tables, mixed_auc, summarise_dakd,

@@ -15,7 +15,8 @@ import argparse, json, os, platform, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from jsdlib.core import write_json, project_root, JsdError
-from jsdlib.data import make_synth, index_dataset, write_index, index_summary
+from jsdlib.data import make_synth, write_index, index_summary
+from jsdlib.datasets import index_dataset
 from jsdlib.teacher import precompute_teacher
 from jsdlib.train import train_many, VARIANTS, variant_config
 from jsdlib.transfer import train_teacher_probe, transfer_measures

@@ -17,7 +17,7 @@ import argparse, sys, time
 from pathlib import Path
 import pandas as pd
 from jsdlib.core import write_json, project_root
-from jsdlib.data import index_ped2, PED2_SUPERVISED
+from jsdlib.datasets import index_ped2, PED2_SUPERVISED
 from jsdlib.evaluate import frame_difference, post_process, POST_RECIPES
 from jsdlib.methods.aed_mae import auc_intervals
 

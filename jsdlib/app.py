@@ -177,19 +177,19 @@ def serve_app(checkpoint,              # run folder or `.onnx` file
 def _cmd_app(a):
     if a.threads: torch.set_num_threads(a.threads)
     print(f"starting the app on http://127.0.0.1:{a.port} (local only; Ctrl+C to stop)", flush=True)
-    serve_app(a.checkpoint, a.port, sigma=a.sigma, max_frames=a.max_frames)
+    serve_app(a.run, a.port, sigma=a.sigma, max_frames=a.max_frames)
     return 0
 
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
     "Add `app` to the `jsd` command."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser('app', help='local Gradio demo on 127.0.0.1',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder')
+    p.add_argument('--run', required=True, help='run folder')
     p.add_argument('--port', type=int, default=7860, help='port on 127.0.0.1')
     p.add_argument('--sigma', type=float, default=2., help='Gaussian smoothing in frames')
     p.add_argument('--max-frames', type=int, default=3000, help='frames scored per upload at most')
-    p.add_argument('--threads', type=int, default=None,
-                   help='CPU threads (default: PyTorch decides)')
+    common_args(p, 'threads')
     p.set_defaults(func=_cmd_app)

@@ -4,22 +4,23 @@
 
 # %% ../nbs/10_cli.ipynb #b10759ee
 from __future__ import annotations
-import os, sys, errno, argparse, importlib
-from .core import JsdError
+import os, sys, errno, argparse, importlib, warnings
+from .core import JsdError, check_common_args
 
 # %% auto #0
-__all__ = ['CLI_MODULES', 'build_parser', 'os_error_line', 'main']
+__all__ = ['CLI_MODULES', 'ALIASES', 'RUN_VERBS', 'GRAMMAR', 'build_parser', 'resolve_aliases', 'os_error_line', 'main']
 
 # %% ../nbs/10_cli.ipynb #75928b03
-CLI_MODULES = ['data', 'teacher', 'train', 'transfer', 'shortcuts', 'evaluate', 'visualize',
-               'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
+CLI_MODULES = ['datasets', 'teacher', 'cachebench', 'train', 'transfer', 'shortcuts', 'evaluate',
+               'visualize', 'engines', 'inference', 'speed', 'app', 'reproduce', 'methods.aed_mae',
                'methods.fast_aed', 'methods.dakd', 'methods.objects']
 
 def build_parser()->argparse.ArgumentParser:
     "The `jsd` parser with every chapter's subcommands."
     import jsdlib
     p = argparse.ArgumentParser(
-        prog='jsd', description='jsdlib: knowledge distillation for video anomaly detection')
+        prog='jsd', description='jsdlib: knowledge distillation for video anomaly detection',
+        epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', action='version', version=f'jsd (jsdlib) {jsdlib.__version__}')
     sub = p.add_subparsers(dest='command', metavar='COMMAND')
     for m in CLI_MODULES:
@@ -35,6 +36,39 @@ _HINTS = {errno.ENOSPC: 'the disk is full: free some space or write elsewhere',
           errno.EACCES: 'no permission: write elsewhere or change the permissions',
           errno.EISDIR: 'a folder, where a file was expected',
           errno.ENOTDIR: 'a file, where a folder was expected'}
+
+# %% ../nbs/10_cli.ipynb #67e1986b
+ALIASES = {'precompute-teacher': ['cache', 'precompute'], 'verify-cache': ['cache', 'verify'],
+           'benchmark-cache': ['cache', 'benchmark'], 'train': ['student', 'train'],
+           'probe': ['student', 'probe'], 'transfer': ['student', 'transfer'],
+           'export-onnx': ['export']}
+RUN_VERBS = ('score', 'export', 'benchmark', 'app')   # take --run (once --checkpoint)
+GRAMMAR = '\n'.join([
+    'grammar: jsd NOUN VERB [options]',
+    '  data synth|index    cache precompute|verify|benchmark    student train|probe|transfer',
+    '  aed-mae train    fast-aed teachers|train|export    dakd folds|train    objects fit|cache',
+    'verbs on run folders: score, export, benchmark, app (--run); evaluate, visualize (--runs)',
+    'shared options: --threads, --seed, --out, --overwrite, --quiet (one meaning everywhere)',
+    'old spellings, still accepted with a note on stderr:',
+    *[f"  jsd {k:<19} -> jsd {' '.join(v)}" for k, v in ALIASES.items()],
+    '  --checkpoint            -> --run'])
+
+def resolve_aliases(
+    argv:list[str], # the arguments after `jsd`, possibly in an old spelling
+)->tuple[list[str], list[str]]: # the arguments in today's spelling; one note per old spelling
+    "Rewrite old spellings (`jsd train`, `--checkpoint`) to today's grammar, with a note for each."
+    argv, notes = list(argv), []
+    if argv and argv[0] in ALIASES:
+        new = ALIASES[argv[0]]
+        notes.append(f"note: 'jsd {argv[0]}' is now 'jsd {' '.join(new)}'")
+        argv = new + argv[1:]
+    if argv and argv[0] in RUN_VERBS:
+        for k, a in enumerate(argv):
+            if a == '--': break
+            if a == '--checkpoint' or a.startswith('--checkpoint='):
+                argv[k] = '--run' + a[len('--checkpoint'):]
+                if len(notes) < 2: notes.append('note: --checkpoint is now --run')
+    return argv, notes
 
 # %% ../nbs/10_cli.ipynb #a1fa855d
 def os_error_line(
@@ -60,12 +94,19 @@ def main(
     argv:list[str]|None=None, # the arguments after `jsd`; None: `sys.argv[1:]`
 )->int: # exit status: the command's (else 0), 2 on an error (one line on stderr), 130 interrupted
     "Entry point of the `jsd` command."
+    shell = argv is None                    # the `jsd` command itself, not a program calling main
+    argv, notes = resolve_aliases(sys.argv[1:] if shell else argv)
+    for n in notes:                         # old spelling: a note for a person, a warning for code
+        if shell: print(n, file=sys.stderr)
+        else: warnings.warn(n.removeprefix('note: '), FutureWarning, stacklevel=2)
     p = build_parser()
     args = p.parse_args(argv)
     if not getattr(args, 'func', None):
         p.print_help(); return 0 if args.command is None else 2
     debug = os.environ.get('JSD_DEBUG', '') not in ('', '0')
-    try: res = args.func(args)
+    try:
+        check_common_args(args)            # --threads, --seed: once, before any work
+        res = args.func(args)
     except JsdError as e:
         _close_bars(); print(f'error: {e}', file=sys.stderr); return 2
     except OSError as e:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEFAULTS', 'FULL_SCALE', 'JsdError', 'project_root', 'data_dir', 'figures_dir', 'seed_everything', 'get_device',
-           'cpu_count', 'cpu_model', 'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json',
-           'sha256_file']
+__all__ = ['DEFAULTS', 'FULL_SCALE', 'COMMON_ARGS', 'JsdError', 'project_root', 'data_dir', 'figures_dir', 'seed_everything',
+           'get_device', 'cpu_count', 'cpu_model', 'Defaults', 'atomic_write', 'atomic_path', 'read_json', 'write_json',
+           'sha256_file', 'common_args', 'check_common_args', 'command_group']
 
 # %% ../nbs/00_core.ipynb #cf27e2c0
 import numpy as np
@@ -175,3 +175,49 @@ def sha256_file(path:str|Path, # the file to hash
     with open(path, 'rb') as f:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #09073b4f
+COMMON_ARGS = {
+    'threads': dict(type=int, default=None, help='CPU threads (default: PyTorch decides)'),
+    'seed': dict(type=int, default=0, help='random seed: the same seed gives the same result'),
+    'out': dict(required=True, help='where to write'),
+    'overwrite': dict(action='store_true', help='replace what an earlier run wrote to --out'),
+    'quiet': dict(action='store_true', help='no progress bars'),
+}
+
+def common_args(p, # an `argparse` parser (a subcommand's)
+                *names:str, # shared options to add, in this order: keys of `COMMON_ARGS`
+                what:str|None=None, # what `--out` names, e.g. 'the run folder to write'
+                **defaults, # per-command defaults, e.g. `seed=1`; a default makes `--out` optional
+               ): # the parser
+    "Add the shared options `names` (`--threads`, `--seed`, `--out`, ...) with their one help text."
+    for n in names:
+        kw = dict(COMMON_ARGS[n])
+        if n == 'out' and what: kw['help'] = what
+        if n in defaults: kw['default'] = defaults[n]; kw.pop('required', None)
+        p.add_argument(f'--{n}', **kw)
+    return p
+
+# %% ../nbs/00_core.ipynb #b3ef8400
+def check_common_args(args, # the parsed `argparse.Namespace` of any `jsd` command
+                     ): # None; a bad value raises `JsdError`
+    "Check the shared options once, before any work: `--threads` >= 1, `--seed` in [0, 2**32)."
+    th = getattr(args, 'threads', None)
+    for t in (th if isinstance(th, (list, tuple)) else [th]):
+        if t is not None and (not isinstance(t, int) or t < 1):
+            raise JsdError(f"--threads: expected an integer >= 1, got {t}")
+    s = getattr(args, 'seed', None)
+    if isinstance(s, int) and not 0 <= s < 2**32:
+        raise JsdError(f"--seed: expected an integer from 0 to 2**32 - 1, got {s}")
+
+# %% ../nbs/00_core.ipynb #8f568b21
+def command_group(sub, # the `jsd` parser's subparsers (`add_subparsers()`)
+                  name:str, # the group's noun, e.g. 'cache'
+                  help:str, # one line for `jsd --help`
+                 ): # the group's own subparsers: add the verbs to them
+    """The subparsers of the group `jsd <name>` (e.g. `jsd cache precompute`), made on first use:
+    several chapters add verbs to one noun."""
+    if name not in sub.choices:
+        g = sub.add_parser(name, help=help, description=help)
+        g.jsd_verbs = g.add_subparsers(dest=f'{name}_command', metavar='VERB', required=True)
+    return sub.choices[name].jsd_verbs

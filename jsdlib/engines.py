@@ -41,7 +41,7 @@ def _read_json(p:Path)->dict:
     if not p.exists():
         raise JsdError(
             f"{p}: missing; a run folder holds model.safetensors, config.json and metrics.json"
-            " (train with `jsd train`)"
+            " (train with `jsd student train`)"
         )
     try: d = json.loads(p.read_text())
     except json.JSONDecodeError as e: raise JsdError(f"{p}: not valid JSON ({e})") from None
@@ -53,7 +53,7 @@ def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
     if config.get('method') == 'teacher_probe':
         raise JsdError(
             f"{run_dir}: is a teacher-probe run (a linear read-out of cached teacher features, `jsd"
-            " probe`); it has no student to score video with: use a run of `jsd train`"
+            " probe`); it has no student to score video with: use a run of `jsd student train`"
         )
     size = config.get('student_size')
     if not isinstance(size, int) or isinstance(size, bool) or not 32 <= size <= 1024 or size % 32:
@@ -82,7 +82,7 @@ def _check_run_fields(config:dict, metrics:dict, run_dir:Path)->tuple:
     return size, ms['mean'], ms['std'], float(thr)
 
 # %% ../nbs/07b_engines.ipynb #516da4bf
-def load_run(run_dir:str|Path|Run, # a run folder of `jsd train`, or a `Run` (returned as it is)
+def load_run(run_dir:str|Path|Run, # a `jsd student train` run folder, or a `Run` (returned as is)
             )->Run:
     "Load a run folder (with `jsdlib.student.load_student`) and check the fields inference needs."
     if isinstance(run_dir, Run): return run_dir
@@ -223,7 +223,7 @@ def read_onnx_metadata(
     md = {p.key: p.value for p in mp.metadata_props}
     need = ['jsdlib.threshold', 'jsdlib.input_size', 'jsdlib.mean', 'jsdlib.std']
     miss = [k for k in need if k not in md]
-    if miss: raise JsdError(f"{path}: ONNX metadata lacks {miss}; export it with `jsd export-onnx`")
+    if miss: raise JsdError(f"{path}: ONNX metadata lacks {miss}; export it with `jsd export`")
     return dict(threshold=float(md['jsdlib.threshold']), input_size=int(md['jsdlib.input_size']),
                 mean=json.loads(md['jsdlib.mean']), std=json.loads(md['jsdlib.std']),
                 method=md.get('jsdlib.method', '?'), raw=md)
@@ -364,8 +364,8 @@ def onnx_for_run(
 
 # %% ../nbs/07b_engines.ipynb #5689e8d4
 def _cmd_export(a):
-    out = export_onnx(a.checkpoint, a.out, opset=a.opset)
-    run = load_run(a.checkpoint); sc = OnnxScorer(out)
+    out = export_onnx(a.run, a.out, opset=a.opset)
+    run = load_run(a.run); sc = OnnxScorer(out)
     x = np.random.default_rng(0).standard_normal((3, 3, run.size, run.size)).astype(np.float32)
     with torch.no_grad(): ref = torch.sigmoid(run.model(torch.from_numpy(x))).numpy()
     d = float(np.abs(sc(x) - ref).max())
@@ -378,13 +378,14 @@ def _cmd_export(a):
 
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
-    "Add `export-onnx` to the `jsd` command."
+    "Add `export` (formerly `export`) to the `jsd` command."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser(
-        'export-onnx',
+        'export',
         help="export the student to ONNX with the run's threshold/size/normalisation as metadata",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder')
-    p.add_argument('--out', required=True, help='the .onnx file to write')
+    p.add_argument('--run', required=True, help='run folder')
+    common_args(p, 'out', what='the .onnx file to write')
     p.add_argument('--opset', type=int, default=17, help='ONNX opset')
     p.set_defaults(func=_cmd_export)

@@ -105,7 +105,8 @@ def read_scores(path, # a `scores_{split}.csv` file
     if not raw.endswith(b'\n') and cut:
         raise JsdError(f'{path}: the last row (line {len(df) + 1}) is incomplete (no '
                        f'{", ".join(cut)}) and the file does not end with a newline: '
-                       f'the file was cut short; write it again (`jsd train` or `jsd score`)')
+                       'the file was cut short; write it again '
+                       '(`jsd student train` or `jsd score`)')
     return check_score_frame(df, name=str(path))
 
 # %% ../nbs/06_evaluate.ipynb #29012dfb
@@ -1006,6 +1007,7 @@ def _cmd_evaluate(args)->int:
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd evaluate` to the `jsd` parser."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser('evaluate', help='compare run folders: metrics with '
                                         'bootstrap intervals, table and figures',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -1013,8 +1015,8 @@ def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
                    help='run folders (the first is the baseline of the paired differences)')
     p.add_argument('--split', default='test', choices=['val', 'test'],
                    help='split to evaluate (thresholds always come from val)')
-    p.add_argument('--out', default='results.json',
-                   help='results JSON (the markdown tables go next to it as .md)')
+    common_args(p, 'out', what='results JSON (the markdown tables go next to it as .md)',
+                out='results.json')
     p.add_argument('--figures', default=None,
                    help='folder for the figures (default: the project figures/ folder)')
     p.add_argument('--threshold', default='best_f1', choices=THRESHOLD_METHODS,
@@ -1026,8 +1028,7 @@ def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     p.add_argument('--n-boot', type=int, default=1000, help='bootstrap resamples of the videos')
     p.add_argument('--fps', type=float, default=10.0,
                    help='frames per second, for delays and false alarms per minute')
-    p.add_argument('--seed', type=int, default=0, help='seed of the bootstrap')
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    common_args(p, 'seed', 'quiet')
     p.set_defaults(func=_cmd_evaluate)
 
 # %% ../nbs/06_evaluate.ipynb #522423cb

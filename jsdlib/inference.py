@@ -349,7 +349,7 @@ def _cmd_score(a):
     th = _threads(a)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
-        res = score_video(a.checkpoint, a.video, batch_size=a.batch_size, sigma=a.sigma,
+        res = score_video(a.run, a.video, batch_size=a.batch_size, sigma=a.sigma,
                           threshold=a.threshold, engine=a.engine, max_frames=a.max_frames,
                           progress=not a.quiet, strict=a.strict, every=a.every, max_side=a.max_side,
                           resize=a.resize, threads=th)
@@ -379,13 +379,13 @@ def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
     "Add `score` to the `jsd` command."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser('score',
                        help='score every frame of a video or frame folder; list alarm events',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder (or exported .onnx file)')
+    p.add_argument('--run', required=True, help='run folder (or exported .onnx file)')
     p.add_argument('--video', required=True, help='video file or folder of frames')
-    p.add_argument('--out', required=True,
-                   help='per-frame scores CSV (events go to <out>_events.csv)')
+    common_args(p, 'out', what='per-frame scores CSV (events go to <out>_events.csv)')
     p.add_argument('--batch-size', type=int, default=32, help='frames per forward pass')
     p.add_argument('--sigma', type=float, default=0., help='Gaussian smoothing in frames')
     p.add_argument('--threshold', type=float, default=None,
@@ -393,8 +393,7 @@ def add_cli(sub, # the subparsers of the `jsd` argument parser
     p.add_argument('--engine', choices=ENGINES, default='auto',
                    help='auto: ONNX Runtime (the export is cached as model.onnx in the run '
                         'folder), else PyTorch')
-    p.add_argument('--threads', type=int, default=None,
-                   help='model threads (default: PyTorch decides)')
+    common_args(p, 'threads')
     p.add_argument('--every', type=int, default=1,
                    help='score every k-th frame; the timeline interpolates the others')
     p.add_argument('--max-side', type=int, default=None,
@@ -409,5 +408,5 @@ def add_cli(sub, # the subparsers of the `jsd` argument parser
     p.add_argument('--strict', action='store_true',
                    help='fail (instead of warning) when fewer frames decode than the container '
                         'declares')
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    common_args(p, 'quiet')
     p.set_defaults(func=_cmd_score)

@@ -655,6 +655,7 @@ def _cmd_reproduce(a)->int:
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
     "Add `jsd reproduce`."
+    from jsdlib.core import common_args
     p = sub.add_parser('reproduce', help='run the whole pipeline (data, teacher, baseline, JSD, '
                        'evaluation, figures; or a method chapter\'s) through papermill')
     p.add_argument('--method', choices=('jsd', *METHODS), default='jsd',
@@ -663,7 +664,7 @@ def add_cli(sub, # the subparsers of the `jsd` argument parser
     p.add_argument('--dataset', choices=DATASETS, default='synth')
     p.add_argument('--root', default=None, help='dataset folder (ped2, dota)')
     p.add_argument('--scale', choices=list(SCALES), default='default')
-    p.add_argument('--out', required=True, help='the run folder')
+    common_args(p, 'out', what='the run folder')
     p.add_argument('--seeds', type=int, nargs='+', default=None,
                    help="seeds (default: the scale's)")
     p.add_argument('--teacher', default=None, help="teacher name (default: the scale's)")

@@ -148,7 +148,7 @@ def write_run_results(out:Path,                  # the run folder
     return metrics
 
 # %% ../nbs/04a_runs.ipynb #a7d19ee3
-def load_probe(run_dir:str|Path, # a teacher-probe run folder (`jsd probe`)
+def load_probe(run_dir:str|Path, # a teacher-probe run folder (`jsd student probe`)
               )->dict: # name -> tensor: 'mean', 'scale', 'weight', 'bias'
     ("The tensors of a teacher-probe run: mean, scale, weight, bias "
      "(score = sigmoid(((x - mean) / scale) @ weight + bias)).")

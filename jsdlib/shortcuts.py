@@ -87,10 +87,11 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
            ):
     "Add `jsd shortcuts`."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser('shortcuts', help="linear probes on a colour histogram and an untrained CNN",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--index', required=True, help='frame index CSV with train/val(/test) splits')
     p.add_argument('--train-stride', dest='train_stride', type=int, default=1,
                    help='use every k-th training frame')
-    p.add_argument('--out', default=None, help='JSON file to write')
+    common_args(p, 'out', what='JSON file to write', out=None)
     p.set_defaults(func=_cmd_shortcuts)

@@ -516,7 +516,7 @@ def plot_stages(res:dict, # what `benchmark` returns
 
 # %% ../nbs/08a_speed.ipynb #d1ca1e83
 def _cmd_benchmark(a):
-    res = benchmark(a.checkpoint, a.video, n_frames=a.frames, batch_size=a.batch_size, size=a.size,
+    res = benchmark(a.run, a.video, n_frames=a.frames, batch_size=a.batch_size, size=a.size,
                     threads=a.threads, repeats=a.repeats, quantize=not a.no_quant)
     pd.set_option('display.width', 200)
     print(bench_table(res)[['median_ms', 'p95_ms', 'fps', 'note']].to_string())
@@ -528,18 +528,19 @@ def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
     "Add `benchmark` to the `jsd` command."
     import argparse
+    from jsdlib.core import common_args
     p = sub.add_parser('benchmark', help='speed of each stage and engine, end to end, against the '
                                          'reference path and the machine',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--checkpoint', required=True, help='run folder')
-    p.add_argument('--out', required=True, help='results JSON')
+    p.add_argument('--run', required=True, help='run folder')
+    common_args(p, 'out', what='results JSON')
     p.add_argument('--video', default=None,
                    help='clip to use (default: a generated 640x360 H.264 clip)')
     p.add_argument('--frames', type=int, default=256, help='frames to time')
     p.add_argument('--batch-size', type=int, default=32, help='frames per batch')
     p.add_argument('--size', type=int, default=None, help="input size (default: the run's)")
     p.add_argument('--threads', type=int, nargs='+', default=None,
-                   help='thread counts to try (default: 1 and all cores)')
+                   help='thread counts to try (default: 1 and all cores); each >= 1')
     p.add_argument('--repeats', type=int, default=3, help='timed passes (the median is kept)')
     p.add_argument('--no-quant', action='store_true', help='skip int8 quantisation')
     p.set_defaults(func=_cmd_benchmark)

@@ -189,14 +189,14 @@ def load_student_weights(path:str|Path, # a student's .safetensors (or .pth) wei
     return model.to(device).eval()
 
 # %% ../nbs/04_student.ipynb #2b72872b
-def load_student(run_dir:str|Path, # a finished run folder (`jsd train`)
+def load_student(run_dir:str|Path, # a finished run folder (`jsd student train`)
                 ):                 # (model in eval mode, config dict, metrics dict)
     "The student of a finished run folder with its config and metrics."
     run_dir = Path(run_dir)
     for f in ('model.safetensors', 'config.json', 'metrics.json'):
         if not (run_dir/f).exists():
             raise JsdError(f"{run_dir}: not a finished run folder "
-                           f"({f} missing; train with `jsd train`)")
+                           f"({f} missing; train with `jsd student train`)")
     return (load_student_weights(run_dir/'model.safetensors'),
             read_json(run_dir/'config.json', 'the run config'),
             read_json(run_dir/'metrics.json', 'the run metrics'))

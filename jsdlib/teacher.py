@@ -10,12 +10,12 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'MOTION_GAIN', 'LITE0_MEAN', 'LITE0_STD', 'LITE_SIZES', 'DINOV2', 'TEACHERS',
-           'MOTION_GAP', 'POOLS', 'TEACHER_ALIASES', 'KEY_COLUMNS', 'FORMAT', 'COMPARED', 'to_tensor', 'motion_image',
-           'Teacher', 'lite_weights_path', 'lite0_weights_path', 'map_by_position', 'imagenet_top', 'hf_to_timm_dinov2',
-           'save_tiny_dinov2', 'canonical_teacher', 'parse_teacher_name', 'build_teacher', 'rows_sha256',
-           'shard_bounds', 'make_manifest', 'manifest_diff', 'partner_paths', 'precompute_teacher', 'ShardedArray',
-           'cache_teachers', 'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset',
-           'benchmark_cache', 'benchmark_verdicts', 'add_cli']
+           'MOTION_GAP', 'POOLS', 'TEACHER_ALIASES', 'KEY_COLUMNS', 'FORMAT', 'COMPARED', 'CACHE_HELP', 'to_tensor',
+           'motion_image', 'Teacher', 'lite_weights_path', 'lite0_weights_path', 'map_by_position', 'imagenet_top',
+           'hf_to_timm_dinov2', 'save_tiny_dinov2', 'canonical_teacher', 'parse_teacher_name', 'build_teacher',
+           'rows_sha256', 'shard_bounds', 'make_manifest', 'manifest_diff', 'partner_paths', 'precompute_teacher',
+           'ShardedArray', 'cache_teachers', 'FeatureCache', 'verify_cache', 'student_transform', 'CachedFrameDataset',
+           'add_cli']
 
 # %% ../nbs/02_teacher.ipynb #d25ad382
 import numpy as np
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
 from .core import (JsdError, DEFAULTS, atomic_write, write_json, read_json, sha256_file,
-                         get_device, seed_everything, figures_dir)
+                         get_device, seed_everything, figures_dir, common_args, command_group)
 from .data import read_index, load_image, validate_index
 
 # %% ../nbs/02_teacher.ipynb #16b3d135
@@ -759,7 +759,7 @@ def _resolve(cache_dir:Path, teacher)->Path:
     if name:
         if (cache_dir/name/'manifest.json').exists(): return cache_dir/name
         raise JsdError(f"{cache_dir}: no cache for teacher {name!r} (cached: {have or 'none'}); "
-                       "make it with `jsd precompute-teacher --index "
+                       "make it with `jsd cache precompute --index "
                        f"INDEX --teacher {name} --cache {cache_dir}`")
     if len(have) == 1: return cache_dir/have[0]
     why = (f"several teachers cached ({have}); say which" if have
@@ -787,7 +787,7 @@ class FeatureCache:
         if missing:
             raise JsdError(f"{self.dir}: incomplete, {len(missing)} of "
                            f"{m['n_shards']} shards missing ({_listing(missing, 5)}); "
-                           "rerun `jsd precompute-teacher` "
+                           "rerun `jsd cache precompute` "
                            "with the same arguments to resume")
         shard_files = [_shard_paths(self.dir, i)[0] for i in range(m['n_shards'])]
         self.features = ShardedArray(shard_files, m['shard_size'],
@@ -803,7 +803,7 @@ class FeatureCache:
             raise JsdError(f"{self.dir}: {len(bad)} corrupt shard(s) ({_listing(bad, 5)}): "
                            "their content no longer matches the checksum "
                            "recorded when they were written; recompute them with "
-                           "`jsd precompute-teacher ... --repair` (same arguments)")
+                           "`jsd cache precompute ... --repair` (same arguments)")
         return self
 
     def check_frames(self, df:pd.DataFrame):
@@ -819,7 +819,7 @@ class FeatureCache:
             raise JsdError(f"{self.dir}: {len(changed)} frame file(s) changed "
                            "since their features were cached (size or time), e.g. "
                            f"{_listing(changed, 3)}; the cache is stale: rebuild "
-                           "it (`jsd precompute-teacher` into a new --cache)")
+                           "it (`jsd cache precompute` into a new --cache)")
         return self
 
     def _check_index(self, df):
@@ -865,7 +865,7 @@ def _manifest(d:Path)->dict:
             'feature_shape', 'dtype')
     if not isinstance(m, dict) or any(k not in m for k in need) or m.get('format') != FORMAT:
         raise JsdError(f"{d}/manifest.json: not a {FORMAT} manifest (damaged?); delete "
-                       "the folder and rerun `jsd precompute-teacher` to rebuild the cache")
+                       "the folder and rerun `jsd cache precompute` to rebuild the cache")
     return m
 
 def verify_cache(cache_dir:str|Path, # a cache root, or one teacher's folder
@@ -920,111 +920,6 @@ class CachedFrameDataset(torch.utils.data.Dataset):
         else: f = self._feat(self.cache, self.pos[i])
         return img, torch.tensor(self.labels[i]), f
 
-# %% ../nbs/02_teacher.ipynb #207dfb2a
-class _BenchStudent(nn.Module):
-    def __init__(self, feat_dim:int|None):
-        super().__init__()
-        import timm
-        self.body = timm.create_model('mobilenetv3_small_100', pretrained=False, num_classes=0)
-        # 1024 after the conv head
-        n = getattr(self.body, 'head_hidden_size', None) or self.body.num_features
-        self.head = nn.Linear(n, 1)
-        self.proj = nn.Linear(n, feat_dim) if feat_dim else None
-    def forward(self, x):
-        h = self.body(x)
-        return self.head(h).squeeze(1), (self.proj(h) if self.proj is not None else None)
-
-class _TwoViews(torch.utils.data.Dataset):
-    "(student image, label, teacher image): what on-the-fly distillation must load."
-    def __init__(self, df, st, tt): self.df, self.st, self.tt = df.reset_index(drop=True), st, tt
-    def __len__(self): return len(self.df)
-    def __getitem__(self, i):
-        im = load_image(self.df.path[i])
-        return self.st(im), torch.tensor(float(self.df.label[i])), self.tt(im)
-
-def _epoch(model, dl, mode:str, teacher=None, lam:float=DEFAULTS.lam)->list[float]:
-    "Train one epoch; the seconds each batch took, loading included."
-    from jsdlib.losses import bce_loss, cosine_loss
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3); model.train()
-    times, t0 = [], time.perf_counter()
-    for x, y, f in dl:
-        logits, proj = model(x); loss = bce_loss(logits, y)
-        if mode != 'a':
-            tf = teacher(f) if mode == 'c' else f
-            loss = loss + lam * cosine_loss(proj, tf)
-        opt.zero_grad(); loss.backward(); opt.step()
-        t1 = time.perf_counter(); times.append(t1 - t0); t0 = t1
-    return times
-
-def _epoch_s(batch_times, n_batches:int)->float:
-    """Seconds per epoch from batch times: the median batch x batches per epoch (robust to a GC
-    pause or a busy moment)."""
-    return float(np.median(batch_times)) * n_batches
-
-# %% ../nbs/02_teacher.ipynb #787e6759
-def benchmark_cache(index, # frame index: CSV path or DataFrame (frames on disk)
-                    teachers=('lite0', 'dinov2_vitb14'), # teachers to time, random weights
-                    n_frames:int=128, # frames in the timed epoch (the first ones)
-                    batch_size:int=16, # frames per training step
-                    student_size:int=DEFAULTS.student_size, # student input side in pixels
-                    cache_dir:str|Path|None=None, # where to build the caches; None: a temp folder
-                    repeats:int=3, # timed epochs per setting, interleaved; batch times' median
-                    seed:int=0, # seed of the students' weights
-                    progress:bool=False, # show progress bars
-                   )->pd.DataFrame: # one row per teacher: seconds and ratios
-    """Seconds per training epoch of (a) student alone, (b) JSD from cache, (c) JSD with the teacher
-    on the fly, per teacher (random weights)."""
-    import tempfile as _tf
-    df = _as_index(index); df = df[df.path != ''].iloc[:n_frames].reset_index(drop=True)
-    cache_dir = Path(cache_dir or _tf.mkdtemp(prefix='jsd-bench-'))
-    st = student_transform(student_size); rows = []
-    def loader(ds):
-        return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0)
-    # a fresh process trains slower for its first epochs:
-    seed_everything(seed); warm = _BenchStudent(None)
-    # warm it up before any timed epoch
-    for _ in range(2): _epoch(warm, loader(_TwoViews(df, st, st)), 'a')
-    nb = -(-len(df) // batch_size)
-    for name in teachers:
-        t = build_teacher(name, 'random', seed=seed)
-        # first-call set-up is not extraction speed
-        with torch.no_grad(): t(torch.zeros(min(batch_size, 2), 3, t.size, t.size))
-        s = precompute_teacher(df, t, cache_dir, batch_size=batch_size, shard_size=max(len(df), 1),
-                               progress=progress)
-        fc = FeatureCache(cache_dir, df, t)
-        ds_b = CachedFrameDataset(df, fc, st)
-        seed_everything(seed)
-        stu_a = _BenchStudent(None)
-        seed_everything(seed)
-        stu_b = _BenchStudent(t.dim)
-        # warm-up epoch: allocator, kernels, file cache
-        _epoch(stu_a, loader(ds_b), 'a'); _epoch(stu_b, loader(ds_b), 'b')
-        ta, tb = [], []
-        for _ in range(repeats):  # interleaved: a machine that drifts affects (a) and (b) alike
-            ta += _epoch(stu_a, loader(ds_b), 'a'); tb += _epoch(stu_b, loader(ds_b), 'b')
-        ta, tb = _epoch_s(ta, nb), _epoch_s(tb, nb)
-        seed_everything(seed); stu_c = _BenchStudent(t.dim)
-        tc = _epoch_s(_epoch(stu_c, loader(_TwoViews(df, st, t.preprocess)), 'c', teacher=t), nb)
-        rows.append(dict(teacher=name, frames=len(df), extract_fps=s['frames_per_s'],
-                         student_train_fps=round(len(df) / ta, 1), a_student_s=round(ta, 2),
-                         b_cached_s=round(tb, 2), c_on_the_fly_s=round(tc, 2),
-                         b_over_a=round(tb / ta, 3), c_over_b=round(tc / tb, 1)))
-    return pd.DataFrame(rows)
-
-# %% ../nbs/02_teacher.ipynb #e15d4950
-def benchmark_verdicts(r:pd.DataFrame, # a `benchmark_cache` table
-                       b_goal:float=1.1, # largest acceptable (b) cache / (a) student time
-                       c_goal:float=20., # smallest wished (c) on-the-fly / (b) cache time
-                      )->list[str]:
-    "One line per teacher: the two ratios of `benchmark_cache` against their goals."
-    return [f"{row.teacher}: JSD from the cache costs "
-            f"{row.b_over_a:.2f}x the student alone (goal <= {b_goal}: "
-            f"{'met' if row.b_over_a <= b_goal else 'NOT met'}); the "
-            f"teacher on the fly is {row.c_over_b:.1f}x slower than the cache"
-            + (f" (goal >= {c_goal:g}: {'met' if row.c_over_b >= c_goal else 'NOT met'})"
-               if row.teacher.startswith('dinov2_vitb') else '')
-            + f"; extraction {row.extract_fps} frames/s" for row in r.itertuples()]
-
 # %% ../nbs/02_teacher.ipynb #29a2df18
 def _cmd_precompute(a)->int:
     s = precompute_teacher(a.index, a.teacher, a.cache, weights=a.weights, size=a.size,
@@ -1052,16 +947,14 @@ def _cmd_verify(a)->int:
         bad |= bool(r['missing'] or r['corrupt'])
     return 1 if bad else 0
 
-def _cmd_bench(a)->int:
-    r = benchmark_cache(a.index, teachers=a.teachers, n_frames=a.frames, batch_size=a.batch_size,
-                        repeats=a.repeats, student_size=a.student_size)
-    print(r.to_string(index=False)); print('\n'.join(benchmark_verdicts(r))); return 0
+CACHE_HELP = 'teacher feature caches: precompute, verify, benchmark'
 
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
-    "Add `precompute-teacher`, `verify-cache` and `benchmark-cache` to the `jsd` command."
+    "Add `jsd cache precompute` and `jsd cache verify` (`cache benchmark`: `jsdlib.cachebench`)."
     import argparse
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('precompute-teacher',
+    verbs = command_group(sub, 'cache', CACHE_HELP)
+    p = verbs.add_parser('precompute',
                        help="cache a frozen teacher's features for "
                             "every frame of an index (resumable)", formatter_class=fmt)
     p.add_argument('--index', required=True, help='frame index CSV (jsd data index)')
@@ -1090,26 +983,13 @@ def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
                    help='stop after this many new shards (resume later)')
     p.add_argument('--repair', action='store_true',
                    help='also recompute shards whose checksum no longer '
-                        'matches (what verify-cache calls CORRUPT)')
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
+                        'matches (what cache verify calls CORRUPT)')
+    common_args(p, 'quiet')
     p.set_defaults(func=_cmd_precompute)
-    p = sub.add_parser('verify-cache',
+    p = verbs.add_parser('verify',
                        help='re-check the checksums of every shard of a '
                             'teacher cache (exit 1 if any is missing or '
                             'corrupt)', formatter_class=fmt)
     p.add_argument('--cache', required=True, help='cache root or one teacher folder')
-    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    common_args(p, 'quiet')
     p.set_defaults(func=_cmd_verify)
-    p = sub.add_parser('benchmark-cache',
-                       help='time a training epoch: student alone / '
-                            'JSD from cache / JSD teacher on the fly', formatter_class=fmt)
-    p.add_argument('--index', required=True, help='frame index CSV')
-    p.add_argument('--teachers', nargs='+', default=['lite0', 'dinov2_vitb14'],
-                   help='teachers to time (random weights where none are installed)')
-    p.add_argument('--frames', type=int, default=128, help='frames per timed epoch')
-    p.add_argument('--batch-size', type=int, default=16, help='frames per step')
-    p.add_argument('--student-size', type=int, default=DEFAULTS.student_size,
-                   help='student input size (px)')
-    p.add_argument('--repeats', type=int, default=3,
-                   help='interleaved repeats (the median is kept)')
-    p.set_defaults(func=_cmd_bench)

@@ -9,10 +9,10 @@ from pathlib import Path
 from dataclasses import dataclass, asdict, field
 
 # %% auto #0
-__all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict', 'labelled_clips',
-           'TrainData', 'train_data', 'train_model', 'TrainState', 'train_state', 'batch_inputs', 'batch_loss',
-           'train_step', 'train_epoch', 'validate_epoch', 'save_checkpoint', 'load_checkpoint', 'train', 'finish_run',
-           'plot_learning_curves', 'variant_config', 'run_name', 'train_many', 'compare_methods',
+__all__ = ['METHODS', 'ALIGNS', 'VARIANTS', 'STUDENT_HELP', 'FrameDataset', 'normalize', 'hflip', 'TrainConfig', 'predict',
+           'labelled_clips', 'TrainData', 'train_data', 'train_model', 'TrainState', 'train_state', 'batch_inputs',
+           'batch_loss', 'train_step', 'train_epoch', 'validate_epoch', 'save_checkpoint', 'load_checkpoint', 'train',
+           'finish_run', 'plot_learning_curves', 'variant_config', 'run_name', 'train_many', 'compare_methods',
            'summarize_comparison', 'add_cli', 'variant_table', 'plot_label_fraction']
 
 # %% ../nbs/05_train.ipynb #02aafb72
@@ -26,8 +26,10 @@ from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from accelerate import Accelerator
 from fastcore.basics import patch
-from .core import JsdError, DEFAULTS, seed_everything, get_device, cpu_count, atomic_path
-from .data import read_index, validate_index, load_image, index_summary, _carve
+from .core import (JsdError, DEFAULTS, seed_everything, get_device, cpu_count, atomic_path,
+                         common_args, command_group)
+from .data import read_index, validate_index, load_image, index_summary
+from .datasets import _carve
 from .teacher import (
     FeatureCache, IMAGENET_MEAN, IMAGENET_STD, build_teacher, precompute_teacher)
 from .student import (
@@ -130,7 +132,7 @@ class TrainConfig:
     label_fraction:float = 1.        # share of training clips whose labels are used
                                      # (stratified, drawn with `seed`)
     kd:float = 0.                    # weight of soft labels from a teacher probe (not in the paper)
-    kd_probe:str|None = None         # the teacher-probe run folder giving them (`jsd probe`)
+    kd_probe:str|None = None         # teacher-probe run folder giving them (`jsd student probe`)
     num_workers:int = DEFAULTS.num_workers
     channels_last:bool = True        # NHWC memory layout: ~1.45x faster training steps on CPU
                                      # (the last digits differ from NCHW)
@@ -149,7 +151,7 @@ def check(self:TrainConfig):
     if self.method not in METHODS: raise bad('method', f'one of {METHODS}', self.method)
     if self.distilled and not self.cache:
         raise JsdError(f"method {self.method!r} needs a teacher feature cache "
-                       "(--cache DIR, made by `jsd precompute-teacher`)")
+                       "(--cache DIR, made by `jsd cache precompute`)")
     if self.epochs < 1: raise bad('epochs', 'an integer >= 1', self.epochs)
     if self.batch_size < 2:
         raise bad('batch_size', 'an integer >= 2 (BatchNorm needs two samples)',
@@ -181,7 +183,7 @@ def check(self:TrainConfig):
         raise bad('label_fraction', 'a number in (0, 1]', self.label_fraction)
     if not self.kd >= 0: raise bad('kd', 'a number >= 0', self.kd)
     if self.kd and not self.kd_probe:
-        raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd probe`) "
+        raise JsdError("kd > 0 needs kd_probe: a teacher-probe run folder (`jsd student probe`) "
                        "over the same cache")
     if self.kd and not self.distilled:
         raise JsdError("kd > 0 needs the teacher cache: use method 'jsd' or 'jsd+u'")
@@ -235,8 +237,8 @@ def _split(df, name):
         raise JsdError(f"the index has no {name!r} frames; training needs train and val splits "
                        "(see `jsd data index --protocol`)")
     if (d['label'] < 0).any():
-        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); `jsd train` needs "
-                       "frame labels (use --protocol supervised)")
+        raise JsdError(f"split {name!r} has hidden labels (-1, weak protocol); "
+                       "`jsd student train` needs frame labels (use --protocol supervised)")
     return d
 
 def labelled_clips(train_df:pd.DataFrame, # training frames: `video` and 0/1 `label` columns
@@ -422,11 +424,11 @@ def _check_finite(cfg, data, loss, f, idx, epoch, b):
     if not torch.isfinite(f).all():            # the input is broken, not the optimisation
         raise JsdError(f"non-finite teacher features (NaN/inf) in the cache for frames of batch "
                        f"{b}, e.g. {rows}: the cache holds them ({cfg.cache}); rebuild it with "
-                       "`jsd precompute-teacher` into a new --cache (check the teacher weights), "
+                       "`jsd cache precompute` into a new --cache (check the teacher weights), "
                        "not a lower --lr")
     raise JsdError(f"non-finite loss ({loss['total'].item()}) at epoch {epoch + 1}, batch {b}: "
                    f"BCE {float(loss['bce'])}, alignment {float(loss['align'])}; frames {rows}; "
-                   "check the teacher cache (`jsd verify-cache`), then try a lower --lr")
+                   "check the teacher cache (`jsd cache verify`), then try a lower --lr")
 
 def train_step(cfg:TrainConfig, # the run's configuration
                data:TrainData, # its data: the unlabelled frames, the loss settings
@@ -689,7 +691,7 @@ def variant_config(name:str, # a key of `VARIANTS`
     method, over, _ = VARIANTS[name]
     if 'probe' in over.values() and probe is None:
         raise JsdError(f"variant {name!r} needs a teacher-probe run folder "
-                       "(probe=..., `jsd probe`)")
+                       "(probe=..., `jsd student probe`)")
     over = {k: (str(probe) if v == 'probe' else v) for k, v in over.items()}
     return TrainConfig(method=method, **(kw | over))
 
@@ -813,8 +815,6 @@ def _cmd_train(a):
     given = {k: getattr(a, k) for k in fields if hasattr(a, k) and getattr(a, k) is not None}
     cfg = TrainConfig(**given)
     cfg.check()                                   # every option checked before any frame is read
-    if a.threads is not None and a.threads < 1:
-        raise JsdError(f"--threads: expected an integer >= 1, got {a.threads}")
     if a.threads: torch.set_num_threads(a.threads)
     m = train(cfg, a.out, resume=a.resume, progress=not a.quiet, overwrite=a.overwrite)
     acc_main = int(os.environ.get('RANK', '0')) == 0
@@ -827,12 +827,14 @@ def _cmd_train(a):
     return 0
 
 # %% ../nbs/05_train.ipynb #f462552b
+STUDENT_HELP = 'the JSD students: train, probe (the teacher\'s ceiling), transfer'
+
 def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
            ):
-    "Add `jsd train`."
+    "Add `jsd student train`."
     import argparse
     d = TrainConfig()
-    p = sub.add_parser('train',
+    p = command_group(sub, 'student', STUDENT_HELP).add_parser('train',
                        help='train the baseline or a distilled student (JSD and its extensions)',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a = p.add_argument
@@ -840,7 +842,7 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
       help="baseline: BCE only; jsd: the paper's BCE + lambda (1 - cos); "
            "jsd+u: alignment on unlabelled training frames too")
     a('--index', required=True, help='frame index CSV (`jsd data index`)')
-    a('--out', required=True, help='the run folder to write')
+    common_args(p, 'out', what='the run folder to write')
     a('--cache', default=None, help='teacher feature cache (needed by the distilled methods)')
     a('--teacher', default=None, help='which teacher in the cache (default: the only one)')
     a('--student-size', dest='student_size', type=int, default=d.student_size,
@@ -853,8 +855,7 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
     a('--lam', type=float, default=d.lam, help='weight of the alignment term')
     a('--pos-weight', dest='pos_weight', default=None,
       help="weight of anomalous frames in BCE: a number or 'auto'")
-    a('--seed', type=int, default=d.seed,
-      help='seed of initial weights, data order, flips and the labelled-clip draw')
+    common_args(p, 'seed', seed=d.seed)
     a('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS,
       default=d.threshold_method, help='threshold rule, applied on val')
     a('--select-metric', dest='select_metric', choices=('roc_auc', 'ap'), default=d.select_metric,
@@ -877,15 +878,14 @@ def add_cli(sub, # the subparsers of the `jsd` command (`argparse`)
     a('--kd', type=float, default=d.kd,
       help='weight of soft labels from a teacher probe (extension; needs --kd-probe)')
     a('--kd-probe', dest='kd_probe', default=None,
-      help='teacher-probe run folder (`jsd probe`) giving the soft labels')
+      help='teacher-probe run folder (`jsd student probe`) giving the soft labels')
     a('--num-workers', dest='num_workers', type=int, default=d.num_workers,
       help='DataLoader workers')
     a('--device', default=d.device,
       help="'auto', 'cpu', 'cuda[:N]' or 'mps'; an unavailable device is an error")
-    a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+    common_args(p, 'threads')
     a('--resume', action='store_true', help='continue from <out>/last.pt')
-    a('--overwrite', action='store_true', help='replace a finished run in --out')
-    a('--quiet', action='store_true', help='no progress bars')
+    common_args(p, 'overwrite', 'quiet')
     p.set_defaults(func=_cmd_train)
 
 # %% ../nbs/05_train.ipynb #470fe9f4

@@ -256,28 +256,31 @@ def _cmd_transfer(a)->int:
     return 0
 
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
-    "Add `jsd probe` and `jsd transfer`."
+    "Add `jsd student probe` and `jsd student transfer`."
     import argparse
     from jsdlib.evaluate import THRESHOLD_METHODS
+    from jsdlib.core import common_args, command_group
+    from jsdlib.train import STUDENT_HELP
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    p = sub.add_parser('probe',
+    verbs = command_group(sub, 'student', STUDENT_HELP)
+    p = verbs.add_parser('probe',
                        help="the teacher's ceiling: a linear probe on "
                             "cached teacher features, written as a run folder",
                        formatter_class=fmt)
     p.add_argument('--index', required=True, help='frame index CSV')
     p.add_argument('--cache', required=True, help='teacher feature cache folder')
-    p.add_argument('--out', required=True, help='run folder to write')
+    common_args(p, 'out', what='run folder to write')
     p.add_argument('--teacher', default=None, help='teacher in the cache (default: the only one)')
     p.add_argument('--train-stride', dest='train_stride', type=int, default=1,
                    help='use every k-th training frame (as the student did)')
     p.add_argument('--label-fraction', dest='label_fraction', type=float, default=1.,
                    help='share of training clips whose labels are used')
-    p.add_argument('--seed', type=int, default=0, help='seed of the labelled-clip draw')
+    common_args(p, 'seed')
     p.add_argument('--threshold-method', dest='threshold_method', choices=THRESHOLD_METHODS,
                    default='best_f1', help='threshold rule on val')
-    p.add_argument('--overwrite', action='store_true', help='replace a finished run folder')
+    common_args(p, 'overwrite')
     p.set_defaults(func=_cmd_probe)
-    t = sub.add_parser('transfer',
+    t = verbs.add_parser('transfer',
                        help="how much of the teacher a trained student "
                             "holds: alignment and linear-probe measures",
                        formatter_class=fmt)

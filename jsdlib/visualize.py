@@ -22,7 +22,7 @@ from .evaluate import (SCORE_COLUMNS, read_run, read_run_scores, check_score_fra
 
 # %% ../nbs/07_visualize.ipynb #d9590102
 def run_threshold(
-    run_dir, # a run folder of `jsd train` (metrics.json, scores_val.csv)
+    run_dir, # a run folder of `jsd student train` (metrics.json, scores_val.csv)
     sigma:float=0., # Gaussian sigma (frames) for the val scores; not 0: the threshold is re-chosen
 )->tuple[float, str]: # the threshold and where it came from ('metrics.json' or 'best F1 on ...')
     ("The decision threshold of a run folder and where it came from: `metrics.json`, else best F1 "
@@ -381,13 +381,13 @@ def _cmd_visualize(args)->int:
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
     "Add `jsd visualize` to the `jsd` parser."
+    from jsdlib.core import common_args
     p = sub.add_parser('visualize', help='grids of the frames where distillation helps and where '
                                           'it hurts, with per-class counts')
     p.add_argument('--runs', nargs=2, required=True, metavar=('BASELINE', 'JSD'),
                    help='the baseline run folder, then the distilled one')
-    p.add_argument(
-        '--out', default=None,
-        help='folder for the PNGs, counts CSV and JSON (default: the project figures/ folder)')
+    common_args(p, 'out', out=None, what='folder for the PNGs, counts CSV and JSON '
+                                           '(default: the project figures/ folder)')
     p.add_argument('--split', default='test', choices=['val', 'test'],
                    help='frames to look at (thresholds always come from val)')
     p.add_argument('--n', type=int, default=8, help='frames per grid')

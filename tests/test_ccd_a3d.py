@@ -8,7 +8,8 @@ import pandas as pd
 from PIL import Image
 from conftest import run_jsd
 from jsdlib.cli import main
-from jsdlib.data import read_index, index_summary, index_ccd, index_a3d, safe_load_pickle, CCD_FIELDS, INDEX_COLUMNS
+from jsdlib.data import read_index, index_summary, INDEX_COLUMNS
+from jsdlib.datasets import index_ccd, index_a3d, safe_load_pickle, CCD_FIELDS
 
 # ---- writers of the official formats
 def ccd_line(vid, first, n=50, brackets=True, meta=('12', 'yt', 'Day', 'Normal', 'Yes')):

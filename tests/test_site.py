@@ -138,7 +138,7 @@ def test_site_in_browser(site):
             # search (served over HTTP): an exported function's name leads to its chapter
             page.goto(url + 'index.html', wait_until='load', timeout=60_000)
             page.fill('input.md-search__input', 'index_ped2')
-            page.wait_for_selector('.md-search-result__item a[href*="01_data.html"]', timeout=60_000)
+            page.wait_for_selector('.md-search-result__item a[href*="01b_datasets.html"]', timeout=60_000)
             # the threshold explorer: a static snapshot (its summary table and plot), how to run it live, a solution to unfold
             page.goto((site/'06_evaluate.html').as_uri(), wait_until='load', timeout=60_000)
             snap = page.locator('.jsd-widget-snapshot:has(.jsd-summary)')
@@ -146,7 +146,7 @@ def test_site_in_browser(site):
             assert snap.locator('table').count() >= 1 and snap.locator('img').count() >= 1
             assert page.locator('details:has(summary:text("Solution"))').count() >= 1
             # chapter pages: plots that loaded, tables, signatures and docstrings
-            for ch in ('13_dakd', '01_data'):
+            for ch in ('13_dakd', '01_data', '01b_datasets'):
                 page.goto((site/f'{ch}.html').as_uri(), wait_until='load', timeout=60_000)
                 imgs = page.eval_on_selector_all('article img.jsd-output-img', 'els => els.map(e => [e.complete, e.naturalWidth])')
                 assert imgs and all(ok and w > 50 for ok, w in imgs), (ch, imgs)

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 from ..core import JsdError, read_json, atomic_path, get_device
 from ..runs import (check_finished, save_weights, read_weights, weights_info, write_table,
                          write_config, write_run_results)
-from ..data import validate_index, index_ped2, index_dataset, write_index
+from ..data import validate_index, write_index
+from ..datasets import index_ped2, index_dataset
 from ..losses import patchify, random_patch_mask
 from ..evaluate import (smooth_scores, evaluate_scores, auc_ap, bootstrap_runs, auc_or_nan,
                              auc_intervals,
@@ -891,6 +892,7 @@ def add_cli(sub # the subparsers of the `jsd` command
            ):
     "Add `jsd aed-mae train`."
     import argparse
+    from jsdlib.core import common_args
     d = AedMaeConfig()
     p = sub.add_parser('aed-mae', help='AED-MAE (self-distilled masked auto-encoder, one-class): '
                                        'train and score')
@@ -901,7 +903,7 @@ def add_cli(sub # the subparsers of the `jsd` command
     a('--dataset', choices=('ped2', 'synth', 'folder'), required=True,
       help='ped2: official split, validation from 2 training clips; others: one-class protocol')
     a('--root', required=True, help='the dataset folder')
-    a('--out', required=True, help='the run folder to write')
+    common_args(t, 'out', what='the run folder to write')
     a('--size', type=int, nargs=2, metavar=('H', 'W'), default=None,
       help=f'model input size (default {d.size[0]} {d.size[1]})')
     a('--channels', type=int, choices=(1, 3), default=None,
@@ -920,14 +922,11 @@ def add_cli(sub # the subparsers of the `jsd` command
       help='temporal Gaussian of the post-processed score (frames)')
     a('--val-clips', dest='val_clips', type=int, default=d.val_clips,
       help='Ped2 training clips held out as validation')
-    a('--seed', type=int, default=d.seed,
-      help='seed of weights, masks, samples and synthetic anomalies')
+    common_args(t, 'seed', seed=d.seed)
     a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
-    a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
+    common_args(t, 'threads')
     a('--resume', action='store_true', help='continue an unfinished run in --out')
-    a('--overwrite', action='store_true',
-      help='replace a finished run in --out (or an unfinished one, without --resume)')
-    a('--quiet', action='store_true', help='no progress bars')
+    common_args(t, 'overwrite', 'quiet')
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/11_aed_mae.ipynb #da9bdfbc
@@ -960,7 +959,7 @@ def evaluate_aed_run(run:str|Path,         # a finished AED-MAE run folder
     return out
 
 # %% ../../nbs/11_aed_mae.ipynb #027cb558
-# the test clips of the supervised split (jsdlib.data.PED2_SUPERVISED)
+# the test clips of the supervised split (jsdlib.datasets.PED2_SUPERVISED)
 JSD_PED2_TEST = ['test_01', 'test_04', 'test_08', 'test_12']
 
 _iv = format_interval   # 'value [lo, hi]' (chapter 06)

@@ -25,7 +25,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, safe_open
 from tqdm.auto import tqdm
 from ..core import JsdError, write_json, read_json, atomic_path, atomic_write, seed_everything
-from ..data import read_index, validate_index, apply_protocol, index_ped2, write_index
+from ..data import read_index, validate_index, write_index
+from ..datasets import apply_protocol, index_ped2
 from ..teacher import FeatureCache, precompute_teacher
 from ..losses import bce_loss, info_nce
 from ..evaluate import (auc_ap, auc_or_nan, seed_paired_difference, read_run_scores,
@@ -717,6 +718,7 @@ def add_cli(sub # the subparsers of the `jsd` command
            ):
     "Add `jsd dakd train` and `jsd dakd folds`."
     import argparse
+    from jsdlib.core import common_args
     d, fmt = DakdConfig(), argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser('dakd', help='DAKD (weak labels): multi-backbone teacher with TAM, '
                                     'distilled into a one-backbone student')
@@ -724,7 +726,7 @@ def add_cli(sub # the subparsers of the `jsd` command
     f = s.add_parser('folds', help="write Ped2's three weakly supervised folds "
                                    "(index_fold{0,1,2}.csv)", formatter_class=fmt)
     f.add_argument('--root', required=True, help='the UCSD Ped2 folder')
-    f.add_argument('--out', required=True, help='folder for the index CSVs')
+    common_args(f, 'out', what='folder for the index CSVs')
     f.set_defaults(func=_cmd_folds)
     t = s.add_parser('train', help='train a teacher, a single-backbone model or (with '
                                    '--teacher-run) a distilled student', formatter_class=fmt)
@@ -733,7 +735,7 @@ def add_cli(sub # the subparsers of the `jsd` command
       help='frame index under the weak protocol (jsd data index --protocol weak, or jsd dakd '
            'folds)')
     a('--cache', required=True, help='folder of the teacher caches, one per backbone')
-    a('--out', required=True, help='the run folder to write')
+    common_args(t, 'out', what='the run folder to write')
     a('--backbones', nargs='+', default=list(d.backbones),
       help='streams the model reads (cache names)')
     a('--teacher-run', default=None,
@@ -748,11 +750,9 @@ def add_cli(sub # the subparsers of the `jsd` command
     a('--steps', type=int, default=d.steps, help='training steps')
     a('--no-tam', action='store_true',
       help='average the streams without the temporal aggregation module')
-    a('--seed', type=int, default=d.seed)
+    common_args(t, 'seed', seed=d.seed)
     a('--method', default=None, help="the run's name in reports (default: the folder's name)")
-    a('--threads', type=int, default=None, help='CPU threads')
-    a('--quiet', action='store_true', help='no progress bar')
-    a('--overwrite', action='store_true', help='replace a finished run in --out')
+    common_args(t, 'threads', 'quiet', 'overwrite')
     t.set_defaults(func=_cmd_train)
 
 # %% ../../nbs/13_dakd.ipynb #cfcc727d

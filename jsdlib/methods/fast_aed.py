@@ -27,7 +27,8 @@ from safetensors.torch import save_file, load_file, safe_open
 from tqdm.auto import tqdm
 from ..core import (JsdError, write_json, read_json, atomic_path, sha256_file, get_device,
                          seed_everything)
-from ..data import load_image, validate_index, write_index, index_dataset
+from ..data import load_image, validate_index, write_index
+from ..datasets import index_dataset
 from ..teacher import (Teacher, FeatureCache, precompute_teacher, build_teacher, rows_sha256,
                             LITE0_MEAN, LITE0_STD, MOTION_GAP)
 from ..losses import feature_mse, generator_loss, discriminator_loss
@@ -875,6 +876,7 @@ def add_cli(sub # the subparsers of the `jsd` command
            ):
     "Add `jsd fast-aed teachers|train|export`."
     import argparse
+    from jsdlib.core import common_args
     d = FastAedConfig(); D = argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser('fast-aed',
                        help='Fast-AED (a tiny student distilling teachers\' anomaly maps, '
@@ -893,12 +895,10 @@ def add_cli(sub # the subparsers of the `jsd` command
           help="teacher 'objects': a `jsd objects fit` run folder")
         a('--val-clips', dest='val_clips', type=int, default=d.val_clips,
           help='Ped2 training clips held out as validation')
-        a('--seed', type=int, default=d.seed,
-          help='seed of the split, the synthetic clips, the fit and the weights')
+        common_args(t, 'seed', seed=d.seed)
         a('--synthetic', type=int, default=200,
           help='synthetic-anomaly clips added to the training data (0: none, as in the paper)')
-        a('--threads', type=int, default=None, help='CPU threads (default: PyTorch decides)')
-        a('--quiet', action='store_true', help='no progress bars')
+        common_args(t, 'threads', 'quiet')
     t = s.add_parser('teachers',
                      help='fit the map teachers on normal training frames and cache their maps',
                      formatter_class=D)
@@ -909,7 +909,7 @@ def add_cli(sub # the subparsers of the `jsd` command
                      formatter_class=D)
     common(t)
     a = t.add_argument
-    a('--out', required=True, help='the run folder to write')
+    common_args(t, 'out', what='the run folder to write')
     a('--size', type=int, nargs=2, metavar=('H', 'W'), default=list(d.size),
       help='student input size (paper: native, Ped2 240 360)')
     a('--channels', type=int, choices=(1, 3), default=None,
@@ -924,12 +924,12 @@ def add_cli(sub # the subparsers of the `jsd` command
     a('--sigma', type=float, default=d.sigma,
       help='temporal Gaussian of the post-processed score (frames)')
     a('--device', default=d.device, help="'auto', 'cpu', 'cuda[:N]' or 'mps'")
-    a('--overwrite', action='store_true', help='replace a finished run in --out')
+    common_args(t, 'overwrite')
     t.set_defaults(func=_cmd_train)
     t = s.add_parser('export', help='write a trained student as ONNX (checked against PyTorch)',
                      formatter_class=D)
     t.add_argument('--run', required=True, help='a Fast-AED run folder')
-    t.add_argument('--out', required=True, help='the .onnx file')
+    common_args(t, 'out', what='the .onnx file')
     t.set_defaults(func=_cmd_export)
 
 # %% ../../nbs/12_fast_aed.ipynb #4a76b26e

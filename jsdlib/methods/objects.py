@@ -1023,6 +1023,7 @@ def add_cli(sub # the subparsers of the `jsd` command
            ):
     "Add `jsd objects fit|cache`."
     import argparse
+    from jsdlib.core import common_args
     d, D = ObjectConfig(), argparse.ArgumentDefaultsHelpFormatter
     p = sub.add_parser('objects',
                        help='the object-centric one-class teacher (chapter 14): fit, cache')
@@ -1032,16 +1033,15 @@ def add_cli(sub # the subparsers of the `jsd` command
         a('--dataset', choices=('ped2', 'index'), required=True,
           help="ped2: official split; index: a CSV index")
         a('--root', required=True, help='the Ped2 folder, or the index CSV')
-        a('--threads', type=int, default=None, help='CPU threads')
-        a('--quiet', action='store_true', help='no bars')
+        common_args(t, 'threads', 'quiet')
     t = s.add_parser('fit',
                      help='fit on normal clips, choose settings on validation, write a run folder',
                      formatter_class=D); common(t); a = t.add_argument
-    a('--out', required=True, help='the run folder to write')
+    common_args(t, 'out', what='the run folder to write')
     a('--cache', default=None, help='object-table cache')
     a('--val-clips', dest='val_clips', type=int, default=d.val_clips,
       help='Ped2 training clips held out')
-    a('--seed', type=int, default=d.seed, help='split and synthetic events')
+    common_args(t, 'seed', seed=d.seed)
     a('--thr', type=float, default=d.thr, help='foreground threshold (grey levels)')
     a('--min-area', dest='min_area', type=int, default=d.min_area,
       help='smallest object (foreground px)')
@@ -1050,7 +1050,7 @@ def add_cli(sub # the subparsers of the `jsd` command
       help='skip the Lite0 appearance group')
     a('--keep-settings', dest='keep_settings', action='store_true',
       help='no validation choice: the defaults')
-    a('--overwrite', action='store_true', help='replace a finished run in --out')
+    common_args(t, 'overwrite')
     t.set_defaults(func=_cmd_fit)
     t = s.add_parser('cache',
                      help="write a fitted teacher's maps or frame vectors into a chapter-02 cache",
