@@ -11,26 +11,27 @@ def _jsd_in_process(args, cwd=None, env=None)->subprocess.CompletedProcess:
 
     Starting the `jsd` script costs about 11 CPU-seconds (Python, torch and every chapter's module imported again);
     the suite runs it about a hundred times. In this process the imports are paid once. What a command changes
-    globally (working folder, environment, torch's thread count, open figures, warning filters) is put back."""
+    globally (working folder, environment, `sys.argv`, torch's thread count, open figures, warning filters) is put back."""
     import io, contextlib, traceback, warnings, torch
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from jsdlib.cli import main
     out, err = io.StringIO(), io.StringIO()
-    old_cwd, old_env, threads = os.getcwd(), dict(os.environ), torch.get_num_threads()
+    old_cwd, old_env, old_argv, threads = os.getcwd(), dict(os.environ), sys.argv, torch.get_num_threads()
     os.environ.update({'MPLBACKEND': 'Agg', **{k: str(v) for k, v in (env or {}).items()}})
     try:
         if cwd: os.chdir(cwd)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
             warnings.simplefilter('default')      # as a fresh process shows them: once per place, not once a session
-            try: rc = main([str(a) for a in args])
+            sys.argv = ['jsd', *map(str, args)]     # as the console script calls it (old spellings print notes)
+            try: rc = main()
             except SystemExit as e:               # argparse: --help, --version (0) and usage errors (2)
                 rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
                 if not isinstance(e.code, (int, type(None))): print(e.code, file=sys.stderr)
             except Exception:                     # what the script would print before exiting with 1
                 traceback.print_exc(); rc = 1
     finally:
-        os.chdir(old_cwd); os.environ.clear(); os.environ.update(old_env)
+        os.chdir(old_cwd); os.environ.clear(); os.environ.update(old_env); sys.argv = old_argv
         torch.set_num_threads(threads); plt.close('all')
     return subprocess.CompletedProcess(['jsd', *map(str, args)], rc, out.getvalue(), err.getvalue())
 
