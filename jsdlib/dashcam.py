@@ -48,6 +48,7 @@ class _Agent:
     role:str = ''; Y:float = 0.; w:float = 1.8; h:float = 1.5; state:str = ''; k:int = 0
     tx:float = 0.; event:bool = False
 
+# %% ../nbs/01a_dashcam.ipynb #00310515
 def _box(d, cam, g, night, ink=None):
     "A car, truck or object as a box seen from behind; `ink`: only its silhouette, in that value."
     if not 0.8 <= g.Z <= _FAR: return
@@ -72,6 +73,7 @@ def _box(d, cam, g, night, ink=None):
             _rect(d, x0 + sh * f, yt + bh * f, x1 + sh * f, yt + bh * (f + .14),
                   fill=_dim((235, 235, 225), night, .6))
 
+# %% ../nbs/01a_dashcam.ipynb #c6cdb540
 def _person(d, cam, g, night, ink=None):
     "A walking person; `ink`: only the silhouette, in that value."
     if not 0.8 <= g.Z <= _FAR: return
@@ -84,6 +86,7 @@ def _person(d, cam, g, night, ink=None):
     head = ink if ink is not None else _dim((200, 160, 130), night, .35)
     d.ellipse([xb - r, yt, xb + r, yt + 2 * r], fill=head)
 
+# %% ../nbs/01a_dashcam.ipynb #0c1f4f67
 def _smoke(im, x, y, r, t, rng):
     "A grey plume rising from (x, y): from a crash, or from a roadside chimney."
     ov = Image.new('RGBA', im.size, (0, 0, 0, 0)); d = ImageDraw.Draw(ov)
@@ -93,6 +96,7 @@ def _smoke(im, x, y, r, t, rng):
         d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=(70, 70, 70, 150))
     return Image.alpha_composite(im.convert('RGBA'), ov).convert('RGB')
 
+# %% ../nbs/01a_dashcam.ipynb #df05cc01
 def _cracks(W, H, rng):
     "Radial cracks of a broken windscreen around an impact point (drawn once, then kept)."
     cx, cy = float(rng.uniform(.3, .7)) * W, float(rng.uniform(.3, .7)) * H; lines = []
@@ -288,6 +292,7 @@ def _aftermath(im, d, cam, wreck, t, st, er, night):
         im = _smoke(im, *cam.p(wreck.X, max(wreck.Z, 2.), 1.4), r, t, er)
     return im
 
+# %% ../nbs/01a_dashcam.ipynb #ec7bb91d
 def render_clip(seed:int,                 # the dataset's seed
                 n_frames:int=48,          # frames in the clip (10 per second)
                 size:tuple=(320, 180),    # (width, height) in pixels

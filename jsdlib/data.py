@@ -63,6 +63,7 @@ def validate_index(df:pd.DataFrame, # a frame index, one row per frame
                        "appear in more than one split; splits must be clip-disjoint")
     return df.reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #9936afd5
 def write_index(df:pd.DataFrame, # a frame index
                 path:str|Path, # the CSV file to (over)write
                )->Path: # `path`
@@ -199,6 +200,7 @@ def extract_frames(video:str|Path, # a video file PyAV can read
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return _frames_in(out_dir)
 
+# %% ../nbs/01_data.ipynb #1bf3726c
 def read_intervals(path:str|Path, # an intervals CSV; a missing file means no anomalies
                   )->pd.DataFrame: # video, start, end, anomaly_class
     "Anomalous intervals CSV: video,start,end[,anomaly_class] (0-based, end-exclusive)."
@@ -220,6 +222,7 @@ def read_intervals(path:str|Path, # an intervals CSV; a missing file means no an
     if 'anomaly_class' not in iv.columns: iv['anomaly_class'] = 'anomaly'
     return iv
 
+# %% ../nbs/01_data.ipynb #b50055be
 def index_folder(root:str|Path, # folder of frame folders and/or video files, one per clip
                  intervals:str|Path|None=None, # intervals CSV; None: `root`/intervals.csv
                  frames_cache:str|Path|None=None, # folder videos are decoded to; None: in `root`

@@ -54,6 +54,7 @@ def check_dota_record(clip:str, # the clip's name (its key in the metadata)
                      f"!= num_frames={n}")
     return probs
 
+# %% ../nbs/01b_datasets.ipynb #616c40cf
 def read_dota_metadata(root:str|Path, # a DoTA-layout dataset folder
                        subsets=('train', 'val'), # which `metadata_<subset>.json` files to read
                       )->tuple[dict, pd.DataFrame]:
@@ -170,6 +171,7 @@ def _find_ped2(root:Path):
         return sorted(d for d in p.iterdir() if d.is_dir() and not d.name.endswith('_gt'))
     return [(name(d), d) for d in dirs(tr)], [(name(d), d) for d in dirs(te)], m
 
+# %% ../nbs/01b_datasets.ipynb #8ab68207
 def index_ped2(root:str|Path, # UCSD Ped2 folder (Train/ and Test/, jpg or official .tif)
               )->pd.DataFrame:
     """Frame index of UCSD Ped2 (jpg or official layout): official train clips -> 'train', test
@@ -399,6 +401,7 @@ def _a3d_record(clip, r, source):
                 ego_envolve=_yes_no(r['ego_envolve']), ego_only=_yes_no(r['ego_only']),
                 target=t.astype(np.int64))
 
+# %% ../nbs/01b_datasets.ipynb #aff87740
 def read_a3d_labels(path:str|Path, # the `A3D_labels.pkl` file
                    )->tuple[dict, pd.DataFrame]:
     """Checked records of an `A3D_labels.pkl` ({clip: video_name, clip_start, clip_end, ego_envolve,
@@ -424,6 +427,7 @@ def _find_a3d(root:Path)->tuple[Path, Path]:
                        f"{A3D_LABELS} or datasets/{A3D_LABELS} in this folder)")
     return f, root
 
+# %% ../nbs/01b_datasets.ipynb #32c44830
 def index_a3d(root:str|Path,                  # folder of (datasets/)A3D_labels.pkl, or the file
               metadata_only:bool=False,       # labels without frames (empty paths)
               frames_dir:str|Path|None=None,  # <frames_dir>/<clip>[/images]/; None: <root>/frames
@@ -549,6 +553,7 @@ def _carve(videos:pd.Series, frac:float, seed:int)->set:
         out |= set(rng.choice(v, k, replace=False).tolist()) if k > 0 else set()
     return out
 
+# %% ../nbs/01b_datasets.ipynb #c4a78822
 def apply_protocol(df:pd.DataFrame, # a frame index with the official splits
                    protocol:str='supervised', # one of `PROTOCOLS`
                    val_frac:float=0.2, # share of clips for val
@@ -643,6 +648,7 @@ def index_dataset(dataset:str, # one of `DATASETS`
     if problems is not None: df.attrs['problems'] = problems
     return df
 
+# %% ../nbs/01b_datasets.ipynb #f6c8ef4d
 def _cmd_synth(a):
     out = make_synth(a.out, n_clips=a.clips, n_frames=a.frames, size=(a.width, a.height),
                      seed=a.seed, overwrite=a.overwrite)
@@ -654,6 +660,7 @@ def _cmd_synth(a):
         print(index_summary(df).to_string())
     return 0
 
+# %% ../nbs/01b_datasets.ipynb #2a0b7a4c
 def _cmd_index(a):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always')
@@ -674,6 +681,7 @@ def _cmd_index(a):
               "Use --strict to make any problem an error.")
     return 0
 
+# %% ../nbs/01b_datasets.ipynb #bf9f58fd
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd data synth` and `jsd data index`."
     import argparse

@@ -62,6 +62,7 @@ def check_scores(y_true, # 0/1 frame labels (list or array)
                        f'{sorted(set(np.unique(yf[~np.isin(yf, (0., 1.))]).tolist()))[:5]}')
     return yf.astype(int), s
 
+# %% ../nbs/06_evaluate.ipynb #f77252a4
 def check_score_frame(df:pd.DataFrame, # a scores table
                       name:str='scores', # what it is, for the error messages
                      )->pd.DataFrame:
@@ -87,6 +88,7 @@ def check_score_frame(df:pd.DataFrame, # a scores table
                        f'e.g. {tuple(out.loc[dup, ["video", "frame"]].iloc[0])}')
     return out.sort_values(['video', 'frame'], kind='stable').reset_index(drop=True)
 
+# %% ../nbs/06_evaluate.ipynb #8d213d55
 def read_scores(path, # a `scores_{split}.csv` file
                )->pd.DataFrame:
     "Read and validate a `scores_*.csv` file."
@@ -150,6 +152,7 @@ def confusion_counts(y:np.ndarray, # 0/1 labels
     tp = int(np.count_nonzero(pred & pos)); fp = int(np.count_nonzero(pred)) - tp
     npos = int(np.count_nonzero(pos)); return (len(y) - npos - fp, fp, npos - tp, tp)
 
+# %% ../nbs/06_evaluate.ipynb #8f4647f9
 def _threshold_metrics(counts:tuple, threshold:float):
     tn, fp, fn, tp = counts; n, npos, nalarm = tn + fp + fn + tp, tp + fn, tp + fp; why = {}
     out = dict(accuracy=(tp + tn) / n,
@@ -161,6 +164,7 @@ def _threshold_metrics(counts:tuple, threshold:float):
     if not (tp + fp + fn): why['f1'] = 'no anomalous frame and no alarm'
     return out, why
 
+# %% ../nbs/06_evaluate.ipynb #b90d52e4
 def auc_ap(y:np.ndarray, # 0/1 labels, both classes present
            s:np.ndarray, # scores, same length
           )->tuple[float, float]: # (ROC-AUC, AP)
@@ -177,6 +181,7 @@ def auc_ap(y:np.ndarray, # 0/1 labels, both classes present
     ap = float(np.sum(np.diff(tpr) * tp / (last + 1)))
     return auc, ap
 
+# %% ../nbs/06_evaluate.ipynb #3b5535ad
 def _rank_metrics(y:np.ndarray, s:np.ndarray):
     "ROC-AUC and AP (`auc_ap`), NaN (with the reason) when the frames have one class only."
     npos = int(np.count_nonzero(y)); nneg = len(y) - npos
@@ -186,6 +191,7 @@ def _rank_metrics(y:np.ndarray, s:np.ndarray):
     r = 'only normal frames' if not npos else 'only anomalous frames'
     return dict(roc_auc=np.nan, ap=np.nan), dict(roc_auc=r, ap=r)
 
+# %% ../nbs/06_evaluate.ipynb #7a43909c
 def frame_metrics(y_true, # 0/1 frame labels
                   scores, # the frames' scores
                   threshold:float=0.5, # alarm when score >= threshold
@@ -265,6 +271,7 @@ def per_video_metrics(df:pd.DataFrame, # a scores table
                          n_anomalous=int(g['label'].sum()), **metrics))
     return pd.DataFrame(rows)
 
+# %% ../nbs/06_evaluate.ipynb #2907a348
 def evaluate_scores(df:pd.DataFrame, # a scores table
                     threshold:float=0.5, # alarm when score >= threshold
                     sigma:float=0., # Gaussian smoothing in frames first; 0: none
@@ -360,6 +367,7 @@ def _flat(groups, pv:list[dict], idx, thresholds:dict)->dict:
                 out[lab][f'macro/{k}'] = float(np.nanmean([pv[lab][i][k] for i in idx]))
     return out
 
+# %% ../nbs/06_evaluate.ipynb #b1198f0b
 def _summarise(val, arr, alpha):
     ok = arr[~np.isnan(arr)]
     lo, hi = (np.percentile(ok, [100 * alpha / 2, 100 * (1 - alpha / 2)]) if len(ok)
@@ -423,6 +431,7 @@ def bootstrap_multi(frames:dict, # run name -> scores table (the same videos)
                         n_videos=nv, runs=runs, differences=diffs)
     return res
 
+# %% ../nbs/06_evaluate.ipynb #ea3c5155
 def bootstrap_runs(frames:dict, # run name -> scores table (the same videos)
                    thresholds:dict, # run name -> its threshold
                    n_boot:int=1000, # bootstrap resamples of the videos
@@ -635,6 +644,7 @@ def _fd_iv(d:dict)->str: return f"{d['value']:.3f} [{d['lo']:.3f}, {d['hi']:.3f}
 
 FD_RECIPES = ('offline', 'causal', 'raw', 'fast-aed')   # the post-processings a report shows
 
+# %% ../nbs/06_evaluate.ipynb #1b070ece
 def frame_difference_table(split:str='official',   # 'official' (12 test clips), 'supervised' (5)
                            recipes:tuple=FD_RECIPES, # post-processings shown
                            ks:tuple=(1, 3),          # frame gaps shown
@@ -650,6 +660,7 @@ def frame_difference_table(split:str='official',   # 'official' (12 test clips),
             for k in ks for r in recipes}
     return pd.DataFrame(rows).T.rename_axis('detector')
 
+# %% ../nbs/06_evaluate.ipynb #38a95c7b
 def frame_difference_markdown(split:str='official', # 'official' (12 test clips) or 'supervised'
                               recipes:tuple=FD_RECIPES, # post-processings shown
                               ks:tuple=(1,), # frame gaps shown
@@ -661,6 +672,7 @@ def frame_difference_markdown(split:str='official', # 'official' (12 test clips)
     head = '| no-model baseline (chapter 06) | micro AUC [95%] | macro AUC [95%] |'
     return [head, '|---|---|---|'] + [f'| {i} | {a} | {b} |' for i, (a, b) in t.iterrows()]
 
+# %% ../nbs/06_evaluate.ipynb #b9cf4b43
 def baseline_verdict(name:str,                # the method, as the table names it
                      micro:float,             # its micro test AUC
                      macro:float|None=None,   # its macro test AUC, if measured
@@ -695,6 +707,7 @@ def format_interval(d:dict,            # {'value', 'lo', 'hi'} or {'value', 'low
 
 _ivs = format_interval
 
+# %% ../nbs/06_evaluate.ipynb #86cbd0fb
 def ped2_results_markdown(res_dir:str|Path|None=None, # results folder; None: nbs/results
                          )->str:
     "The course's Ped2 test AUCs beside the no-model baseline, from the committed results."
@@ -767,6 +780,7 @@ def make_fake_run(run_dir, # the run folder to write
                run_dir/'metrics.json')
     return run_dir
 
+# %% ../nbs/06_evaluate.ipynb #a46b2461
 def read_run(run_dir, # a run folder
             )->dict: # 'name', 'config', 'metrics', 'path'
     """A run folder's name, config, metrics and path (scores are read per split with
@@ -848,6 +862,7 @@ def _jsonable(o):
     if isinstance(o, np.generic): o = o.item()
     return None if isinstance(o, float) and math.isnan(o) else o
 
+# %% ../nbs/06_evaluate.ipynb #d961677b
 def _ci(m:dict, signed:bool=False)->str:
     f = '{:+.3f}' if signed else '{:.3f}'
     if _nan(m['value']): return 'undefined'
@@ -872,6 +887,7 @@ def results_table(res:dict, # an `evaluate_runs` result
         lines.append('\n(no paired differences: the runs were not scored on the same frames)')
     return '\n'.join(lines)
 
+# %% ../nbs/06_evaluate.ipynb #fcc9ca3b
 def results_markdown(res:dict, # an `evaluate_runs` result
                     )->str:
     """Both tables (threshold chosen on val, and the reference's fixed 0.5) with a note on how they
@@ -913,6 +929,7 @@ def plot_curves(frames:dict, # run name -> scores table
     fig.tight_layout()
     return fig
 
+# %% ../nbs/06_evaluate.ipynb #9f032a2b
 def plot_timeline(df:pd.DataFrame, # a scores table
                   video:str, # the video to draw
                   threshold:float|None=None, # draw it and mark the alarms; None: neither
@@ -936,6 +953,7 @@ def plot_timeline(df:pd.DataFrame, # a scores table
     ax.set(ylim=(-0.08, 1.02), xlabel='frame', ylabel='score', title=str(video))
     return ax
 
+# %% ../nbs/06_evaluate.ipynb #911a85e5
 def plot_timelines(frames:dict, # run name -> scores table
                    thresholds:dict|None=None, # run name -> threshold
                    sigma:float=0., # Gaussian smoothing in frames first; 0: none
@@ -992,6 +1010,7 @@ def write_evaluation(res:dict, # an `evaluate_runs` result
     with atomic_write(paths['markdown']) as f: f.write(results_markdown(res))
     return paths
 
+# %% ../nbs/06_evaluate.ipynb #59681dba
 def _cmd_evaluate(args)->int:
     if args.n_boot < 1: raise JsdError(f'--n-boot: expected an integer >= 1, got {args.n_boot}')
     if not args.sigma >= 0:
@@ -1004,6 +1023,7 @@ def _cmd_evaluate(args)->int:
     print('wrote ' + ', '.join(str(p) for p in paths.values()))
     return 0
 
+# %% ../nbs/06_evaluate.ipynb #165dae5e
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd evaluate` to the `jsd` parser."
     import argparse
@@ -1048,6 +1068,7 @@ def _as_frames(runs, split:str='test')->dict:
     if not out: raise JsdError('threshold_explorer: no runs given')
     return out
 
+# %% ../nbs/06_evaluate.ipynb #88688936
 class ThresholdExplorer(widgets.VBox):
     """A threshold slider with run/smoothing/video dropdowns, showing the confusion matrix, P/R/F1,
     ROC/PR points and a timeline."""
@@ -1151,6 +1172,7 @@ class ThresholdExplorer(widgets.VBox):
         fig.tight_layout(); buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=72)
         return buf.getvalue()
 
+# %% ../nbs/06_evaluate.ipynb #f90aeff6
 def threshold_explorer(runs, # run folder(s), a scores table or {name: table or run folder}
                        split:str='test', # split read from run folders
                        sigmas=(0, 1, 2, 4), # smoothing sigmas offered, in frames

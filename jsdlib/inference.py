@@ -36,6 +36,7 @@ def resize_frame(frame:np.ndarray|Image.Image, # RGB frame: uint8 array (H, W, 3
     if im.size != (size, size): im = im.resize((size, size), Image.BILINEAR)
     return np.asarray(im.convert('RGB'))
 
+# %% ../nbs/08_inference.ipynb #b45f876b
 @functools.lru_cache(maxsize=16)
 def _lut(mean:tuple, std:tuple)->np.ndarray:
     ("(3, 256) float32: every uint8 level of each channel normalised with the same float32 "

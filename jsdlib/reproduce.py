@@ -295,6 +295,7 @@ def _seed_verdict(name:str, c:dict)->str:
                    "includes zero or lies below it")
     return f"- **{name}**: " + verdict + gap
 
+# %% ../nbs/09_reproduce.ipynb #7096704c
 def seeds_markdown(comp:dict, # `seeds_comparison` of a reproduction: `methods` -> paired comparison
                   )->list[str]: # markdown: the table, a note on the intervals, a verdict per method
     ("Report lines for the comparison over seeds: each method's mean test AUC, its paired "
@@ -652,6 +653,7 @@ def _cmd_reproduce(a)->int:
     print(seed_summary(res['evaluation']).to_string())
     return 0
 
+# %% ../nbs/09_reproduce.ipynb #262950b9
 def add_cli(sub, # the subparsers of the `jsd` argument parser
            ):
     "Add `jsd reproduce`."

@@ -35,6 +35,7 @@ def hardware_info()->dict:
                 loadavg_1min=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None,
                 python=platform.python_version())
 
+# %% ../nbs/08a_speed.ipynb #86f5e721
 def _pct(a, q): return float(np.percentile(np.asarray(a) * 1e3, q))
 
 def time_latency(fn:Callable,  # called with one item at a time
@@ -49,6 +50,7 @@ def time_latency(fn:Callable,  # called with one item at a time
         t0 = time.perf_counter(); fn(it); ts.append(time.perf_counter() - t0)
     return dict(median_ms=_pct(ts, 50), p95_ms=_pct(ts, 95), fps=len(ts) / sum(ts))
 
+# %% ../nbs/08a_speed.ipynb #c9725b5a
 def time_throughput(
     fn:Callable,      # processes `n_frames` frames per call
     n_frames:int,     # frames one call processes

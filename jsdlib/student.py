@@ -53,6 +53,7 @@ def read_state_dict(path:str|Path, # a .safetensors file, or a PyTorch .pth/.pt/
                        "mapping from parameter names to tensors)")
     return dict(sd)
 
+# %% ../nbs/04_student.ipynb #2a30fca4
 def _strip(sd:dict, prefixes=('module.', 'model.'))->dict:
     for p in prefixes:
         if all(k.startswith(p) for k in sd): sd = {k[len(p):]: v for k, v in sd.items()}
@@ -71,6 +72,7 @@ def _check_fit(sd:dict, ref:dict, path, what:str, ignore_missing=()):
         if shapes: msg.append(f"{len(shapes)} with another shape (e.g. {'; '.join(shapes[:3])})")
         raise JsdError(' '.join(msg))
 
+# %% ../nbs/04_student.ipynb #5e6d7274
 def load_backbone_weights(backbone:nn.Module, # a `make_backbone()`, loaded in place
                           path:str|Path, # timm MobileNetV3-Small weights or a saved student
                          )->nn.Module: # `backbone`

@@ -57,6 +57,7 @@ def motion_image(a:torch.Tensor, # a frame in [0, 1], e.g. (3, H, W)
     channel."""
     return (gain * (a - b).abs()).clamp(max=1.)
 
+# %% ../nbs/02_teacher.ipynb #523d5896
 class Teacher(nn.Module):
     """A frozen feature extractor with the facts a cache must record: name, preprocessing, feature
     shape, weights checksum."""
@@ -433,6 +434,7 @@ def canonical_teacher(name): # a teacher name or alias; non-strings pass through
     anything else unchanged."""
     return TEACHER_ALIASES.get(name, name) if isinstance(name, str) else name
 
+# %% ../nbs/02_teacher.ipynb #cbeeee93
 def parse_teacher_name(name:str, # teacher name, optionally ending in '_cls' or '_patch'
                        pool:str|None=None, # pooling asked for separately; must agree with the name
                       )->tuple[str, str]: # (base name, pooling)
@@ -454,6 +456,7 @@ def parse_teacher_name(name:str, # teacher name, optionally ending in '_cls' or 
         raise JsdError(f"teacher {base!r} has one pooled feature; pool must be 'mean'")
     return base, p
 
+# %% ../nbs/02_teacher.ipynb #a76326e3
 def build_teacher(name:str=DEFAULTS.teacher, # teacher name (see `TEACHERS`), aliases accepted
                   weights:str|Path|None=None, # weights file or folder, or 'random'; None: default
                   size:int|None=None, # input side in pixels; None: the teacher's default
@@ -938,6 +941,7 @@ def _cmd_precompute(a)->int:
                  if s['shards_repaired'] else ''))
     return 0 if s['complete'] or a.max_shards is not None else 1
 
+# %% ../nbs/02_teacher.ipynb #621b109c
 def _cmd_verify(a)->int:
     rep = verify_cache(a.cache, progress=not a.quiet); bad = False
     for t, r in rep.items():
@@ -949,6 +953,7 @@ def _cmd_verify(a)->int:
 
 CACHE_HELP = 'teacher feature caches: precompute, verify, benchmark'
 
+# %% ../nbs/02_teacher.ipynb #3694ee70
 def add_cli(sub): # the `jsd` parser's subparsers (`add_subparsers()`)
     "Add `jsd cache precompute` and `jsd cache verify` (`cache benchmark`: `jsdlib.cachebench`)."
     import argparse

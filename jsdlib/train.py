@@ -386,6 +386,7 @@ def batch_inputs(cfg:TrainConfig, # `augment` and `channels_last` apply
     if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
     return x, f, flipped
 
+# %% ../nbs/05_train.ipynb #ff1aaf76
 def _align(proj, feat, kind:str):
     if proj.shape[0] == 0: return proj.sum() * 0.
     return cosine_loss(proj, feat) if kind == 'cos' else F.mse_loss(proj, feat)
@@ -481,6 +482,7 @@ def train_epoch(cfg:TrainConfig, # the run's configuration
         nb += 1; bar.set_postfix(loss=f"{sums['total'] / nb:.4f}")
     return {k: v / max(nb, 1) for k, v in sums.items()}, g
 
+# %% ../nbs/05_train.ipynb #62fe69d0
 def validate_epoch(cfg:TrainConfig, # `select_metric` and `warmup_epochs` apply
                    data:TrainData, # its validation frames are scored
                    state:TrainState, # gets the epoch's row in `log` and, if improved, a new `best`
@@ -681,6 +683,7 @@ VARIANTS = {
                          'jsd+u+kd after a two-epoch alignment-only warm-up'),
 }
 
+# %% ../nbs/05_train.ipynb #74ba211e
 def variant_config(name:str, # a key of `VARIANTS`
                    probe:str|Path|None=None, # teacher-probe run folder, for the soft-label variants
                    **kw, # the other `TrainConfig` settings (index, cache, seed, ...)

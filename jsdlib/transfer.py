@@ -68,6 +68,7 @@ def _probe_tensors(probe:dict)->dict:
     return {k: torch.tensor(np.asarray(v, dtype=np.float32)).contiguous() for k, v in
             dict(mean=sc.mean_, scale=sc.scale_, weight=clf.coef_[0], bias=clf.intercept_).items()}
 
+# %% ../nbs/05a_transfer.ipynb #3dca5943
 def train_teacher_probe(index,                       # frame index (CSV path or DataFrame), 3 splits
                         cache:str|Path,              # teacher feature cache covering the index
                         out:str|Path,                # run folder to write
@@ -125,6 +126,7 @@ def _frames(df:pd.DataFrame, size:int, max_gb:float=0.5)->torch.Tensor|None:
     st = [os.stat(p) for p in df['path']]          # a frame rewritten on disk is decoded again
     return _decoded(tuple(df['path']), tuple((s.st_size, s.st_mtime_ns) for s in st), size)
 
+# %% ../nbs/05a_transfer.ipynb #da16ded8
 @torch.no_grad()
 def student_features(run_dir:str|Path, # a trained student's run folder
                      df:pd.DataFrame, # frame index rows to embed
@@ -158,6 +160,7 @@ def student_features(run_dir:str|Path, # a trained student's run folder
         if proj is not None: projs.append(proj(f).numpy())
     return np.concatenate(feats), (np.concatenate(projs) if proj is not None else None)
 
+# %% ../nbs/05a_transfer.ipynb #97b67c38
 def _cos(a:np.ndarray, b:np.ndarray)->float:
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
@@ -171,6 +174,7 @@ def explained(pred:np.ndarray, # (N, D) predicted teacher features
     `pred` reproduces: R^2 over all dimensions."""
     return float(1 - ((T - pred) ** 2).sum() / ((T - mean) ** 2).sum())
 
+# %% ../nbs/05a_transfer.ipynb #0cbab86a
 def fit_linear_map(S_tr, # (N, d) training student features
                    T_tr, # (N, D) their teacher features
                    S_va, # validation student features: they choose alpha
@@ -249,6 +253,7 @@ def _cmd_probe(a)->int:
     print(pd.DataFrame({k: m[k] for k in ('val', 'test') if k in m}).T.round(4).to_string())
     return 0
 
+# %% ../nbs/05a_transfer.ipynb #5b832af9
 def _cmd_transfer(a)->int:
     rows = [transfer_measures(r, a.index, a.cache) for r in a.runs]
     cols = ['method', 'projector_cos', 'linear_map_r2', 'student_probe_auc', 'head_auc']
