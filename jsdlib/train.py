@@ -741,7 +741,8 @@ def _failure(out:str, rc:int, err)->JsdError:
 def train_many(jobs:list,                  # (TrainConfig, run folder) pairs
                workers:int|None=None,     # worker processes (default: 1.5 per CPU core, at most one
                                           # per job; 1 on a GPU)
-               threads:int|None=None,     # threads per worker (default: cores // workers, >= 1)
+               threads:int|None=None,     # threads per worker (default: this process's torch
+                                          # threads // workers, >= 1; OMP_NUM_THREADS sets those)
                progress:bool=True,        # a progress bar over the runs
               )->list[dict]:              # the metrics of every run, in the order of `jobs`
     "Train several runs in parallel worker processes (reusing finished run folders)."
@@ -758,7 +759,7 @@ def train_many(jobs:list,                  # (TrainConfig, run folder) pairs
         raise JsdError(f'workers: expected an integer >= 1, got {workers}')
     if workers is None: workers = max(1, min(len(todo), 1 if gpu else cpu_count() * 3 // 2 or 1))
     else: workers = max(1, int(workers))
-    threads = threads or max(1, cpu_count() // workers)
+    threads = threads or max(1, torch.get_num_threads() // workers)
     desc = f'training ({workers} worker(s) x {threads} thread(s))'
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=desc, disable=not progress)
     running = {}

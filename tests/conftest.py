@@ -6,6 +6,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('JSD_SHARED_DATA', ROOT.parent/'shared'/'data'))
 BIN = Path(sys.executable).parent
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # `make test` runs two pytest workers (pytest-xdist) on two cores: each gets its share of the cores as its
+    # thread count, and so do the processes it starts (OMP_NUM_THREADS is inherited); two pools of two threads on two
+    # cores made the tests of tiny models several times slower
+    n = str(max(1, (os.cpu_count() or 1) // int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '2'))))
+    os.environ['OMP_NUM_THREADS'] = n
+    import torch; torch.set_num_threads(int(n))
+
 def _jsd_in_process(args, cwd=None, env=None)->subprocess.CompletedProcess:
     """`jsd ARGS` run by `jsdlib.cli.main` in this process, its stdout and stderr captured.
 

@@ -139,9 +139,9 @@ LONG_FIRST = ('09_reproduce', '05_train', '12_fast_aed', '11_aed_mae', '13_dakd'
 
 def execute_all(nbs:Path, build:Path, fresh:bool, timeout:int, jobs:int=1)->dict:
     """Run the notebooks whose key changed (all with `fresh`), `jobs` at a time. Each kernel gets its own
-    JSD_SITE_KEEP folder. Kernels keep PyTorch's thread count as when run alone (chapter 09 checks that a retrained
-    run gives the same scores, and the float sums depend on the threads), so timings shown on pages built with
-    jobs > 1 are slower than on a quiet machine."""
+    JSD_SITE_KEEP folder. With jobs > 1 each kernel gets OMP_NUM_THREADS=cores // jobs: two kernels with two PyTorch
+    threads each on two cores made the chapters of tiny models 3-10x slower (threads waiting at each op for a thread
+    that is not running), not 2x. Timings shown on pages built so are one kernel's share of the machine."""
     from concurrent.futures import ThreadPoolExecutor
     ex = build/'exec'; ex.mkdir(parents=True, exist_ok=True)
     flags = set(settings().get('tst_flags', '').split())
@@ -157,7 +157,8 @@ def execute_all(nbs:Path, build:Path, fresh:bool, timeout:int, jobs:int=1)->dict
             print(f'docs: {p.name}: unchanged since its last run, reused', flush=True); times[p.name] = None; return
         keyf.unlink(missing_ok=True)
         keep = build/'keep'/p.stem; shutil.rmtree(keep, ignore_errors=True)
-        env = {**os.environ, 'JSD_SITE_KEEP': str(keep)}
+        env = {**os.environ, 'JSD_SITE_KEEP': str(keep),
+               **({'OMP_NUM_THREADS': str(max(1, (os.cpu_count() or 1) // jobs))} if jobs > 1 else {})}
         print(f'docs: running {p.name} ...', flush=True)
         try: times[p.name] = t = execute(p, dest, nbs, flags, timeout, env)
         except BuildError as e: failed.append(p.name); print(f'docs: FAILED {e}', file=sys.stderr, flush=True); return
