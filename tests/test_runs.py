@@ -10,16 +10,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_committed_aed_mae_files_load():
-    "The committed AED-MAE run (nbs/results) and resume state were written before the one schema existed."
+    """The committed AED-MAE run (nbs/results) and the long run's first resume state were written before the one schema
+    existed; the long run's newest resume state is read too."""
     from jsdlib.methods.aed_mae import load_model
     run = ROOT/'nbs'/'results'/'aed_mae_ped2'
     info = weights_info(run/'model.safetensors')
     assert (info['kind'], info['schema']) == ('aed_mae', 'legacy') and info['config']
     m = load_model(run/'model.safetensors')
     assert not m.training and sum(p.numel() for p in m.parameters()) > 0
-    state = ROOT/'benchmarks'/'state'/'aed_mae_long'/'resume'/'epoch_0002.safetensors'
-    t, i = read_weights(state, 'aed_mae')                  # config only, no kind: accepted as AED-MAE
+    legacy = ROOT/'tests'/'data'/'aed_mae_resume_epoch2_legacy.safetensors'   # the long run's epoch 2, old schema
+    t, i = read_weights(legacy, 'aed_mae')                 # config only, no kind: accepted as AED-MAE
     assert i['epoch'] == '2' and len(t) > 0
+    # the long run's committed resume state (the newest epoch; written by the current schema since epoch 3)
+    state = sorted((ROOT/'benchmarks'/'state'/'aed_mae_long'/'resume').glob('epoch_*.safetensors'))[-1]
+    t, i = read_weights(state, 'aed_mae')
+    assert i['epoch'] == str(int(state.stem.split('_')[1])) and len(t) > 0
 
 
 def test_old_student_probe_dakd_headers(tmp_path):
